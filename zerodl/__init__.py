@@ -1,0 +1,35 @@
+"""zerodl: deep learning from zero, in Python on NumPy.
+
+>>> import zerodl as zd
+>>> x = zd.tensor([[1.0, 2.0]], requires_grad=True)
+>>> (x * x).sum().backward(); x.grad
+array([[2., 4.]], dtype=float32)
+"""
+from .core import (
+    Function,
+    Tensor,
+    as_tensor,
+    default_dtype,
+    enable_grad,
+    get_default_dtype,
+    get_rng,
+    is_grad_enabled,
+    manual_seed,
+    no_grad,
+    set_default_dtype,
+    tensor,
+)
+from . import functions  # noqa: E402  (installs the Tensor operators)
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # The heavier subpackages load on first use, so `import zerodl` stays cheap.
+    import importlib
+
+    if name in ("nn", "optim", "data", "utils", "io", "callbacks", "keras", "train"):
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("save", "load", "load_model", "save_checkpoint", "load_checkpoint"):
+        return getattr(importlib.import_module(".io", __name__), name)
+    raise AttributeError(f"module 'zerodl' has no attribute {name!r}")

@@ -1,0 +1,104 @@
+"""The backward pass: reverse topological order over the recorded ``Function`` nodes.
+
+Iterative (no recursion, so a 20,000-op chain is fine). Gradients are raw arrays, never
+graph nodes, which keeps the hot path to the arrays' own arithmetic.
+"""
+from .backend import get_array_module, is_array
+
+
+def _topological_order(root):
+    """Functions reachable from ``root`` (a Function), producers before consumers."""
+    order = []
+    seen = {id(root)}
+    stack = [(root, iter(root.inputs))]
+    while stack:
+        f, pending = stack[-1]
+        for x in pending:
+            c = x.creator
+            if c is not None and id(c) not in seen:
+                if c.inputs is None:
+                    raise RuntimeError(
+                        "backward: trying to go through the graph a second time (its buffers "
+                        "were freed); pass retain_graph=True to the first backward() call"
+                    )
+                seen.add(id(c))
+                stack.append((c, iter(c.inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(f)
+    return order
+
+
+def _accumulate_leaf(t, g):
+    data = t.data
+    if g.shape != data.shape:
+        raise RuntimeError(f"backward: gradient of shape {g.shape} for a tensor of shape {data.shape}")
+    if g.dtype != data.dtype:
+        g = g.astype(data.dtype)
+    # Never add in place: ``g`` may be shared with another branch of the graph.
+    t.grad = g if t.grad is None else t.grad + g
+
+
+def backward(t, grad=None, retain_graph=False):
+    if not t.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad (no input had requires_grad=True, "
+            "or it was computed under zd.no_grad())"
+        )
+    xp = get_array_module(t.data)
+    if grad is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"backward: output of shape {t.data.shape} is not a scalar; pass grad= an array "
+                "of that shape, or reduce it first (for example loss.sum() or loss.mean())"
+            )
+        grad = xp.ones_like(t.data)
+    else:
+        grad = getattr(grad, "data", grad) if not is_array(grad) else grad
+        grad = xp.asarray(grad, dtype=t.data.dtype)
+        if grad.shape != t.data.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {t.data.shape}")
+
+    f = t.creator
+    if f is None:
+        _accumulate_leaf(t, grad)
+        return
+    if f.inputs is None:
+        raise RuntimeError(
+            "backward: trying to go through the graph a second time (its buffers were freed); "
+            "pass retain_graph=True to the first backward() call"
+        )
+
+    # id(tensor) -> [tensor, grad]; holding the tensor keeps its id unique while in use.
+    grads = {id(t): [t, grad]}
+    for f in reversed(_topological_order(f)):
+        gys = []
+        for ref in f.outputs:
+            o = ref()
+            entry = grads.pop(id(o), None) if o is not None else None
+            if entry is None:
+                gys.append(None)
+                continue
+            if o.retains_grad:
+                o.grad = entry[1] if o.grad is None else o.grad + entry[1]
+            gys.append(entry[1])
+        if all(g is None for g in gys):
+            gxs = ()
+        else:
+            gxs = f.backward(*f._fill_missing(gys))
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+        for x, gx in zip(f.inputs, gxs):
+            if gx is None or not x.requires_grad:
+                continue
+            if x.creator is None:
+                _accumulate_leaf(x, gx)
+                continue
+            entry = grads.get(id(x))
+            if entry is None:
+                grads[id(x)] = [x, gx]
+            else:
+                entry[1] = entry[1] + gx
+        if not retain_graph:
+            f.release()

@@ -1,0 +1,196 @@
+"""``Tensor``: an ndarray that remembers the op that made it, so gradients can flow back."""
+import numpy as np
+
+from . import autograd
+from .backend import as_numpy, get_array_module, is_array
+from .config import Config
+
+
+def _to_array(data, dtype=None):
+    """Turn array-like ``data`` into an ndarray; floating input takes the default dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if is_array(data):
+        arr = data
+    else:
+        arr = np.asarray(data)
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if arr.dtype != dtype:
+            arr = arr.astype(dtype)
+    elif arr.dtype.kind == "f" and arr.dtype != Config.default_dtype:
+        arr = arr.astype(Config.default_dtype)
+    elif arr.dtype.kind == "O":
+        raise TypeError("tensor: object arrays are not supported; pass numbers or numeric arrays")
+    return arr
+
+
+class Tensor:
+    """A node of the computational graph.
+
+    ``data`` is the ndarray (float32 by default); ``grad`` is an ndarray of the same shape and
+    dtype once ``backward`` has reached this tensor; ``creator`` is the ``Function`` that made
+    it (``None`` for a leaf such as a parameter or an input).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "retains_grad", "__weakref__")
+    __array_priority__ = 200  # ndarray op Tensor -> Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self.creator = None
+        self.name = name
+        self.retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data):
+        """Wrap the array result of an op without any conversion (hot path)."""
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.creator = None
+        t.name = None
+        t.retains_grad = False
+        t.requires_grad = False
+        return t
+
+    def requires_grad_(self, flag=True):
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad needs a floating tensor, got dtype {self.data.dtype}; "
+                "create it with zd.tensor(data, dtype=np.float32) (or float64) instead"
+            )
+        self.requires_grad = bool(flag)
+        return self
+
+    # ----- array-like attributes ------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(as_numpy(self.data), prefix="tensor(", separator=", ")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.data.dtype != Config.default_dtype:
+            extra = f", dtype={self.data.dtype}" + extra
+        return f"tensor({body}{extra})"
+
+    def __array__(self, dtype=None, copy=None):
+        arr = as_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __hash__(self):
+        return id(self)
+
+    # Comparisons return plain boolean arrays (not differentiable).
+    def _raw(self, other):
+        return other.data if isinstance(other, Tensor) else other
+
+    def __eq__(self, other):
+        return self.data == self._raw(other)
+
+    def __ne__(self, other):
+        return self.data != self._raw(other)
+
+    def __lt__(self, other):
+        return self.data < self._raw(other)
+
+    def __le__(self, other):
+        return self.data <= self._raw(other)
+
+    def __gt__(self, other):
+        return self.data > self._raw(other)
+
+    def __ge__(self, other):
+        return self.data >= self._raw(other)
+
+    # ----- graph ----------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Backpropagate from this tensor; leaves (and ``retain_grad()`` tensors) get ``.grad``.
+
+        ``grad`` defaults to 1 for a one-element tensor; other shapes must pass it.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        autograd.backward(self, grad, retain_graph)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor during backward (as ``torch.Tensor.retain_grad``)."""
+        self.retains_grad = True
+        return self
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def zero_grad(self):
+        self.grad = None
+
+    def numpy(self):
+        return as_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return as_numpy(self.data).tolist()
+
+    def astype(self, dtype):
+        """A copy cast to ``dtype`` (not differentiable across the cast)."""
+        return Tensor(self.data.astype(dtype), dtype=dtype, requires_grad=False)
+
+    def to(self, device_or_dtype):
+        """``t.to('cpu'|'gpu'|dtype)``: move to a device or cast; returns a new leaf."""
+        if device_or_dtype in ("cpu", "numpy"):
+            return Tensor(as_numpy(self.data), dtype=self.dtype)
+        if device_or_dtype in ("gpu", "cuda", "cupy"):
+            from .backend import as_cupy
+
+            return Tensor(as_cupy(self.data), dtype=self.dtype)
+        return self.astype(device_or_dtype)
+
+    @property
+    def xp(self):
+        return get_array_module(self.data)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a leaf tensor; floating input takes the default dtype (float32) unless ``dtype`` says."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def as_tensor(x, like=None):
+    """``x`` as a Tensor; plain numbers take the dtype of ``like`` (no float32 -> float64 upcast)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and like.data.dtype.kind == "f":
+        xp = get_array_module(like.data)
+        return Tensor._wrap(xp.asarray(x, dtype=like.data.dtype))
+    return Tensor(x)

@@ -1,0 +1,31 @@
+"""``zerodl.functions`` (imported as ``F``): every op, one class each with forward and backward.
+
+Grouped by topic; each module lists its public functions in ``__all__``.
+"""
+from . import activations, arithmetic, conv, embedding, losses, metrics, normalization, recurrent, shape
+from .activations import *  # noqa: F401,F403
+from .arithmetic import add, div, exp, linear, log, matmul, mul, neg, pow, sqrt, sub
+from .conv import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .shape import (
+    broadcast_to,
+    clip,
+    concat,
+    getitem,
+    max,
+    mean,
+    min,
+    reshape,
+    stack,
+    sum,
+    sum_to,
+    transpose,
+    where,
+)
+from ._tensor_methods import install as _install
+
+_install()

@@ -1,0 +1,250 @@
+"""Arithmetic ops. Add passes the gradient through; Mul swaps its inputs (the book's picture).
+
+Broadcasting is undone in backward with ``sum_to``.
+"""
+from ..core import Function, Tensor, get_array_module
+from ._util import sum_to
+
+
+def _shapes_error(op, a, b):
+    return ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together")
+
+
+class Add(Function):
+    def forward(self, x0, x1):
+        self.shapes = (x0.shape, x1.shape)
+        try:
+            return x0 + x1
+        except ValueError:
+            raise _shapes_error("add", x0, x1) from None
+
+    def backward(self, gy):
+        return sum_to(gy, self.shapes[0]), sum_to(gy, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        self.shapes = (x0.shape, x1.shape)
+        try:
+            return x0 - x1
+        except ValueError:
+            raise _shapes_error("sub", x0, x1) from None
+
+    def backward(self, gy):
+        g1 = -sum_to(gy, self.shapes[1]) if self.needs_grad(1) else None
+        return sum_to(gy, self.shapes[0]), g1
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        self.x0, self.x1 = x0, x1
+        try:
+            return x0 * x1
+        except ValueError:
+            raise _shapes_error("mul", x0, x1) from None
+
+    def backward(self, gy):
+        x0, x1 = self.x0, self.x1
+        g0 = sum_to(gy * x1, x0.shape) if self.needs_grad(0) else None
+        g1 = sum_to(gy * x0, x1.shape) if self.needs_grad(1) else None
+        return g0, g1
+
+
+class Div(Function):
+    def forward(self, x0, x1):
+        self.x0, self.x1 = x0, x1
+        try:
+            return x0 / x1
+        except ValueError:
+            raise _shapes_error("div", x0, x1) from None
+
+    def backward(self, gy):
+        x0, x1 = self.x0, self.x1
+        g0 = sum_to(gy / x1, x0.shape) if self.needs_grad(0) else None
+        g1 = sum_to(-gy * x0 / (x1 * x1), x1.shape) if self.needs_grad(1) else None
+        return g0, g1
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """``x ** c`` (c a tensor or a constant)."""
+
+    def forward(self, x, c):
+        self.x, self.c = x, c
+        self.y = x**c
+        return self.y
+
+    def backward(self, gy):
+        x, c = self.x, self.c
+        gx = sum_to(gy * c * x ** (c - 1), x.shape) if self.needs_grad(0) else None
+        gc = None
+        if self.needs_grad(1):
+            xp = get_array_module(x)
+            gc = sum_to(gy * self.y * xp.log(xp.where(x > 0, x, 1)), c.shape)
+        return gx, gc
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class MatMul(Function):
+    """``x @ W``; backward: ``gx = gy @ W.T``, ``gW = x.T @ gy`` (batched: over leading axes)."""
+
+    def forward(self, x, W):
+        if x.ndim == 0 or W.ndim == 0 or x.shape[-1] != W.shape[-2 if W.ndim > 1 else 0]:
+            raise ValueError(f"matmul: cannot multiply {tuple(x.shape)} by {tuple(W.shape)}")
+        self.x, self.W = x, W
+        return x @ W
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        if x.ndim == 2 and W.ndim == 2:
+            gx = gy @ W.T if self.needs_grad(0) else None
+            gW = x.T @ gy if self.needs_grad(1) else None
+            return gx, gW
+        # General case: promote 1-D operands to matrices, then undo broadcasting.
+        x2 = x[None, :] if x.ndim == 1 else x
+        W2 = W[:, None] if W.ndim == 1 else W
+        g2 = gy
+        if x.ndim == 1:
+            g2 = g2[..., None, :] if W.ndim > 1 else g2
+        if W.ndim == 1:
+            g2 = g2[..., None]
+        if x.ndim == 1 and W.ndim == 1:
+            g2 = gy.reshape(1, 1)
+        gx = gW = None
+        if self.needs_grad(0):
+            gx = sum_to(g2 @ W2.swapaxes(-1, -2), x2.shape).reshape(x.shape)
+        if self.needs_grad(1):
+            gW = sum_to(x2.swapaxes(-1, -2) @ g2, W2.shape).reshape(W.shape)
+        return gx, gW
+
+
+class Linear(Function):
+    """The book's Affine layer, fused: ``y = x @ W + b`` with W of shape (in, out).
+
+    x (..., in) -> y (..., out); backward: ``gx = gy @ W.T``, ``gW = x.T @ gy``, ``gb = sum(gy)``.
+    """
+
+    def forward(self, x, W, b=None):
+        if x.shape[-1] != W.shape[0] or W.ndim != 2:
+            raise ValueError(
+                f"linear: cannot multiply input {tuple(x.shape)} by weight {tuple(W.shape)} "
+                f"(weight must be (in_features, out_features) with in_features = {x.shape[-1]})"
+            )
+        self.x, self.W = x, W
+        y = x @ W
+        if b is not None:
+            if b.shape != (W.shape[1],):
+                raise ValueError(f"linear: bias of shape {tuple(b.shape)} does not match weight {tuple(W.shape)}")
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        gx = gy @ W.T if self.needs_grad(0) else None
+        gW = gb = None
+        if self.needs_grad(1):
+            if x.ndim == 2:
+                gW = x.T @ gy
+            else:
+                gW = x.reshape(-1, x.shape[-1]).T @ gy.reshape(-1, gy.shape[-1])
+        if len(self.inputs) > 2 and self.needs_grad(2):
+            gb = gy.sum(axis=tuple(range(gy.ndim - 1)))
+        return gx, gW, gb
+
+
+def add(x0, x1):
+    return Add()(x0, x1)
+
+
+def sub(x0, x1):
+    return Sub()(x0, x1)
+
+
+def mul(x0, x1):
+    return Mul()(x0, x1)
+
+
+def div(x0, x1):
+    return Div()(x0, x1)
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(x, c):  # noqa: A001 - the API's name
+    return Pow()(x, c)
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def matmul(x, W):
+    return MatMul()(x, W)
+
+
+def linear(x, W, b=None):
+    """``x @ W + b`` as one fused op. x (N, in) or (..., in), W (in, out), b (out,) -> (..., out)."""
+    if b is None:
+        return Linear()(x, W)
+    return Linear()(x, W, b)
+
+
+def _rsub(x, other):
+    return Sub()(other, x) if isinstance(other, Tensor) else Sub()(_like(other, x), x)
+
+
+def _rdiv(x, other):
+    return Div()(_like(other, x), x)
+
+
+def _rpow(x, other):
+    return Pow()(_like(other, x), x)
+
+
+def _like(value, t):
+    from ..core import as_tensor
+
+    return as_tensor(value, t)

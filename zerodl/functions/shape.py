@@ -1,0 +1,299 @@
+"""Reductions and shape ops: sum, mean, max, min, reshape, transpose, broadcast, indexing,
+concat, stack, clip, where."""
+from ..core import Function, Tensor, as_tensor, get_array_module
+from ._util import expand_reduced, normalize_axis, sum_to as _sum_to_raw
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        g = expand_reduced(gy, self.in_shape, self.axis, self.keepdims)
+        return xp.broadcast_to(g, self.in_shape)
+
+
+class Mean(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        self.count = 1
+        for a in normalize_axis(self.axis, x.ndim):
+            self.count *= x.shape[a]
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        g = expand_reduced(gy, self.in_shape, self.axis, self.keepdims) / self.count
+        return xp.broadcast_to(g, self.in_shape).astype(gy.dtype, copy=False)
+
+
+class _Extreme(Function):
+    """max/min over ``axis``; ties share the gradient equally (as ``torch.amax``)."""
+
+    reduce = None
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        self.y = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
+        return self.y if self.keepdims else self.y.reshape(
+            getattr(x, self.reduce)(axis=self.axis, keepdims=False).shape
+        )
+
+    def backward(self, gy):
+        mask = self.x == self.y
+        count = mask.sum(axis=self.axis, keepdims=True)
+        g = expand_reduced(gy, self.x.shape, self.axis, self.keepdims)
+        return (mask * (g / count)).astype(gy.dtype, copy=False)
+
+
+class Max(_Extreme):
+    reduce = "max"
+
+
+class Min(_Extreme):
+    reduce = "min"
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {tuple(x.shape)} into {tuple(self.shape)}") from None
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        if self.axes is not None and len(self.axes) != x.ndim:
+            raise ValueError(f"transpose: axes {self.axes} do not match an input of shape {tuple(x.shape)}")
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return gy.transpose()
+        xp = get_array_module(gy)
+        return gy.transpose(xp.argsort(xp.asarray(self.axes)).tolist())
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return get_array_module(x).broadcast_to(x, self.shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast {tuple(x.shape)} to {self.shape}") from None
+
+    def backward(self, gy):
+        return _sum_to_raw(gy, self.in_shape)
+
+
+class SumTo(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return _sum_to_raw(x, self.shape)
+
+    def backward(self, gy):
+        return get_array_module(gy).broadcast_to(gy, self.in_shape)
+
+
+def _is_basic_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items)
+
+
+class GetItem(Function):
+    """``x[index]``; backward scatters ``gy`` back, adding where an index repeats."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.in_shape, self.dtype = x.shape, x.dtype
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (tensor of shape {tuple(x.shape)})") from None
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        gx = xp.zeros(self.in_shape, dtype=gy.dtype)
+        if _is_basic_index(self.index):
+            gx[self.index] = gy
+        else:
+            xp.add.at(gx, self.index, gy)
+        return gx
+
+
+class Concat(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = get_array_module(xs[0])
+        self.sizes = [x.shape[self.axis] for x in xs]
+        try:
+            return xp.concatenate(xs, axis=self.axis)
+        except ValueError:
+            shapes = ", ".join(str(tuple(x.shape)) for x in xs)
+            raise ValueError(f"concat: cannot join shapes {shapes} along axis {self.axis}") from None
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        splits = xp.cumsum(xp.asarray(self.sizes[:-1])).tolist()
+        return tuple(xp.split(gy, splits, axis=self.axis))
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = get_array_module(xs[0])
+        try:
+            return xp.stack(xs, axis=self.axis)
+        except ValueError:
+            shapes = ", ".join(str(tuple(x.shape)) for x in xs)
+            raise ValueError(f"stack: all inputs must have the same shape, got {shapes}") from None
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        n = gy.shape[self.axis]
+        return tuple(xp.take(gy, i, axis=self.axis) for i in range(n))
+
+
+class Clip(Function):
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.x
+        mask = True
+        if self.lo is not None:
+            mask = x >= self.lo
+        if self.hi is not None:
+            mask = mask & (x <= self.hi)
+        return gy * mask
+
+
+class Where(Function):
+    """``where(cond, x, y)``: cond is a plain boolean array (not differentiable)."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, x, y):
+        self.shapes = (x.shape, y.shape)
+        return get_array_module(x).where(self.cond, x, y)
+
+    def backward(self, gy):
+        zero = gy.dtype.type(0)
+        gx = _sum_to_raw(get_array_module(gy).where(self.cond, gy, zero), self.shapes[0]) if self.needs_grad(0) else None
+        gyy = _sum_to_raw(get_array_module(gy).where(self.cond, zero, gy), self.shapes[1]) if self.needs_grad(1) else None
+        return gx, gyy
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - the API's name
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean(axis, keepdims)(x)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return Max(axis, keepdims)(x)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return Min(axis, keepdims)(x)
+
+
+def reshape(x, *shape):
+    shape = _shape_arg(shape)
+    if isinstance(x, Tensor) and x.shape == shape:
+        return x
+    return Reshape(shape)(x)
+
+
+def transpose(x, *axes):
+    axes = _shape_arg(axes) if axes and axes[0] is not None else None
+    return Transpose(axes)(x)
+
+
+def broadcast_to(x, shape):
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
+        return x
+    return BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
+        return x
+    return SumTo(shape)(x)
+
+
+def getitem(x, index):
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    elif isinstance(index, list):
+        index = get_array_module(getattr(x, "data", x)).asarray(index)
+    return GetItem(index)(x)
+
+
+def concat(xs, axis=0):
+    """Join tensors along an existing axis (``torch.cat``)."""
+    return Concat(axis)(*xs)
+
+
+def stack(xs, axis=0):
+    """Join same-shaped tensors along a new axis."""
+    return Stack(axis)(*xs)
+
+
+def clip(x, lo, hi):
+    return Clip(lo, hi)(x)
+
+
+def where(cond, x, y):
+    cond = cond.data if isinstance(cond, Tensor) else cond
+    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else None
+    return Where(cond)(as_tensor(x, like), as_tensor(y, like))
