@@ -1,0 +1,1 @@
+"""Hand-written peers that zerodl is measured against (the plain-NumPy floor)."""
