@@ -73,22 +73,7 @@ def backward(t, grad=None, retain_graph=False):
     # id(tensor) -> [tensor, grad]; holding the tensor keeps its id unique while in use.
     grads = {id(t): [t, grad]}
     for f in reversed(_topological_order(f)):
-        gys = []
-        for ref in f.outputs:
-            o = ref()
-            entry = grads.pop(id(o), None) if o is not None else None
-            if entry is None:
-                gys.append(None)
-                continue
-            if o.retains_grad:
-                o.grad = entry[1] if o.grad is None else o.grad + entry[1]
-            gys.append(entry[1])
-        if all(g is None for g in gys):
-            gxs = ()
-        else:
-            gxs = f.backward(*f._fill_missing(gys))
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
+        gxs = _backward_one(f, grads)
         for x, gx in zip(f.inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
@@ -102,3 +87,29 @@ def backward(t, grad=None, retain_graph=False):
                 entry[1] = entry[1] + gx
         if not retain_graph:
             f.release()
+
+
+def _take_grad(ref, grads):
+    """Pop the gradient that reached output ``ref()``; keep it on the tensor if asked to."""
+    o = ref()
+    entry = grads.pop(id(o), None) if o is not None else None
+    if entry is None:
+        return None
+    if o.retains_grad:
+        o.grad = entry[1] if o.grad is None else o.grad + entry[1]
+    return entry[1]
+
+
+def _backward_one(f, grads):
+    """Run ``f.backward`` on the gradients of its outputs; a tuple with one entry per input."""
+    if len(f.outputs) == 1:  # the common case, kept short
+        gy = _take_grad(f.outputs[0], grads)
+        if gy is None:
+            return ()
+        gxs = f.backward(gy)
+    else:
+        gys = [_take_grad(ref, grads) for ref in f.outputs]
+        if all(g is None for g in gys):
+            return ()
+        gxs = f.backward(*f._fill_missing(gys))
+    return gxs if type(gxs) is tuple else (gxs,)

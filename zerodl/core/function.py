@@ -16,28 +16,27 @@ class Function:
     outputs = ()
 
     def __call__(self, *inputs):
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        inputs = [x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs]
+        if not all(isinstance(x, Tensor) for x in inputs):
+            like = next((x for x in inputs if isinstance(x, Tensor)), None)
+            inputs = [x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs]
         ys = self.forward(*[x.data for x in inputs])
-        wrap = Tensor._wrap
         if type(ys) is tuple:
-            outputs = [wrap(y) for y in ys]
+            outputs = tuple(Tensor._wrap(y) for y in ys)
         else:
-            outputs = [wrap(ys)]
-        if Config.enable_backprop:
-            for x in inputs:
-                if x.requires_grad:
-                    break
-            else:
-                return outputs[0] if len(outputs) == 1 else tuple(outputs)
+            outputs = Tensor._wrap(ys)
+        if Config.enable_backprop and any(x.requires_grad for x in inputs):
             self.inputs = inputs
-            self.outputs = [weakref.ref(o) for o in outputs]
-            if len(outputs) > 1:
+            if type(outputs) is tuple:
+                self.outputs = [weakref.ref(o) for o in outputs]
                 self._output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
-            for o in outputs:
-                o.creator = self
-                o.requires_grad = True
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+                for o in outputs:
+                    o.creator = self
+                    o.requires_grad = True
+            else:
+                self.outputs = (weakref.ref(outputs),)
+                outputs.creator = self
+                outputs.requires_grad = True
+        return outputs
 
     def forward(self, *xs):
         raise NotImplementedError

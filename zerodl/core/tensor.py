@@ -187,10 +187,14 @@ def tensor(data, requires_grad=False, dtype=None):
 
 
 def as_tensor(x, like=None):
-    """``x`` as a Tensor; plain numbers take the dtype of ``like`` (no float32 -> float64 upcast)."""
+    """``x`` as a Tensor. Plain numbers and floating arrays take the dtype of ``like`` (no float32 ->
+    float64 upcast); integer and boolean arrays (labels, masks) keep theirs."""
     if isinstance(x, Tensor):
         return x
     if like is not None and like.data.dtype.kind == "f":
-        xp = get_array_module(like.data)
-        return Tensor._wrap(xp.asarray(x, dtype=like.data.dtype))
+        if isinstance(x, (bool, int, float)) or (is_array(x) and x.dtype.kind == "f"):
+            xp = get_array_module(like.data)
+            return Tensor._wrap(xp.asarray(x, dtype=like.data.dtype))
+        if is_array(x):  # integer/bool arrays (class labels, masks) keep their dtype
+            return Tensor._wrap(x)
     return Tensor(x)
