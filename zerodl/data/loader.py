@@ -7,7 +7,7 @@ import copy
 import numpy as np
 
 from ._rng import make_rng
-from .dataset import Dataset, TensorDataset, _as_array, _collate
+from .dataset import TensorDataset, _as_array, _collate
 
 __all__ = ["DataLoader"]
 
@@ -134,8 +134,10 @@ class DataLoader:
         resumed loader will run next), ``rng_state`` (the NumPy
         ``bit_generator.state`` dict before that epoch's order was drawn) and,
         for checking, ``batch_size``, ``shuffle``, ``drop_last`` and ``num_samples``.
-        Taken in the middle of an epoch, it resumes that epoch after the
-        batches already seen; taken between epochs, it resumes at the next one.
+        Taken while an epoch's iterator is still running (inside the ``for``
+        loop, e.g. from a batch callback), a loader restored from it resumes
+        that epoch after the batches already handed out; taken between epochs
+        (or after the loop ended or was left), it starts the next epoch.
         """
         in_epoch = self._running and self._position < len(self)
         if in_epoch:

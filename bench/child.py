@@ -1,0 +1,198 @@
+"""One measurement in a fresh process: one workload, one framework, one thread count.
+
+    python -m bench.child --workload W1 --framework torch --threads 1 [...]
+    python -m bench.child --probe torch          (import check and version info)
+
+Prints one line ``@@BENCH <json>`` on stdout.  The driver (bench/run.py) sets the BLAS /
+OpenMP thread variables in this process's environment; here the limits are applied again
+with threadpoolctl (and torch.set_num_threads) once the framework's libraries are loaded.
+
+Peak memory: after imports and data loading the kernel's high-water mark is reset
+(``/proc/self/clear_refs``, which also resets getrusage's ru_maxrss); the reported figure
+is the peak resident set size during model building, warm-up and the timed unit, minus
+the resident size at that baseline.  Where the reset is not allowed, it falls back to the
+ru_maxrss delta over the baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import sys
+import time
+import traceback
+
+MARK = "@@BENCH "
+
+
+def emit(obj) -> None:
+    sys.stdout.write(MARK + json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+# --- framework import, thread limits, versions --------------------------------------------
+
+def import_framework(framework: str):
+    if framework == "zerodl":
+        import zerodl
+        import zerodl.functions  # noqa: F401
+        import zerodl.nn  # noqa: F401
+        import zerodl.optim  # noqa: F401
+        return zerodl
+    if framework == "torch":
+        import torch
+        return torch
+    if framework == "numpy":
+        import numpy
+        return numpy
+    raise ValueError(f"unknown framework {framework!r}")
+
+
+def limit_threads(framework: str, threads: int):
+    """Apply the thread count to every loaded BLAS/OpenMP pool; returns the limiter (keep
+    it alive)."""
+    from threadpoolctl import threadpool_limits
+
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # only allowed before any inter-op work has started
+            pass
+    return threadpool_limits(limits=threads)
+
+
+def thread_report(framework: str) -> dict:
+    from threadpoolctl import threadpool_info
+
+    report = {f"{p['internal_api']}": p["num_threads"] for p in threadpool_info()}
+    if framework == "torch":
+        import torch
+        report["torch"] = torch.get_num_threads()
+        report["torch_interop"] = torch.get_num_interop_threads()
+    return report
+
+
+def probe(framework: str) -> dict:
+    """Import check plus versions: {"ok": bool, "version": str, "detail": str | None}."""
+    try:
+        module = import_framework(framework)
+    except Exception as exc:  # any import failure means: skip this framework
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    info = {"ok": True, "version": getattr(module, "__version__", "unknown"), "detail": None}
+    if framework == "torch":
+        import re
+        config = module.__config__.show()
+        parts = []
+        for pattern in (r"Math Kernel Library Version [\d.]+", r"MKL-DNN v[\d.]+",
+                        r"oneDNN v[\d.]+", r"OpenBLAS [\d.]+", r"BLAS_INFO=\w+"):
+            m = re.search(pattern, config)
+            if m:
+                parts.append(m.group(0).replace("Math Kernel Library", "MKL"))
+        info["detail"] = ", ".join(parts) or None
+    return info
+
+
+# --- memory -------------------------------------------------------------------------------
+
+def _status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _maxrss_kib() -> int:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r // 1024 if sys.platform == "darwin" else r  # bytes on macOS, KiB on Linux
+
+
+class PeakMemory:
+    """Peak RSS above a baseline taken at construction."""
+
+    def __init__(self):
+        gc.collect()
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")  # reset the high-water mark (VmHWM and ru_maxrss)
+            self.method = "VmHWM after clear_refs reset, minus VmRSS at baseline"
+            self.base_kib = _status_kib("VmRSS")
+        except OSError:
+            self.method = "ru_maxrss delta over baseline"
+            self.base_kib = _maxrss_kib()
+
+    def delta_mib(self) -> float:
+        peak = _status_kib("VmHWM") if self.method.startswith("VmHWM") else None
+        peak = peak if peak is not None else _maxrss_kib()
+        return max(0, peak - self.base_kib) / 1024
+
+    def peak_mib(self) -> float:
+        return (_status_kib("VmHWM") or _maxrss_kib()) / 1024
+
+
+# --- one measurement ----------------------------------------------------------------------
+
+def measure(args) -> dict:
+    from bench.workloads import WORKLOADS, Options
+
+    workload = WORKLOADS[args.workload]
+    opts = Options(data_dir=args.data_dir, samples=args.samples, mlp_samples=args.mlp_samples,
+                   lstm_batches=args.lstm_batches, seed=args.seed)
+    t_import = time.perf_counter()
+    import_framework(args.framework)
+    t_import = time.perf_counter() - t_import
+    limiter = limit_threads(args.framework, args.threads)  # noqa: F841 (kept alive)
+
+    data = workload.load(opts)
+    memory = PeakMemory()
+    runner = workload.build(args.framework, data, opts)
+    runner(workload.warmup)
+    n = workload.batches(opts)
+    gc.collect()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    loss = runner(n)
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    return {
+        "ok": True, "seconds": seconds, "cpu_seconds": cpu, "batches": n,
+        "peak_delta_mib": memory.delta_mib(), "peak_rss_mib": memory.peak_mib(),
+        "baseline_rss_mib": memory.base_kib / 1024, "memory_method": memory.method,
+        "import_seconds": t_import, "last_value": loss,
+        "threads_seen": thread_report(args.framework),
+        "data_source": getattr(data, "source", "synthetic corpus (seeded random token ids)"),
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.child", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--probe", metavar="FRAMEWORK")
+    p.add_argument("--workload")
+    p.add_argument("--framework")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data-dir")
+    p.add_argument("--samples", type=int, default=10_000)
+    p.add_argument("--mlp-samples", type=int, default=60_000)
+    p.add_argument("--lstm-batches", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.probe:
+        emit(probe(args.probe))
+        return 0
+    try:
+        result = measure(args)
+    except Exception as exc:
+        traceback.print_exc()
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    emit(result)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

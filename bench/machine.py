@@ -1,0 +1,100 @@
+"""The machine description for the report, and the single-thread SGEMM reference."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cores() -> str:
+    logical = os.cpu_count()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = logical
+    try:
+        import psutil
+        physical = psutil.cpu_count(logical=False)
+    except Exception:
+        physical = None
+    return f"{logical} logical ({physical or '?'} physical), {usable} usable by this process"
+
+
+def numpy_blas() -> str:
+    """numpy's BLAS as built (numpy.show_config) and as loaded (threadpoolctl)."""
+    parts = []
+    try:
+        deps = np.show_config(mode="dicts")["Build Dependencies"]
+        blas = deps.get("blas", {})
+        parts.append(f"built with {blas.get('name', '?')} {blas.get('version', '')}".strip())
+    except Exception:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        for p in threadpool_info():
+            if p["user_api"] == "blas":
+                parts.append(f"loaded {p['internal_api']} {p.get('version')} "
+                             f"({p.get('architecture')}, {p.get('threading_layer')} threads)")
+    except Exception:
+        pass
+    return "; ".join(parts) or "unknown"
+
+
+def sgemm_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:
+    """Best-of-``repeats`` GFLOP/s of a float32 n x n matmul in numpy with ``threads``
+    BLAS threads."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        np.matmul(a, b, out=c)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            np.matmul(a, b, out=c)
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+def load_average() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def describe(frameworks: dict) -> list[tuple[str, str]]:
+    """(label, value) rows; ``frameworks`` maps name -> probe result (see bench.child)."""
+    rows = [
+        ("CPU", cpu_model()),
+        ("Cores", cores()),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("NumPy", f"{np.__version__} ({numpy_blas()})"),
+    ]
+    for name, label in (("torch", "PyTorch"), ("zerodl", "zerodl")):
+        info = frameworks.get(name)
+        if info is None:
+            continue
+        if info.get("ok"):
+            detail = f" ({info['detail']})" if info.get("detail") else ""
+            rows.append((label, f"{info['version']}{detail}"))
+        else:
+            rows.append((label, f"not importable: {info.get('error')}"))
+    return rows

@@ -1,0 +1,384 @@
+"""The benchmark driver: zerodl vs PyTorch (CPU) vs the plain-NumPy floor.
+
+    python -m bench [--data-dir DIR] [--threads 1,2] [--repeats 3] [--workloads W1,...]
+                    [--samples 10000] [--markdown docs/benchmarks.md]
+
+For every workload and thread count, the frameworks run alternately (zerodl, torch,
+numpy, zerodl, torch, ...), each run in a fresh subprocess (bench/child.py) that loads
+the same data, applies the same BLAS/OpenMP thread limits, warms up, times one unit and
+reports its peak resident memory above the baseline after imports and data loading.
+The report gives median times, the ratios zerodl/PyTorch and zerodl/NumPy with PASS/FAIL
+against the targets (one thread), peak memory, and achieved GFLOP/s against the
+machine's SGEMM GFLOP/s measured in the same run.  A framework that does not import is
+skipped with a message.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # when run as ``python bench/run.py``
+    sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
+from bench.child import MARK  # noqa: E402
+from bench.data import mnist_source  # noqa: E402
+from bench.workloads import WORKLOADS, Options  # noqa: E402
+
+FRAMEWORKS = ("zerodl", "torch", "numpy")
+LABEL = {"zerodl": "zerodl", "torch": "PyTorch", "numpy": "NumPy"}
+MEMORY_TARGET = 1.2  # zerodl peak memory <= 1.2x PyTorch's
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+BEGIN, END = "<!-- BEGIN bench/run.py output -->", "<!-- END bench/run.py output -->"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- subprocesses -------------------------------------------------------------------------
+
+def _child(args: list[str], threads: int, timeout: float) -> dict:
+    env = dict(os.environ)
+    env.update({var: str(threads) for var in THREAD_VARS})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, "-m", "bench.child", *args]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARK):
+            result = json.loads(line[len(MARK):])
+            if not result.get("ok"):
+                result["stderr_tail"] = proc.stderr[-3000:]
+            return result
+    return {"ok": False, "error": f"child exited {proc.returncode} without a result",
+            "stderr_tail": proc.stderr[-3000:]}
+
+
+def probe(framework: str) -> dict:
+    return _child(["--probe", framework], threads=1, timeout=300)
+
+
+def run_once(workload: str, framework: str, threads: int, opts: Options, timeout: float) -> dict:
+    args = ["--workload", workload, "--framework", framework, "--threads", str(threads),
+            "--samples", str(opts.samples), "--mlp-samples", str(opts.mlp_samples),
+            "--lstm-batches", str(opts.lstm_batches), "--seed", str(opts.seed)]
+    if opts.data_dir:
+        args += ["--data-dir", opts.data_dir]
+    return _child(args, threads, timeout)
+
+
+# --- summary ------------------------------------------------------------------------------
+
+def summarize(runs: list[dict], workloads, threads: list[int], frameworks, opts) -> list[dict]:
+    """One row per (workload, threads) with per-framework medians and the verdicts."""
+    rows = []
+    for w in workloads:
+        for k in threads:
+            row = {"workload": w, "threads": k, "fw": {}}
+            for fw in frameworks:
+                if fw not in w.frameworks:
+                    continue
+                mine = [r for r in runs if r["workload"] == w.key and r["threads"] == k
+                        and r["framework"] == fw]
+                ok = [r for r in mine if r["ok"]]
+                if ok:
+                    t = statistics.median(r["seconds"] for r in ok)
+                    row["fw"][fw] = {"time": t, "n": len(ok),
+                                     "mem": max(r["peak_delta_mib"] for r in ok),
+                                     "gflops": w.flops(opts) / t / 1e9}
+                elif mine:
+                    row["fw"][fw] = {"error": mine[-1].get("error", "failed")}
+            zd = row["fw"].get("zerodl", {})
+            row["ratios"] = {peer: zd["time"] / row["fw"][peer]["time"]
+                             for peer in ("torch", "numpy")
+                             if "time" in zd and "time" in row["fw"].get(peer, {})}
+            torch_mem = row["fw"].get("torch", {}).get("mem")
+            row["mem_ratio"] = (zd["mem"] / max(torch_mem, 0.1)
+                                if "mem" in zd and torch_mem is not None else None)
+            row["time_verdict"] = _time_verdict(w, k, row)
+            row["mem_verdict"] = _verdict(k, row["mem_ratio"], MEMORY_TARGET)
+            rows.append(row)
+    return rows
+
+
+def _verdict(threads: int, ratio: float | None, target: float) -> str:
+    if threads != 1:
+        return "— (targets are for 1 thread)"
+    if ratio is None:
+        return "n/a"
+    return "PASS" if ratio <= target else "FAIL"
+
+
+def _time_verdict(w, threads: int, row: dict) -> str:
+    verdicts = []
+    for peer, target in w.targets.items():
+        v = _verdict(threads, row["ratios"].get(peer), target)
+        if v.startswith("—"):
+            return v
+        verdicts.append(v if len(w.targets) == 1 else f"{v} ({LABEL[peer]})")
+    return ", ".join(verdicts)
+
+
+# --- markdown -----------------------------------------------------------------------------
+
+def _fmt_time(cell: dict | None) -> str:
+    if cell is None:
+        return "—"
+    if "error" in cell:
+        return "error"
+    t = cell["time"]
+    return f"{t:.3f} s" if t < 10 else f"{t:.2f} s"
+
+
+def _fmt(x, spec=".2f", suffix="") -> str:
+    return "—" if x is None else f"{x:{spec}}{suffix}"
+
+
+def _targets_text(w) -> str:
+    return ", ".join(f"≤ {t:g}× {LABEL[peer]}" for peer, t in w.targets.items())
+
+
+def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, started,
+           load_before, load_after) -> str:
+    frameworks = [fw for fw in FRAMEWORKS if fw in args.frameworks]
+    out = [f"Generated {started:%Y-%m-%d %H:%M} by `{command}`.", ""]
+    out += ["### Machine", "", "| | |", "|---|---|"]
+    out += [f"| {label} | {value} |" for label, value in machine_rows]
+    out += [f"| SGEMM, numpy float32 1024×1024 (best of 10) | "
+            + "; ".join(f"{g:.1f} GFLOP/s with {k} thread{'s' * (k > 1)}"
+                        for k, g in sgemm.items()) + " |",
+            f"| Load average (1, 5, 15 min) | before: {load_before}; after: {load_after} |",
+            f"| Data | {_data_source(runs)} |", ""]
+    for fw, msg in skipped.items():
+        out.append(f"**{LABEL[fw]} skipped**: {msg}  ")
+    if skipped:
+        out.append("")
+
+    out += ["### Time", "",
+            f"Median seconds per unit over {args.repeats} alternating runs (each in a fresh "
+            "process, after warm-up); ratios below 1 mean zerodl is faster. Targets apply "
+            "to one BLAS thread.", ""]
+    head = (["Workload", "Unit", "Threads"] + [LABEL[fw] for fw in frameworks]
+            + ["zerodl/PyTorch", "zerodl/NumPy", "Target", "Result"])
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        w = row["workload"]
+        cells = [f"{w.key} {w.title}", w.unit(opts), str(row["threads"])]
+        cells += ["skipped" if fw in skipped and fw in w.frameworks
+                  else _fmt_time(row["fw"].get(fw)) if fw in w.frameworks else "—"
+                  for fw in frameworks]
+        cells += [_fmt(row["ratios"].get("torch"), ".2f", "×"),
+                  _fmt(row["ratios"].get("numpy"), ".2f", "×"),
+                  _targets_text(w), row["time_verdict"]]
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+
+    out += ["### Throughput and memory", "",
+            "GFLOP/s counts the GEMM/convolution FLOPs of forward + backward per unit "
+            "analytically (2·M·K·N per GEMM; backward = dW + dX, no dX for the first layer; "
+            "inference = forward only; elementwise work not counted), divided by the median "
+            "time; in brackets, the share of the SGEMM rate at the same thread count. "
+            "Peak memory is the largest, over the runs, peak resident set size above the "
+            "baseline taken after imports and data loading "
+            f"({_memory_method(runs)}).", ""]
+    head = (["Workload", "Threads", "GFLOP/unit"]
+            + [f"{LABEL[fw]} GFLOP/s" for fw in frameworks]
+            + [f"{LABEL[fw]} peak MiB" for fw in frameworks]
+            + ["zerodl/PyTorch memory", "Target", "Result"])
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        w, k = row["workload"], row["threads"]
+        cells = [w.key, str(k), f"{w.flops(opts) / 1e9:.1f}"]
+        for fw in frameworks:
+            g = row["fw"].get(fw, {}).get("gflops")
+            cells.append("—" if g is None else f"{g:.1f} ({100 * g / sgemm[k]:.0f}%)")
+        for fw in frameworks:
+            cells.append(_fmt(row["fw"].get(fw, {}).get("mem"), ".1f"))
+        cells += [_fmt(row["mem_ratio"], ".2f", "×"), f"≤ {MEMORY_TARGET:g}× PyTorch",
+                  row["mem_verdict"]]
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+
+    errors = [r for r in runs if not r["ok"]]
+    if errors:
+        out += ["### Errors", ""]
+        seen = set()
+        for r in errors:
+            key = (r["workload"], r["framework"], r.get("error"))
+            if key not in seen:
+                seen.add(key)
+                out.append(f"- {r['workload']} {LABEL[r['framework']]} "
+                           f"({r['threads']} thread(s)): `{r.get('error')}`")
+        out.append("")
+
+    out += ["<details><summary>All runs, in the order they ran</summary>", "",
+            "| Workload | Threads | Run | Framework | Seconds | CPU/wall | Peak MiB | "
+            "Last loss (or output) | Threads seen |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        if r["ok"]:
+            seen_threads = ", ".join(f"{k}={v}" for k, v in r.get("threads_seen", {}).items())
+            out.append(f"| {r['workload']} | {r['threads']} | {r['repeat']} | "
+                       f"{LABEL[r['framework']]} | {r['seconds']:.3f} | "
+                       f"{r['cpu_seconds'] / r['seconds']:.2f} | {r['peak_delta_mib']:.1f} | "
+                       f"{_fmt(r.get('last_value'), '.4g')} | {seen_threads} |")
+        else:
+            out.append(f"| {r['workload']} | {r['threads']} | {r['repeat']} | "
+                       f"{LABEL[r['framework']]} | error | | | | |")
+    out += ["", "</details>", ""]
+    return "\n".join(out)
+
+
+def _data_source(runs) -> str:
+    sources = sorted({r["data_source"] for r in runs if r.get("ok") and "data_source" in r})
+    return "; ".join(sources) or "—"
+
+
+def _memory_method(runs) -> str:
+    methods = sorted({r["memory_method"] for r in runs if r.get("ok")})
+    return "; ".join(methods) or "—"
+
+
+DOC_INTRO = """# Benchmarks
+
+zerodl against PyTorch (CPU) and a hand-written plain-NumPy floor, measured side by side
+by `bench/` (see `python -m bench --help`).  Workloads: W1 MLP 784-100-100-100-10 (Adam,
+one MNIST epoch), W2 the book's SimpleConvNet (training), W3 the book's DeepConvNet
+(training), W4 an LSTM language model (truncated BPTT), W5 SimpleConvNet inference.
+Each framework runs each workload in its own fresh process, alternating with its peers,
+on the same data, with the same BLAS/OpenMP thread count.  The loss-per-step overhead
+against the NumPy floor is measured separately by `python -m bench.overhead`.
+
+The section below is rewritten by `python -m bench --markdown docs/benchmarks.md`;
+text outside the markers is kept.
+"""
+
+
+def write_markdown(path: Path, body: str) -> None:
+    block = f"{BEGIN}\n\n{body}\n{END}\n"
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END) + r"\n?",
+                      lambda _: block, old, count=1, flags=re.S)
+    else:
+        text = DOC_INTRO + "\n" + block
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+def _csv(kind):
+    def parse(text):
+        return [kind(x.strip()) for x in text.split(",") if x.strip()]
+    return parse
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=os.environ.get("ZERODL_DATA"),
+                   help="folder with the four MNIST IDX files (gz or not); synthetic data "
+                        "of the same shapes when absent (default: $ZERODL_DATA)")
+    p.add_argument("--threads", type=_csv(int), default=[1, 2],
+                   help="BLAS/OpenMP thread counts, comma-separated (default: 1,2)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="alternating runs per framework (default: 3)")
+    p.add_argument("--workloads", type=_csv(str.upper), default=list(WORKLOADS),
+                   help="comma-separated subset of " + ",".join(WORKLOADS))
+    p.add_argument("--frameworks", type=_csv(str.lower), default=list(FRAMEWORKS),
+                   help="comma-separated subset of zerodl,torch,numpy")
+    p.add_argument("--samples", type=int, default=10_000,
+                   help="samples per timed unit for W2, W3 and W5 (default: 10000)")
+    p.add_argument("--mlp-samples", type=int, default=60_000,
+                   help="samples per timed unit for W1 (default: 60000, one epoch)")
+    p.add_argument("--lstm-batches", type=int, default=200,
+                   help="batches per timed unit for W4 (default: 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per run")
+    p.add_argument("--markdown", type=Path, help="also write the report into this file")
+    p.add_argument("--json", type=Path, help="also write every run's raw result as JSON")
+    args = p.parse_args(argv)
+    for name, allowed in (("workloads", WORKLOADS), ("frameworks", FRAMEWORKS)):
+        bad = [x for x in getattr(args, name) if x not in allowed]
+        if bad:
+            p.error(f"unknown {name}: {', '.join(bad)}")
+    return args
+
+
+def main(argv=None, prog="python bench/run.py") -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    command = " ".join([prog, *map(shlex.quote, argv)])
+    started = datetime.datetime.now()
+    opts = Options(data_dir=args.data_dir, samples=args.samples, mlp_samples=args.mlp_samples,
+                   lstm_batches=args.lstm_batches, seed=args.seed)
+    workloads = [WORKLOADS[k] for k in args.workloads]
+
+    infos, skipped = {}, {}
+    for fw in args.frameworks:
+        infos[fw] = probe(fw)
+        if not infos[fw].get("ok"):
+            skipped[fw] = f"`import {fw}` failed ({infos[fw].get('error')})"
+            log(f"skipping {LABEL[fw]}: import failed: {infos[fw].get('error')}")
+    active = [fw for fw in FRAMEWORKS if fw in args.frameworks and fw not in skipped]
+    if opts.data_dir is None or mnist_source(opts.data_dir) is None:
+        log(f"note: no MNIST files in --data-dir {opts.data_dir!r}: using synthetic data")
+
+    load_before = machine.load_average()
+    sgemm = {k: machine.sgemm_gflops(k) for k in args.threads}
+    log("SGEMM: " + ", ".join(f"{g:.1f} GFLOP/s @ {k} thread(s)" for k, g in sgemm.items()))
+
+    runs, failed = [], set()
+    for w in workloads:
+        fws = [fw for fw in active if fw in w.frameworks]
+        for k in args.threads:
+            for rep in range(1, args.repeats + 1):
+                for fw in fws:
+                    if (w.key, fw) in failed:
+                        continue
+                    r = run_once(w.key, fw, k, opts, args.timeout)
+                    r.update(workload=w.key, framework=fw, threads=k, repeat=rep)
+                    runs.append(r)
+                    if r["ok"]:
+                        log(f"[{w.key} threads={k} run {rep}/{args.repeats}] {LABEL[fw]:>7}: "
+                            f"{r['seconds']:.3f} s, peak +{r['peak_delta_mib']:.1f} MiB, "
+                            f"cpu/wall {r['cpu_seconds'] / r['seconds']:.2f}, "
+                            f"last {_fmt(r.get('last_value'), '.4g')}")
+                    else:
+                        failed.add((w.key, fw))
+                        log(f"[{w.key} threads={k} run {rep}] {LABEL[fw]} FAILED: {r['error']}"
+                            + (f"\n{r['stderr_tail']}" if r.get("stderr_tail") else ""))
+    load_after = machine.load_average()
+
+    rows = summarize(runs, workloads, args.threads, active + list(skipped), opts)
+    body = render(rows, runs, args, opts, machine.describe(infos), sgemm, skipped, command,
+                  started, load_before, load_after)
+    print(body)
+    if args.markdown:
+        write_markdown(args.markdown, body)
+        log(f"wrote {args.markdown}")
+    if args.json:
+        args.json.write_text(json.dumps({"command": command, "sgemm_gflops": sgemm,
+                                         "runs": runs}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""Keras callback names: the zerodl callbacks, which follow Keras's semantics."""
+from ..train.callbacks import (  # noqa: F401
+    BackupAndRestore,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)

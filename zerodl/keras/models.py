@@ -1,0 +1,85 @@
+"""``Sequential`` as Keras has it: ``add`` layers, then ``compile``/``fit``/``evaluate``/``predict``."""
+import numpy as np
+
+from .. import nn
+from ..core import no_grad
+from .layers import Layer
+from .optimizers import KerasOptimizer, get as get_optimizer
+
+
+class ChannelsLastToFirst(nn.Module):
+    """(N, H, W, C) -> (N, C, H, W): Keras images enter channels-last, zerodl works NCHW."""
+
+    def forward(self, x):
+        return x.transpose(0, 3, 1, 2)
+
+
+class KerasSequential(nn.Sequential):
+    """A ``nn.Sequential`` built from Keras layer recipes (exported as ``Sequential``).
+
+    Keras's ``evaluate`` returns ``loss`` (or ``[loss, *metrics]``), not a dict.
+    """
+
+    def __init__(self, layers=None, name=None):
+        super().__init__()
+        self._shape = None  # current output shape, channels-first, without the batch axis
+        self._spatial = False
+        self._keras_optimizer = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if not isinstance(layer, Layer):
+            if isinstance(layer, nn.Module):
+                self.append(layer)
+                self._shape = None
+                return
+            raise TypeError(f"Sequential.add: expected a keras layer, got {type(layer).__name__}")
+        if len(self) == 0 and layer.input_shape is not None:
+            shape = layer.input_shape
+            if layer.spatial and len(shape) == 3:
+                shape = (shape[2], shape[0], shape[1])
+            self._shape = shape
+        if layer.spatial and not self._spatial:
+            if len(self) > 0:
+                raise ValueError(f"{type(layer).__name__}: image layers must come first (input is channels-last)")
+            self.append(ChannelsLastToFirst())
+            self._spatial = True
+        modules, self._shape = layer.expand(self._shape)
+        for m in modules:
+            self.append(m)
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        self._keras_optimizer = get_optimizer(optimizer)
+        self._keras_loss, self._keras_metrics = loss, metrics
+
+    def _build(self, x):
+        """Materialise lazily-sized layers with one sample, then make the real optimizer."""
+        with no_grad():
+            self.eval()
+            self(np.asarray(x[:1], dtype=np.float32))
+            self.train()
+        opt = self._keras_optimizer
+        real = opt.build(self.parameters()) if isinstance(opt, KerasOptimizer) else opt
+        super().compile(optimizer=real, loss=self._keras_loss, metrics=self._keras_metrics)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+        if self._keras_optimizer is None:
+            raise RuntimeError("Sequential.fit: call compile(optimizer, loss, metrics) first")
+        self._build(x)
+        return super().fit(x, y, epochs=epochs, batch_size=batch_size or 32,
+                           validation_data=validation_data, validation_split=validation_split,
+                           shuffle=shuffle, callbacks=callbacks, verbose=int(verbose),
+                           initial_epoch=initial_epoch)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=0):
+        logs = super().evaluate(x, y, batch_size=batch_size or 32)
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose=0):
+        return super().predict(x, batch_size=batch_size or 32)
+
+
+Sequential = KerasSequential
