@@ -260,7 +260,7 @@ by `bench/` (see `python -m bench --help`).  Workloads: W1 MLP 784-100-100-100-1
 one MNIST epoch), W2 the book's SimpleConvNet (training), W3 the book's DeepConvNet
 (training), W4 an LSTM language model (truncated BPTT), W5 SimpleConvNet inference.
 Each framework runs each workload in its own fresh process, alternating with its peers,
-on the same data, with the same BLAS/OpenMP thread count.  The loss-per-step overhead
+on the same data, with the same BLAS/OpenMP thread count.  The per-step overhead of zerodl
 against the NumPy floor is measured separately by `python -m bench.overhead`.
 
 The section below is rewritten by `python -m bench --markdown docs/benchmarks.md`;

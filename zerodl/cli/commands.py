@@ -123,7 +123,7 @@ def predict(args):
     logits = model.predict(x, batch_size=500)
     probs = softmax(logits).data
     labels = probs.argmax(axis=1)
-    names = [p for p in args.inputs for _ in range(1)]
+    names = list(args.inputs)
     if len(names) != len(labels):  # .npy files may hold several inputs each
         names = [f"input {i}" for i in range(len(labels))]
     for name, k, p in zip(names, labels, probs):

@@ -3,7 +3,7 @@
 Iterative (no recursion, so a 20,000-op chain is fine). Gradients are raw arrays, never
 graph nodes, which keeps the hot path to the arrays' own arithmetic.
 """
-from .backend import get_array_module, is_array
+from .backend import get_array_module
 
 
 def _topological_order(root):
@@ -30,14 +30,28 @@ def _topological_order(root):
     return order
 
 
-def _accumulate_leaf(t, g):
+def _accumulate_leaf(t, g, owned):
+    """Store ``g`` into ``t.grad`` (or add it). ``owned``: ids of arrays already given out as grads.
+
+    A leaf's ``.grad`` must be its own writable array (optimizers and clipping update it in
+    place), so a read-only broadcast view, a view of another array, or an array already
+    handed to another leaf (``Add`` passes one gradient to both inputs) is copied first.
+    """
     data = t.data
     if g.shape != data.shape:
         raise RuntimeError(f"backward: gradient of shape {g.shape} for a tensor of shape {data.shape}")
+    if t.grad is not None:
+        # Never add in place: the old ``.grad`` may be held elsewhere by the user.
+        t.grad = t.grad + g
+        if t.grad.dtype != data.dtype:
+            t.grad = t.grad.astype(data.dtype)
+        return
     if g.dtype != data.dtype:
         g = g.astype(data.dtype)
-    # Never add in place: ``g`` may be shared with another branch of the graph.
-    t.grad = g if t.grad is None else t.grad + g
+    elif id(g) in owned or g.base is not None or not getattr(g.flags, "writeable", True):
+        g = g.copy()
+    owned.add(id(g))
+    t.grad = g
 
 
 def backward(t, grad=None, retain_graph=False):
@@ -55,14 +69,19 @@ def backward(t, grad=None, retain_graph=False):
             )
         grad = xp.ones_like(t.data)
     else:
-        grad = getattr(grad, "data", grad) if not is_array(grad) else grad
+        from .tensor import Tensor  # (tensor.py imports this module)
+
+        if isinstance(grad, Tensor):
+            grad = grad.data
         grad = xp.asarray(grad, dtype=t.data.dtype)
         if grad.shape != t.data.shape:
             raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {t.data.shape}")
 
+    # ids of arrays given to leaves as ``.grad`` (the caller's ``grad`` counts: never alias it)
+    owned = {id(grad)}
     f = t.creator
     if f is None:
-        _accumulate_leaf(t, grad)
+        _accumulate_leaf(t, grad, owned)
         return
     if f.inputs is None:
         raise RuntimeError(
@@ -78,7 +97,7 @@ def backward(t, grad=None, retain_graph=False):
             if gx is None or not x.requires_grad:
                 continue
             if x.creator is None:
-                _accumulate_leaf(x, gx)
+                _accumulate_leaf(x, gx, owned)
                 continue
             entry = grads.get(id(x))
             if entry is None:

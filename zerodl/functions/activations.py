@@ -1,2 +1,294 @@
-"""(being written)"""
-__all__ = []
+"""Activations: step, sigmoid, tanh, relu, leaky_relu, gelu, softmax, log_softmax, identity.
+
+Each op saves what its backward needs (usually the output ``y``, which the graph holds
+anyway, so saving it costs no memory) and never upcasts float32 to float64.
+"""
+import math
+
+from ..core import Config, Function, Tensor, as_tensor, get_array_module
+
+__all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softmax", "log_softmax", "identity"]
+
+
+def _floating(x):
+    """Integer or boolean input computes in the default floating dtype."""
+    return x if x.dtype.kind == "f" else x.astype(Config.default_dtype)
+
+
+def _check_axis(op, x, axis):
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for an input of shape {tuple(x.shape)}")
+
+
+class Sigmoid(Function):
+    """``y = 1 / (1 + exp(-x))``, computed from ``e = exp(-|x|) <= 1`` so it never overflows:
+    ``y = 1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` for x < 0 (full relative accuracy in
+    both tails). Backward: ``gx = gy * y * (1 - y)``.
+    """
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        x = _floating(x)
+        e = xp.abs(x)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)  # e = exp(-|x|) in (0, 1]
+        y = e + 1
+        xp.reciprocal(y, out=y)
+        xp.multiply(y, e, out=y, where=x < 0)
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        g = 1 - y
+        g *= y
+        g *= gy
+        return g
+
+
+class Tanh(Function):
+    """``y = tanh(x)``; backward ``gx = gy * (1 - y**2)``."""
+
+    def forward(self, x):
+        self.y = get_array_module(x).tanh(_floating(x))
+        return self.y
+
+    def backward(self, gy):
+        g = self.y * self.y
+        get_array_module(g).subtract(1, g, out=g)
+        g *= gy
+        return g
+
+
+class ReLU(Function):
+    """``y = max(x, 0)``. The book's picture: a switch that passes the gradient where x > 0
+    and blocks it elsewhere; the switch (mask) is ``y > 0``, read from the saved output.
+    """
+
+    def forward(self, x):
+        self.y = get_array_module(x).maximum(x, 0)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (self.y > 0)
+
+
+class LeakyReLU(Function):
+    """``y = x`` for x > 0, ``slope * x`` otherwise; backward ``gy`` or ``slope * gy``."""
+
+    def __init__(self, slope=0.01):
+        self.slope = slope
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        x = _floating(x)
+        self.x = x
+        y = x * self.slope
+        # For 0 <= slope <= 1, leaky relu is max(x, slope*x) (one pass, no mask).
+        if 0 <= self.slope <= 1:
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return xp.where(self.x > 0, gy, gy * self.slope)
+
+
+# ---- erf / erfc / the normal CDF, vectorised (NumPy has no erf) ----------------------------
+# erfc(a) for a >= 0 is exp(-a^2) * Y(t) / (1 + 2a) with t = (a - K) / (a + K): Y is smooth on
+# the whole of [0, inf) -> t in [-1, 1), and is a short Chebyshev series (the method of
+# M. M. Shepherd and J. G. Laframboise, Math. Comp. 36 (1981) 249-253). The coefficients below
+# were computed for zerodl with mpmath (50 digits) from 64-point Chebyshev interpolation of
+# Y(t) = (1 + 2a) exp(a^2) erfc(a); the series is cut where terms fall below 3e-18, so the
+# relative error of erfc is a few ulps in float64 (tests compare with math.erf / math.erfc).
+# float32 uses the first 14 terms (truncation < 1e-9, below float32's resolution).
+_K = 3.75
+_ERFC_CHEB = (
+    1.1775789345674017, -0.004590054580646478, -0.08424913336651792, 0.05920993999819189,
+    -0.026658668435305753, 0.009074997670705265, -0.002413163540417608, 0.0004907758365258086,
+    -6.916973302501207e-05, 4.13902798607301e-06, 7.74038306619849e-07, -2.1886401049234397e-07,
+    1.076499946567091e-08, 4.521959811218287e-09, -7.754400208831351e-10, -6.318088340886684e-11,
+    2.86879501093067e-11, 1.9455868545777347e-13, -9.65469674843344e-13, 3.25254814814874e-14,
+    3.3478119482868056e-14, -1.864562880419313e-15, -1.2507950530688648e-15, 7.418235256624044e-17,
+    5.068148904796111e-17, -2.2370566594359995e-18,
+)
+# erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)): used for |x| < 0.5, where
+# 1 - erfc(x) would lose erf's relative accuracy; 14 terms reach 1e-19 there.
+_ERF_TAYLOR = tuple(2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(14))
+
+
+def _erfc_nonneg(a):
+    """erfc(a) for an array ``a >= 0`` (float32 or float64; inf gives 0)."""
+    xp = get_array_module(a)
+    coef = _ERFC_CHEB if a.dtype.itemsize >= 8 else _ERFC_CHEB[:14]
+    t = 1 - 2 * _K / (a + _K)  # = (a - K) / (a + K), in [-1, 1]; 1 at a = inf
+    t2 = t + t
+    b1 = xp.zeros_like(a)
+    b2 = xp.zeros_like(a)
+    for c in coef[:0:-1]:  # Clenshaw recurrence: b_k = c_k + 2t b_{k+1} - b_{k+2}
+        b0 = t2 * b1
+        b0 -= b2
+        b0 += c
+        b1, b2 = b0, b1
+    y = t * b1
+    y -= b2
+    y += coef[0]
+    e = a * a
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)
+    y *= e
+    y /= 2 * a + 1
+    return y
+
+
+def _erfc(x):
+    """Complementary error function of an array (``erfc(-a) = 2 - erfc(a)``)."""
+    xp = get_array_module(x)
+    x = _floating(x)
+    y = _erfc_nonneg(xp.abs(x))
+    neg = x < 0
+    y[neg] = 2 - y[neg]
+    return y
+
+
+def _erf(x):
+    """Error function of an array, accurate to about 1e-16 in float64."""
+    xp = get_array_module(x)
+    x = _floating(x)
+    ax = xp.abs(x)
+    y = 1 - _erfc_nonneg(ax)
+    xp.copysign(y, x, out=y)
+    small = ax < 0.5
+    if small.any():
+        xs = x[small]
+        z = xs * xs
+        s = xp.full_like(xs, _ERF_TAYLOR[-1])
+        for c in _ERF_TAYLOR[-2::-1]:
+            s *= z
+            s += c
+        y[small] = s * xs
+    return y
+
+
+def _normal_cdf(x):
+    """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt(2)) / 2, accurate in both tails."""
+    xp = get_array_module(x)
+    a = x * -math.sqrt(0.5)  # a = -x / sqrt(2)
+    phi = _erfc_nonneg(xp.abs(a))
+    neg = a < 0
+    phi[neg] = 2 - phi[neg]
+    phi *= 0.5
+    return phi
+
+
+class GELU(Function):
+    """Gaussian error linear unit, the exact form (PyTorch's default):
+    ``y = x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))``;
+    backward ``gx = gy * (Phi(x) + x * exp(-x**2 / 2) / sqrt(2 pi))``.
+    """
+
+    def forward(self, x):
+        x = _floating(x)
+        self.x = x
+        self.phi = _normal_cdf(x)
+        return x * self.phi
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        x = self.x
+        g = x * x
+        g *= -0.5
+        xp.exp(g, out=g)
+        g *= x
+        g *= 1 / math.sqrt(2 * math.pi)
+        g += self.phi
+        g *= gy
+        return g
+
+
+class Softmax(Function):
+    """``y = exp(x - max) / sum(exp(x - max))`` along ``axis`` (stable for any logits).
+
+    Backward: ``gx = y * (gy - sum(gy * y))``.
+    """
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        _check_axis("softmax", x, self.axis)
+        xp = get_array_module(x)
+        y = x - x.max(axis=self.axis, keepdims=True)
+        y = _floating(y)
+        xp.exp(y, out=y)
+        y /= y.sum(axis=self.axis, keepdims=True)
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        gx = y * gy
+        gx -= y * gx.sum(axis=self.axis, keepdims=True)
+        return gx
+
+
+class LogSoftmax(Function):
+    """``y = x - max - log(sum(exp(x - max)))`` along ``axis``.
+
+    Backward: ``gx = gy - exp(y) * sum(gy)``.
+    """
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        _check_axis("log_softmax", x, self.axis)
+        xp = get_array_module(x)
+        y = _floating(x - x.max(axis=self.axis, keepdims=True))
+        y -= xp.log(xp.exp(y).sum(axis=self.axis, keepdims=True))
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def step(x):
+    """The perceptron's step function: 1 where x > 0, else 0, in x's dtype. Not differentiable."""
+    x = as_tensor(x)
+    return Tensor._wrap((x.data > 0).astype(x.data.dtype))
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+def leaky_relu(x, slope=0.01):
+    return LeakyReLU(slope)(x)
+
+
+def gelu(x):
+    """Exact GELU, ``x * Phi(x)`` with Phi the standard normal CDF (no tanh approximation)."""
+    return GELU()(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(x)
+
+
+def identity(x):
+    """Returns ``x`` itself (as a Tensor): the output layer of a regression network."""
+    return as_tensor(x)

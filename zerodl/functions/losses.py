@@ -1,2 +1,288 @@
-"""(being written)"""
-__all__ = []
+"""Losses. Each returns a 0-d tensor.
+
+Reductions (as PyTorch's ``reduction="mean"``):
+
+- ``softmax_cross_entropy`` and ``cross_entropy_error`` average over the batch: over N for
+  (N, C) scores; for scores of more dimensions, (N, T, C) with targets (N, T), over every
+  position, N*T (the classes are always the last axis);
+- ``mean_squared_error``, ``mean_absolute_error`` and ``binary_cross_entropy_with_logits``
+  average over all elements; ``sum_squared_error`` is the book's ``0.5 * sum((y - t)**2)``.
+
+Targets are plain arrays or tensors; only ``mean_squared_error``, ``sum_squared_error`` and
+``mean_absolute_error`` pass a gradient to a target that requires one. Shapes must match
+exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N) loss).
+"""
+from ..core import Function, Tensor, get_array_module
+from .activations import _floating
+
+__all__ = [
+    "mean_squared_error",
+    "sum_squared_error",
+    "mean_absolute_error",
+    "softmax_cross_entropy",
+    "cross_entropy_error",
+    "binary_cross_entropy_with_logits",
+]
+
+
+def _raw_target(t, like, op):
+    """A target as a raw array (never part of the graph); floating targets take ``like``'s dtype."""
+    if isinstance(t, Tensor):
+        t = t.data
+    xp = get_array_module(like)
+    t = xp.asarray(t)
+    if t.dtype.kind == "O":
+        raise TypeError(f"{op}: targets must be numeric, got an object array")
+    return t
+
+
+def _same_shape(op, y, t):
+    if y.shape != t.shape:
+        raise ValueError(
+            f"{op}: prediction of shape {tuple(y.shape)} and target of shape {tuple(t.shape)} "
+            "do not match (reshape one of them; no broadcasting is done)"
+        )
+
+
+def _elementwise_target(y, t):
+    """(y, t) for the element-wise losses: t keeps its graph only when it requires grad."""
+    if isinstance(t, Tensor) and t.requires_grad:
+        return y, t
+    t = t.data if isinstance(t, Tensor) else t
+    xp = get_array_module(getattr(y, "data", y))
+    dtype = y.data.dtype if isinstance(y, Tensor) else None
+    t = xp.asarray(t, dtype=dtype) if dtype is not None and dtype.kind == "f" else t
+    return y, t
+
+
+class MeanSquaredError(Function):
+    """``mean((y - t)**2)``; backward ``gy * 2 (y - t) / size``."""
+
+    def forward(self, y, t):
+        _same_shape("mean_squared_error", y, t)
+        diff = y - t
+        self.diff = diff
+        return get_array_module(y).asarray((diff * diff).mean())
+
+    def backward(self, gy):
+        g = self.diff * (gy * (2.0 / self.diff.size))
+        return g, (-g if self.needs_grad(1) else None)
+
+
+class SumSquaredError(Function):
+    """The book's ``0.5 * sum((y - t)**2)``; backward ``gy * (y - t)``."""
+
+    def forward(self, y, t):
+        _same_shape("sum_squared_error", y, t)
+        diff = y - t
+        self.diff = diff
+        return get_array_module(y).asarray(0.5 * (diff * diff).sum())
+
+    def backward(self, gy):
+        g = self.diff * gy
+        return g, (-g if self.needs_grad(1) else None)
+
+
+class MeanAbsoluteError(Function):
+    """``mean(|y - t|)``; backward ``gy * sign(y - t) / size`` (0 where y == t)."""
+
+    def forward(self, y, t):
+        _same_shape("mean_absolute_error", y, t)
+        xp = get_array_module(y)
+        diff = y - t
+        self.sign = xp.sign(diff)
+        return xp.asarray(xp.abs(diff).mean())
+
+    def backward(self, gy):
+        g = self.sign * (gy / self.sign.size)
+        return g, (-g if self.needs_grad(1) else None)
+
+
+def _class_targets(op, x, t):
+    """Check targets against scores ``x`` of shape (..., C).
+
+    Returns ``(t, is_index)``: int class indices of shape x.shape[:-1] (checked to lie in
+    [0, C)), or one-hot / probabilities of x's shape, cast to x's dtype.
+    """
+    if x.ndim == 0:
+        raise ValueError(f"{op}: scores must have a class axis, got a scalar")
+    C = x.shape[-1]
+    if t.dtype.kind in "iub" and t.shape == x.shape[:-1]:
+        if t.size:
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0 or hi >= C:
+                bad = lo if lo < 0 else hi
+                raise IndexError(f"{op}: class index {bad} is out of range for C={C} classes")
+        return t, True
+    if t.shape == x.shape:
+        return (t if t.dtype == x.dtype else t.astype(x.dtype)), False
+    raise ValueError(
+        f"{op}: scores of shape {tuple(x.shape)} and targets of shape {tuple(t.shape)} do not "
+        f"match (targets are int class indices of shape {tuple(x.shape[:-1])} or one-hot / "
+        f"probabilities of shape {tuple(x.shape)})"
+    )
+
+
+class SoftmaxCrossEntropy(Function):
+    """The book's SoftmaxWithLoss, fused and stable: ``-mean(log softmax(x)[t])``.
+
+    Forward computes the softmax once (from ``x - max``) and keeps it; backward is
+    ``(softmax(x) - onehot(t)) / N`` (for probability targets ``(softmax * sum(t) - t) / N``,
+    which is the same when each row of t sums to 1).
+    """
+
+    def __init__(self, t):
+        self.t = t
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        x = _floating(x)
+        t, self.is_index = _class_targets("softmax_cross_entropy", x, self.t)
+        C = x.shape[-1]
+        s = x - x.max(axis=-1, keepdims=True)
+        p = xp.exp(s)
+        sum_exp = p.sum(axis=-1, keepdims=True)
+        p /= sum_exp
+        self.p = p
+        self.n = n = p.size // C if C else 0
+        log_z = xp.log(sum_exp)
+        if self.is_index:
+            t = t.reshape(-1)
+            self.t = t
+            picked = s.reshape(-1, C)[xp.arange(n), t]
+            loss = log_z.sum() - picked.sum()
+        else:
+            self.t = t
+            s -= log_z  # log softmax
+            loss = -(t * s).sum()
+        return xp.asarray(loss / n, dtype=x.dtype)
+
+    def backward(self, gy):
+        scale = gy / self.n
+        C = self.p.shape[-1]
+        if self.is_index:
+            g = self.p * scale
+            g.reshape(-1, C)[get_array_module(g).arange(self.n), self.t] -= scale
+        else:
+            t = self.t
+            g = self.p * t.sum(axis=-1, keepdims=True)
+            g -= t
+            g *= scale
+        return g
+
+
+class CrossEntropyError(Function):
+    """The book's ``cross_entropy_error`` on probabilities ``y``:
+    ``-sum(t * log(y + 1e-7)) / N``; the small delta keeps ``log(0)`` finite.
+    Backward: ``-t / (y + 1e-7) / N``.
+    """
+
+    delta = 1e-7
+
+    def __init__(self, t):
+        self.t = t
+
+    def forward(self, y):
+        xp = get_array_module(y)
+        t, self.is_index = _class_targets("cross_entropy_error", y, self.t)
+        C = y.shape[-1]
+        self.y = y
+        self.n = n = y.size // C if C else 0
+        if self.is_index:
+            t = t.reshape(-1)
+            self.t = t
+            picked = y.reshape(-1, C)[xp.arange(n), t]
+            loss = -xp.log(picked + self.delta).sum()
+        else:
+            self.t = t
+            loss = -(t * xp.log(y + self.delta)).sum()
+        return xp.asarray(loss / n, dtype=y.dtype)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        y, n = self.y, self.n
+        if self.is_index:
+            C = y.shape[-1]
+            rows = xp.arange(n)
+            g = xp.zeros((n, C), dtype=y.dtype)
+            g[rows, self.t] = -(gy / n) / (y.reshape(-1, C)[rows, self.t] + self.delta)
+            return g.reshape(y.shape)
+        g = self.t / (y + self.delta)
+        g *= -(gy / n)
+        return g
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """``mean(max(z, 0) - z t + log(1 + exp(-|z|)))``, the stable form of
+    ``-mean(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)))``.
+    Backward: ``(sigmoid(z) - t) / size``.
+    """
+
+    def __init__(self, t):
+        self.t = t
+
+    def forward(self, z):
+        xp = get_array_module(z)
+        t = self.t
+        _same_shape("binary_cross_entropy_with_logits", z, t)
+        z = _floating(z)
+        if t.dtype != z.dtype:
+            t = self.t = t.astype(z.dtype)
+        e = xp.abs(z)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)  # exp(-|z|) in (0, 1]: never overflows
+        self.z, self.e = z, e
+        loss = xp.maximum(z, 0)
+        loss -= z * t
+        loss += xp.log1p(e)
+        return xp.asarray(loss.mean())
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        z, e = self.z, self.e
+        s = e + 1
+        xp.reciprocal(s, out=s)  # sigmoid(|z|)
+        xp.multiply(s, e, out=s, where=z < 0)  # sigmoid(z)
+        s -= self.t
+        s *= gy / s.size
+        return s
+
+
+def mean_squared_error(y, t):
+    """``mean((y - t)**2)`` over all elements (PyTorch's ``MSELoss()``)."""
+    return MeanSquaredError()(*_elementwise_target(y, t))
+
+
+def sum_squared_error(y, t):
+    """The book's ``0.5 * sum((y - t)**2)``."""
+    return SumSquaredError()(*_elementwise_target(y, t))
+
+
+def mean_absolute_error(y, t):
+    """``mean(|y - t|)`` over all elements (PyTorch's ``L1Loss()``)."""
+    return MeanAbsoluteError()(*_elementwise_target(y, t))
+
+
+def softmax_cross_entropy(logits, t):
+    """Cross entropy of ``softmax(logits)`` against ``t``, averaged over the batch.
+
+    logits (N, C) with t int class indices (N,) or one-hot / probabilities (N, C); logits
+    (N, T, C) with t (N, T) (or (N, T, C)) averages over all N*T positions. The gradient is
+    ``(softmax(logits) - onehot(t)) / N``.
+    """
+    like = logits.data if isinstance(logits, Tensor) else logits
+    return SoftmaxCrossEntropy(_raw_target(t, like, "softmax_cross_entropy"))(logits)
+
+
+def cross_entropy_error(y, t):
+    """The book's cross entropy on probabilities ``y`` (N, C): ``-sum(t log(y + 1e-7)) / N``
+    with t int class indices (N,) or one-hot (N, C); 1-D ``y`` is one sample.
+    """
+    like = y.data if isinstance(y, Tensor) else y
+    return CrossEntropyError(_raw_target(t, like, "cross_entropy_error"))(y)
+
+
+def binary_cross_entropy_with_logits(z, t):
+    """Binary cross entropy of ``sigmoid(z)`` against targets in [0, 1], mean over all elements."""
+    like = z.data if isinstance(z, Tensor) else z
+    return BinaryCrossEntropyWithLogits(_raw_target(t, like, "binary_cross_entropy_with_logits"))(z)

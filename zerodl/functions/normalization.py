@@ -1,2 +1,156 @@
-"""(being written)"""
-__all__ = []
+"""Dropout (inverted) and batch normalisation (fused, closed-form backward)."""
+import numpy as np
+
+from ..core import Function, Tensor, as_tensor, get_array_module, get_rng
+
+__all__ = ["dropout", "batch_norm"]
+
+
+class Dropout(Function):
+    """Inverted dropout: ``y = x * mask / (1 - p)`` with ``mask ~ Bernoulli(1 - p)``.
+
+    The scaled mask is drawn once in forward (from ``zerodl.core.get_rng()``, so
+    ``zd.manual_seed`` reproduces it) and reused in backward: ``gx = gy * mask / (1 - p)``.
+    """
+
+    def __init__(self, p):
+        self.p = p
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        if self.p >= 1:
+            mask = xp.zeros(x.shape, dtype=dtype)
+        else:
+            keep = get_rng().random(x.shape, dtype=dtype) >= self.p
+            mask = keep * dtype.type(1 / (1 - self.p))  # the kept entries, already rescaled
+            if xp is not np:
+                mask = xp.asarray(mask)
+        self.mask = mask
+        return x * mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+def _stat_array(s):
+    return s.data if isinstance(s, Tensor) else s
+
+
+class BatchNorm(Function):
+    """Batch normalisation over every axis but the channel axis 1, as one op.
+
+    Training: ``xhat = (x - mean) / sqrt(var + eps)`` with the batch's (biased) mean and
+    variance, ``y = gamma * xhat + beta``; the running statistics are updated in place,
+    PyTorch's way: ``running = (1 - momentum) * running + momentum * batch_stat``, the
+    variance taken unbiased (times n / (n - 1)). Backward, with n values per channel:
+    ``gx = gamma / sqrt(var + eps) * (gy - mean(gy) - xhat * mean(gy * xhat))``,
+    ``ggamma = sum(gy * xhat)``, ``gbeta = sum(gy)``.
+    Evaluation uses the running statistics, which are then constants.
+    """
+
+    def __init__(self, running_mean, running_var, training, momentum, eps):
+        self.running_mean, self.running_var = running_mean, running_var
+        self.training, self.momentum, self.eps = training, momentum, eps
+
+    def forward(self, x, gamma, beta):
+        xp = get_array_module(x)
+        if x.ndim < 2:
+            raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, H, W), got {tuple(x.shape)}")
+        C = x.shape[1]
+        for name, p in (("gamma", gamma), ("beta", beta)):
+            if p.shape != (C,):
+                raise ValueError(
+                    f"batch_norm: input of shape {tuple(x.shape)} has C={C} channels but {name} "
+                    f"has shape {tuple(p.shape)}"
+                )
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, C) + (1,) * (x.ndim - 2)
+        self.axes, self.shape = axes, shape
+        rm, rv = _stat_array(self.running_mean), _stat_array(self.running_var)
+        if self.training:
+            n = x.size // C
+            if n < 2:
+                raise ValueError(
+                    f"batch_norm: expected more than 1 value per channel when training, got input "
+                    f"of shape {tuple(x.shape)}"
+                )
+            self.n = n
+            mean = x.mean(axis=axes, keepdims=True)
+            xhat = x - mean
+            var = (xhat * xhat).mean(axis=axes, keepdims=True)
+            inv_std = var + self.eps
+            xp.sqrt(inv_std, out=inv_std)
+            xp.reciprocal(inv_std, out=inv_std)
+            xhat *= inv_std
+            m = self.momentum
+            if rm is not None:
+                rm *= 1 - m
+                rm += m * mean.reshape(C)
+            if rv is not None:
+                rv *= 1 - m
+                rv += (m * n / (n - 1)) * var.reshape(C)
+        else:
+            if rm is None or rv is None:
+                raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+            for name, s in (("running_mean", rm), ("running_var", rv)):
+                if s.shape != (C,):
+                    raise ValueError(
+                        f"batch_norm: input of shape {tuple(x.shape)} has C={C} channels but "
+                        f"{name} has shape {tuple(s.shape)}"
+                    )
+            inv_std = 1 / xp.sqrt(rv.astype(x.dtype, copy=False) + self.eps)
+            inv_std = inv_std.reshape(shape)
+            xhat = x - rm.astype(x.dtype, copy=False).reshape(shape)
+            xhat *= inv_std
+        self.xhat, self.inv_std = xhat, inv_std
+        self.gamma = gamma.reshape(shape)
+        y = xhat * self.gamma
+        y += beta.reshape(shape)
+        return y
+
+    def backward(self, gy):
+        axes, shape, xhat = self.axes, self.shape, self.xhat
+        gbeta = gy.sum(axis=axes) if self.needs_grad(2) or self.training else None
+        ggamma = (gy * xhat).sum(axis=axes) if self.needs_grad(1) or self.training else None
+        gx = None
+        if self.needs_grad(0):
+            if self.training:
+                n = self.n
+                gx = xhat * (ggamma / n).reshape(shape)
+                gx += (gbeta / n).reshape(shape)
+                get_array_module(gy).subtract(gy, gx, out=gx)
+                gx *= self.gamma * self.inv_std
+            else:
+                gx = gy * (self.gamma * self.inv_std)
+        return gx, ggamma, gbeta
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by
+    ``1 / (1 - p)``, so the expectation is unchanged; ``x`` itself when not training or p == 0.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0:
+        return as_tensor(x)
+    return Dropout(p)(x)
+
+
+def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    """Batch normalisation of x (N, C) over axis 0, or (N, C, H, W) over axes (0, 2, 3).
+
+    gamma, beta: (C,) (``None`` for 1 and 0). running_mean, running_var: (C,) arrays or
+    tensors, updated in place when training (may be ``None`` then); used when not training.
+    """
+    if isinstance(x, Tensor):
+        xp, dtype = get_array_module(x.data), x.data.dtype
+    else:
+        x = as_tensor(x)
+        xp, dtype = get_array_module(x.data), x.data.dtype
+    C = x.shape[1] if x.ndim >= 2 else 0
+    if gamma is None:
+        gamma = xp.ones(C, dtype=dtype)
+    if beta is None:
+        beta = xp.zeros(C, dtype=dtype)
+    return BatchNorm(running_mean, running_var, training, momentum, eps)(x, gamma, beta)

@@ -46,15 +46,16 @@ class _Extreme(Function):
     def forward(self, x):
         self.x = x
         self.y = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
-        return self.y if self.keepdims else self.y.reshape(
-            getattr(x, self.reduce)(axis=self.axis, keepdims=False).shape
-        )
+        if self.keepdims:
+            return self.y
+        reduced = normalize_axis(self.axis, x.ndim)
+        return self.y.reshape([s for i, s in enumerate(self.y.shape) if i not in reduced])
 
     def backward(self, gy):
         mask = self.x == self.y
         count = mask.sum(axis=self.axis, keepdims=True)
         g = expand_reduced(gy, self.x.shape, self.axis, self.keepdims)
-        return (mask * (g / count)).astype(gy.dtype, copy=False)
+        return mask * (g / count.astype(g.dtype))
 
 
 class Max(_Extreme):
@@ -92,8 +93,10 @@ class Transpose(Function):
     def backward(self, gy):
         if self.axes is None:
             return gy.transpose()
-        xp = get_array_module(gy)
-        return gy.transpose(xp.argsort(xp.asarray(self.axes)).tolist())
+        inverse = [0] * gy.ndim
+        for i, a in enumerate(self.axes):
+            inverse[a % gy.ndim] = i
+        return gy.transpose(inverse)
 
 
 class BroadcastTo(Function):

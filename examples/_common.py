@@ -1,0 +1,260 @@
+"""Helpers shared by the example scripts (not an example itself).
+
+Every example accepts the same options::
+
+    python examples/NAME.py [--data-dir DIR] [--quick] [--out DIR] [--seed N]
+
+``--data-dir``  folder holding the four MNIST IDX files (gzipped or not). Default: ``$ZERODL_DATA``,
+                else ``../shared/data/mnist`` (relative to the current folder) when it exists.
+``--quick``     a few seconds on a small slice (for CI). With ``--quick`` and no MNIST files at
+                hand, a small stand-in is used: the embedded 8x8 digits enlarged to 28x28, so
+                that CI never needs downloaded data.
+``--out``       where figures go. Default: ``examples/out/<script name>/``.
+
+Figures are written as PNG with matplotlib's Agg backend (no screen needed). Figures of
+merit are printed as ``result: name = value`` lines, easy to grep.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import matplotlib
+
+if not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")
+
+EXAMPLES_DIR = Path(__file__).resolve().parent
+DEFAULT_SHARED_MNIST = Path("..") / "shared" / "data" / "mnist"
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+# ----------------------------------------------------------------------------- arguments
+def parse_args(description: str, script: str, argv=None, extra=None) -> argparse.Namespace:
+    """The common options; ``extra(parser)`` may add script-specific ones.
+
+    ``script`` is the caller's ``__file__``: it names the default output folder.
+    """
+    name = Path(script).stem
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the MNIST IDX files (default: $ZERODL_DATA, "
+                             "else ../shared/data/mnist if it exists)")
+    parser.add_argument("--quick", action="store_true",
+                        help="run on a small slice in a few seconds (CI)")
+    parser.add_argument("--out", default=None,
+                        help=f"folder for figures (default: examples/out/{name}/)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args(argv)
+    args.name = name
+    args.out = Path(args.out) if args.out else EXAMPLES_DIR / "out" / name
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.data_dir is None:
+        env = os.environ.get("ZERODL_DATA")
+        if env:
+            args.data_dir = env
+        elif DEFAULT_SHARED_MNIST.is_dir():
+            args.data_dir = str(DEFAULT_SHARED_MNIST)
+    return args
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed zerodl (initialisers, dropout, shuffling) and return a NumPy generator for the
+    script's own draws (mini-batch indices, as the book's ``np.random.choice``)."""
+    import zerodl as zd
+
+    zd.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+# ----------------------------------------------------------------------------- data
+def _has_mnist(folder) -> bool:
+    if folder is None:
+        return False
+    folder = Path(folder)
+    for sub in (folder / "mnist", folder):
+        if all((sub / f).exists() or (sub / (f + ".gz")).exists() for f in _MNIST_FILES):
+            return True
+    return False
+
+
+def digits_28x28():
+    """A small MNIST stand-in: the embedded UCI 8x8 digits enlarged 3x (24x24), padded to
+    28x28, uint8 in 0..255. Returns ``(x_train, t_train), (x_test, t_test)`` (1497 / 300)."""
+    from zerodl.data import datasets
+
+    x, t = datasets.digits()
+    x = np.kron(x.astype(np.float32) / 16.0, np.ones((3, 3), np.float32))
+    x = np.pad(x, ((0, 0), (2, 2), (2, 2)))
+    x = (x * 255).round().astype(np.uint8)
+    return (x[:1497], t[:1497]), (x[1497:], t[1497:])
+
+
+def load_mnist(args, n_train=None, n_test=None, flatten=True, quiet=False):
+    """MNIST as float32 in [0, 1] (flattened to 784 unless ``flatten=False``) and int64 labels.
+
+    Returns ``(x_train, t_train), (x_test, t_test)``, the first ``n_train`` / ``n_test``
+    samples of each split (all when None). Sets ``args.data_source`` for the report.
+    With ``--quick`` and no MNIST files at hand, uses :func:`digits_28x28` instead.
+    """
+    from zerodl.data import datasets
+
+    if _has_mnist(args.data_dir) or not args.quick:
+        try:
+            x_train, t_train = datasets.mnist(root=args.data_dir, train=True,
+                                              download=not args.quick)
+            x_test, t_test = datasets.mnist(root=args.data_dir, train=False,
+                                            download=not args.quick)
+        except Exception as e:  # noqa: BLE001 - report and stop: no figure of merit without data
+            sys.exit(f"{args.name}: MNIST not available ({e}).\n"
+                     "Pass --data-dir FOLDER (the four IDX files) or set ZERODL_DATA; "
+                     "--quick runs on a stand-in without it.")
+        args.data_source = f"MNIST ({args.data_dir or 'zerodl cache'})"
+    else:
+        (x_train, t_train), (x_test, t_test) = digits_28x28()
+        args.data_source = "stand-in: 8x8 digits enlarged to 28x28 (no MNIST files found)"
+    if n_train is not None:
+        x_train, t_train = x_train[:n_train], t_train[:n_train]
+    if n_test is not None:
+        x_test, t_test = x_test[:n_test], t_test[:n_test]
+    x_train = x_train.astype(np.float32) / 255.0
+    x_test = x_test.astype(np.float32) / 255.0
+    if flatten:
+        x_train = x_train.reshape(len(x_train), -1)
+        x_test = x_test.reshape(len(x_test), -1)
+    if not quiet:
+        print(f"data: {args.data_source}: {len(x_train)} training / {len(x_test)} test images")
+    return (x_train, t_train.astype(np.int64)), (x_test, t_test.astype(np.int64))
+
+
+# ----------------------------------------------------------------------------- models
+def linear_layers(model):
+    """The ``nn.Linear`` layers of a model, in order."""
+    import zerodl.nn as nn
+
+    return [m for m in _modules(model) if isinstance(m, nn.Linear)]
+
+
+def _modules(module):
+    yield module
+    for child in module.children():
+        yield from _modules(child)
+
+
+def weight_and_bias(layer):
+    """``(W, b)`` of a Linear layer (W of shape (in, out), as in the book)."""
+    params = dict(layer.named_parameters())
+    w = params.get("weight", params.get("W"))
+    b = params.get("bias", params.get("b"))
+    return w, b
+
+
+def mlp(sizes, activation="relu", weight_std="he", batchnorm=False, dropout=0.0):
+    """The book's ``MultiLayerNet(Extend)`` as an ``nn.Sequential``.
+
+    ``sizes`` = [input, hidden..., output]. Each hidden layer: Linear, [BatchNorm1d], activation,
+    [Dropout]. ``weight_std`` is a number (normal with that std; biases zero), ``"he"``
+    (std sqrt(2/fan_in), for ReLU), ``"xavier"`` (std sqrt(1/fan_in), the book's Xavier) or
+    ``"zeros"`` (every weight 0, to show why that fails).
+    """
+    import zerodl.nn as nn
+
+    acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = nn.Linear(n_in, n_out)
+        init_linear(lin, weight_std)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(n_out))
+            layers.append(acts[activation]())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def init_linear(lin, weight_std):
+    """Set a Linear layer's weights as the book does (normal, scaled) and its bias to 0."""
+    import zerodl.nn as nn
+
+    w, b = weight_and_bias(lin)
+    n_in = w.shape[0]
+    if weight_std == "zeros":
+        nn.init.zeros_(w)
+    else:
+        std = {"he": np.sqrt(2.0 / n_in), "xavier": np.sqrt(1.0 / n_in)}.get(weight_std, weight_std)
+        nn.init.normal_(w, std=float(std))
+    if b is not None:
+        nn.init.zeros_(b)
+
+
+def accuracy(model, x, t, batch_size=2000):
+    """Accuracy of ``model`` on (x, t) in eval mode, without building a graph."""
+    import zerodl as zd
+
+    was_training = model.training
+    model.eval()
+    correct = 0
+    with zd.no_grad():
+        for i in range(0, len(x), batch_size):
+            y = model(zd.tensor(x[i:i + batch_size]))
+            correct += int((y.data.argmax(axis=1) == t[i:i + batch_size]).sum())
+    model.train(was_training)
+    return correct / len(x)
+
+
+def weight_decay_penalty(model, lam):
+    """The book's L2 penalty ``0.5 * lam * sum(W**2)`` over every Linear weight (not biases)."""
+    total = 0.0
+    for lin in linear_layers(model):
+        w, _ = weight_and_bias(lin)
+        total = total + (w * w).sum()
+    return 0.5 * lam * total
+
+
+# ----------------------------------------------------------------------------- output
+def pyplot():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, args, filename: str) -> Path:
+    """Write ``fig`` under ``args.out`` as PNG, close it and print the path."""
+    path = Path(args.out) / filename
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    pyplot().close(fig)
+    print(f"figure: {path}")
+    return path
+
+
+def result(name: str, value, fmt: str = "{:.4f}") -> None:
+    """Print one figure of merit as ``result: name = value``."""
+    text = fmt.format(value) if isinstance(value, (float, np.floating)) else str(value)
+    print(f"result: {name} = {text}")
+
+
+class Timer:
+    """``with Timer("training"):`` prints how long the block took."""
+
+    def __init__(self, label):
+        self.label = label
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        print(f"time: {self.label}: {self.seconds:.1f} s")
+        return False

@@ -1,0 +1,66 @@
+"""``zerodl.nn``: ``Module``, ``Parameter``, the layers and ``nn.init``.
+
+Layers hold parameters and call ``zerodl.functions``. Naming and layout choices:
+
+- ``Linear`` has ``W`` (in_features, out_features) and ``b`` (out_features,): ``y = x @ W + b``
+  as in the book and Keras (PyTorch's ``weight`` is the transpose).
+- ``Conv2d`` has ``W`` (C_out, C_in, KH, KW) and ``b`` (C_out,); ``ConvTranspose2d`` has
+  ``W`` (C_in, C_out, KH, KW).
+- ``BatchNorm1d/2d`` have parameters ``gamma``/``beta`` (the book's names) and buffers
+  ``running_mean``/``running_var``.
+- ``Embedding`` has ``W`` (num_embeddings, embedding_dim).
+- Default initialisation: He normal for Linear and Conv weights, zero biases, N(0, 0.01)
+  for embeddings (see ``zerodl.nn.init``).
+
+Serialisation: ``nn.module_to_config(m)`` / ``nn.module_from_config(d)`` describe and rebuild
+an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights.
+"""
+from . import init
+from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleList, Sequential
+from .conv import Conv2d, ConvTranspose2d
+from .dropout import Dropout
+from .embedding import Embedding
+from .linear import Flatten, Linear
+from .module import Module, get_module_class, module_from_config, module_to_config
+from .normalization import BatchNorm1d, BatchNorm2d
+from .parameter import Parameter
+from .pooling import AvgPool2d, MaxPool2d
+
+try:  # written by a colleague; optional until it lands
+    from .recurrent import GRU, LSTM, RNN
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = [
+    "init",
+    "Parameter",
+    "Module",
+    "module_to_config",
+    "module_from_config",
+    "get_module_class",
+    "Sequential",
+    "ModuleList",
+    "Linear",
+    "Flatten",
+    "Conv2d",
+    "ConvTranspose2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Dropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Embedding",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+    "GELU",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+]
+for _name in ("RNN", "LSTM", "GRU"):
+    if _name in globals():
+        __all__.append(_name)
+del _name

@@ -1,0 +1,91 @@
+"""Fully connected layer (the book's Affine) and Flatten."""
+import numpy as np
+
+from .. import functions as F
+from ..core.backend import get_array_module
+from . import init
+from .module import Module, _as_input, _shape_str
+from .parameter import Parameter
+
+__all__ = ["Linear", "Flatten"]
+
+
+def _positive_int(value, what, layer):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Linear(Module):
+    """``y = x @ W + b`` (the book's Affine layer, fused in ``F.linear``).
+
+    ``Linear(in_features, out_features, bias=True)``, or ``Linear(out_features)`` to infer
+    ``in_features`` from the first input (parameters are created then: build the model, or run
+    one batch, before making the optimizer).
+
+    Parameters: ``W`` of shape (in_features, out_features) (the book's and Keras's layout, the
+    transpose of PyTorch's ``weight``), He-normal initialised (``std = sqrt(2 / in_features)``,
+    for ReLU networks); ``b`` of shape (out_features,), zeros (None with ``bias=False``).
+
+    Shapes: input (N, in_features) or (N, ..., in_features); output (N, ..., out_features).
+    """
+
+    def __init__(self, in_features, out_features=None, bias=True):
+        super().__init__()
+        if out_features is None:
+            in_features, out_features = None, in_features
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = None if in_features is None else _positive_int(in_features, "in_features", "Linear")
+        self.use_bias = bool(bias)
+        self.register_parameter("W", None)
+        self.register_parameter("b", None)
+        if self.in_features is not None:
+            self._build(self.in_features, np)
+
+    def _build(self, in_features, xp):
+        self.in_features = in_features
+        W = init.he_normal_(np.empty((in_features, self.out_features), dtype=self._dtype))
+        self.W = Parameter(xp.asarray(W), dtype=self._dtype)
+        if self.use_bias:
+            self.b = Parameter(xp.zeros(self.out_features, dtype=self._dtype), dtype=self._dtype)
+
+    def _build_from_state(self, state, prefix):
+        if self.W is None and prefix + "W" in state:
+            self._build(int(np.shape(state[prefix + "W"])[0]), np)
+
+    def _tag(self):
+        return f"Linear({self.in_features if self.in_features is not None else '?'} -> {self.out_features})"
+
+    def forward(self, x):
+        W = self.W
+        if W is None:
+            x = _as_input(x)
+            if x.ndim == 0:
+                raise ValueError(f"{self._tag()}: expected input of shape (N, in_features), got a scalar")
+            self._build(int(x.shape[-1]), get_array_module(x))
+            W = self.W
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            x = _as_input(x)
+            shape = x.shape
+        if not shape or shape[-1] != W.shape[0]:
+            raise ValueError(
+                f"{self._tag()}: expected input with {W.shape[0]} features, got shape {_shape_str(shape)}"
+            )
+        return F.linear(x, W, self.b)
+
+    def get_config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features, "bias": self.use_bias}
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.use_bias}"
+
+
+class Flatten(Module):
+    """Flatten every axis but the batch axis: input (N, d1, d2, ...) -> output (N, d1*d2*...)."""
+
+    def forward(self, x):
+        x = _as_input(x)
+        if x.ndim == 0:
+            raise ValueError("Flatten: expected input with a batch axis, got a scalar")
+        return F.reshape(x, (x.shape[0], -1))

@@ -1,0 +1,569 @@
+"""``Module``: the bookkeeping every layer and model shares.
+
+Attributes that are ``Parameter``s or ``Module``s are registered, in the order they are set;
+``register_buffer`` adds arrays that are state but not learnable (BatchNorm's running stats).
+A module also knows how to describe itself (``get_config``), how to be rebuilt from that
+description (``nn.module_from_config``), and forwards the Keras-style training methods
+(``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``, ``save``) to ``zerodl.train`` /
+``zerodl.io``.
+"""
+import copy
+import functools
+import inspect
+from collections import namedtuple
+
+import numpy as np
+
+from ..core import Tensor, get_default_dtype, no_grad
+from ..core.backend import as_numpy, get_array_module, is_array
+from .parameter import Parameter
+
+__all__ = ["Module", "module_to_config", "module_from_config", "get_module_class"]
+
+# Every Module subclass, by class name (the latest definition of a name wins).
+_REGISTRY = {}
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+# ----- recording constructor arguments (the default get_config) ---------------------------
+def _jsonable(v):
+    """``v`` as JSON types (tuples become lists, NumPy scalars Python numbers), else TypeError."""
+    if v is None or isinstance(v, (bool, str, int, float)):
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
+        return np.dtype(v).name
+    raise TypeError(type(v).__name__)
+
+
+def _record_arguments(sig, self, args, kwargs):
+    """``(config, problem)``: the JSON-able call arguments, and why they are not enough (or None)."""
+    try:
+        bound = sig.bind(self, *args, **kwargs)
+    except TypeError:
+        return None, "the constructor was called with invalid arguments"
+    bound.apply_defaults()
+    config, problem = {}, None
+    for i, (name, value) in enumerate(bound.arguments.items()):
+        if i == 0:  # self
+            continue
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                problem = f"it takes *{name}"
+            continue
+        items = value.items() if kind is inspect.Parameter.VAR_KEYWORD else ((name, value),)
+        for k, v in items:
+            try:
+                config[k] = _jsonable(v)
+            except TypeError:
+                problem = f"argument {k}={v!r:.60} is not JSON-able"
+    return config, problem
+
+
+def _recording_init(init):
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        d = self.__dict__
+        if d.get("_init_config") is None:  # the outermost constructor records
+            d["_init_config"] = _record_arguments(sig, self, args, kwargs)
+        init(self, *args, **kwargs)
+
+    __init__._zerodl_records_config = True
+    return __init__
+
+
+def _as_input(x):
+    """Tensors and arrays pass through; anything else (nested lists) becomes an ndarray."""
+    return x if isinstance(x, Tensor) or is_array(x) else np.asarray(x)
+
+
+def _shape_str(shape):
+    return str(tuple(int(s) for s in shape))
+
+
+def _indent(text, n=2):
+    lines = text.split("\n")
+    return "\n".join([lines[0]] + [" " * n + line for line in lines[1:]])
+
+
+_DEVICES = {"cpu": "cpu", "numpy": "cpu", "gpu": "gpu", "cuda": "gpu", "cupy": "gpu"}
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclass it, create parameters and sub-modules in ``__init__`` and compute in ``forward``::
+
+        class MLP(nn.Module):
+            def __init__(self, hidden=100, classes=10):
+                super().__init__()
+                self.fc1 = nn.Linear(hidden)          # in_features inferred at the first call
+                self.fc2 = nn.Linear(hidden, classes)
+
+            def forward(self, x):
+                return self.fc2(F.relu(self.fc1(x)))
+
+    ``named_parameters()`` then yields ``fc1.W, fc1.b, fc2.W, fc2.b`` in that order.
+    The constructor's arguments are recorded automatically (when JSON-able), so
+    ``nn.module_from_config(nn.module_to_config(m))`` rebuilds ``MLP(hidden=100, classes=10)``.
+
+    Lazy layers (``Linear(out_features)``, ``Conv2d(None, ...)``, ``BatchNorm1d()``) create
+    their parameters at the first call: an optimizer made before then does not see them.
+    Call ``model.build(input_shape)`` (a dry forward pass) or run one batch first.
+    """
+
+    training = True
+    stop_training = False  # set by callbacks to end ``fit``
+
+    def __new__(cls, *args, **kwargs):
+        # The registries exist before any __init__ runs, so a subclass that forgets
+        # super().__init__() still works.
+        self = object.__new__(cls)
+        d = self.__dict__
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_modules"] = {}
+        d["_init_config"] = None
+        d["_dtype"] = get_default_dtype()
+        d["training"] = True
+        return self
+
+    def __init__(self):
+        pass
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_zerodl_records_config", False):
+            cls.__init__ = _recording_init(init)
+
+    # ----- registration ------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            buffers.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a parameter: assign an nn.Parameter (or None), "
+                    f"not {type(value).__name__}"
+                )
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a sub-module: assign an nn.Module (or None), "
+                    f"not {type(value).__name__}"
+                )
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not is_array(value):
+                value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            buffers[name] = value
+        d[name] = value
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for registry in (d["_parameters"], d["_modules"], d["_buffers"]):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None to reserve the name and its place)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: expected an nn.Parameter or None, got {type(param).__name__}")
+        self.__dict__["_modules"].pop(name, None)
+        self.__dict__["_buffers"].pop(name, None)
+        self._parameters[name] = param
+        self.__dict__[name] = param
+
+    def register_buffer(self, name, array):
+        """Register state that is saved in ``state_dict`` but is not a parameter (an ndarray or None)."""
+        if array is not None and not is_array(array):
+            array = array.data if isinstance(array, Tensor) else np.asarray(array)
+        self.__dict__["_parameters"].pop(name, None)
+        self.__dict__["_modules"].pop(name, None)
+        self._buffers[name] = array
+        self.__dict__[name] = array
+
+    def add_module(self, name, module):
+        """Register ``module`` under ``name`` (``setattr`` does the same for valid identifiers)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: expected an nn.Module or None, got {type(module).__name__}")
+        self.__dict__["_parameters"].pop(name, None)
+        self.__dict__["_buffers"].pop(name, None)
+        self._modules[name] = module
+        self.__dict__[name] = module
+
+    # ----- traversal ---------------------------------------------------------------------
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix=""):
+        """``(dotted name, module)`` for this module (name ``prefix``) and all below it, once each."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            kids = [(f"{name}.{n}" if name else n, c) for n, c in m.named_children()]
+            stack.extend(reversed(kids))
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix="", recurse=True):
+        """``(dotted name, Parameter)`` in registration order, e.g. ``'0.W'``, ``'fc1.b'``.
+
+        A parameter shared by two modules is yielded once.
+        """
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for n, p in m._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mname}.{n}" if mname else n), p
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for n, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mname}.{n}" if mname else n), b
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first) and on this module."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ----- modes, gradients, dtypes --------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (``mode=False``: evaluation) here and in every sub-module."""
+        self.training = bool(mode)
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout passes through, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    def zero_grad(self):
+        """Set every parameter's ``.grad`` to None."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter. Optimizers skip frozen parameters."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def to(self, dtype_or_device):
+        """Convert parameters and (floating) buffers in place; returns ``self``.
+
+        ``model.to(np.float64)`` (also ``.double()``, ``.float()``) or ``model.to("gpu")`` /
+        ``model.to("cpu")``. Parameters keep their identity, so an optimizer made earlier still
+        holds them. Lazy layers materialise later parameters in the new dtype.
+        """
+        device = _DEVICES.get(dtype_or_device) if isinstance(dtype_or_device, str) else None
+        if device is None:
+            dtype = np.dtype(dtype_or_device)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: expected a floating dtype or 'cpu'/'gpu', got {dtype_or_device!r}")
+
+            def convert(a):
+                return a if a.dtype == dtype else a.astype(dtype)
+
+            floating_only = True
+        else:
+            if device == "gpu":
+                from ..core.backend import as_cupy as convert
+            else:
+                convert = as_numpy
+            dtype, floating_only = None, False
+        for m in self.modules():
+            if dtype is not None:
+                m.__dict__["_dtype"] = dtype
+            for p in m._parameters.values():
+                if p is not None:
+                    p.data = convert(p.data)
+                    if p.grad is not None:
+                        p.grad = convert(p.grad)
+            for name, b in list(m._buffers.items()):
+                if b is not None and (not floating_only or b.dtype.kind == "f"):
+                    setattr(m, name, convert(b))
+        return self
+
+    def double(self):
+        """``self.to(np.float64)`` (gradient checks)."""
+        return self.to(np.float64)
+
+    def float(self):
+        """``self.to(np.float32)``."""
+        return self.to(np.float32)
+
+    # ----- state ---------------------------------------------------------------------------
+    def _named_state(self, prefix=""):
+        # Parameters then buffers of each module, depth first, every name (shared ones too).
+        for n, p in self._parameters.items():
+            if p is not None:
+                yield f"{prefix}{n}", self, "p", n, p.data
+        for n, b in self._buffers.items():
+            if b is not None:
+                yield f"{prefix}{n}", self, "b", n, b
+        for n, m in self._modules.items():
+            if m is not None:
+                yield from m._named_state(f"{prefix}{n}.")
+
+    def state_dict(self):
+        """A flat ``{dotted name: ndarray}`` of parameters and buffers (e.g. ``'0.W'``).
+
+        As in PyTorch the arrays are the module's own (no copy): later training changes them.
+        Copy them (``{k: v.copy() for k, v in sd.items()}``) to keep a snapshot.
+        """
+        return {name: arr for name, _, _, _, arr in self._named_state()}
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy ``state_dict``'s arrays into this module's parameters and buffers, in place.
+
+        Values are cast to each parameter's dtype. Shapes must match. With ``strict`` (the
+        default) the keys must match exactly; a ``RuntimeError`` lists every missing,
+        unexpected and mis-shaped key, and nothing is changed. Returns
+        ``(missing_keys, unexpected_keys)``. Lazy layers not built yet take their sizes from
+        the incoming arrays.
+        """
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state_dict).__name__}")
+        state = {k: (v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()}
+        for name, m in self.named_modules():
+            m._build_from_state(state, f"{name}." if name else "")
+        own = {name: (m, kind, attr, arr) for name, m, kind, attr, arr in self._named_state()}
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        mismatched = []
+        for k, (_, _, _, arr) in own.items():
+            if k in state:
+                shape = tuple(getattr(state[k], "shape", np.shape(state[k])))
+                if shape != arr.shape:
+                    mismatched.append((k, shape, arr.shape))
+        if mismatched or (strict and (missing or unexpected)):
+            lines = [f"Error(s) in loading state_dict for {type(self).__name__}:"]
+            if missing:
+                lines.append(f"  missing keys: {missing}")
+            if unexpected:
+                lines.append(f"  unexpected keys: {unexpected}")
+            for k, got, want in mismatched:
+                lines.append(
+                    f"  mis-shaped key {k!r}: the state dict has shape {_shape_str(got)}, "
+                    f"the model has {_shape_str(want)}"
+                )
+            raise RuntimeError("\n".join(lines))
+        for k, (m, kind, attr, arr) in own.items():
+            if k not in state:
+                continue
+            value = state[k]
+            xp = get_array_module(arr)
+            if xp is not np:
+                value = xp.asarray(value)
+            arr[...] = value
+        return IncompatibleKeys(missing, unexpected)
+
+    def _build_from_state(self, state, prefix):
+        """Lazy layers override this to create their parameters from incoming shapes."""
+
+    # ----- serialisation protocol ------------------------------------------------------------
+    def get_config(self):
+        """JSON-able constructor arguments; by default those the constructor was called with.
+
+        Override (with ``from_config``) for modules whose arguments are not JSON-able.
+        """
+        recorded = self.__dict__.get("_init_config")
+        if recorded is None:
+            return {}
+        config, problem = recorded
+        if problem is not None:
+            raise TypeError(
+                f"{type(self).__name__}.get_config: cannot describe this module by its constructor "
+                f"arguments ({problem}); override get_config() and from_config()"
+            )
+        return copy.deepcopy(config)
+
+    @classmethod
+    def from_config(cls, config):
+        """Build a module from ``get_config()``'s dict (default: ``cls(**config)``)."""
+        return cls(**config)
+
+    # ----- calling -----------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def _input_dtype(self):
+        """dtype of the dummy input ``build`` feeds (None: the parameters' floating dtype)."""
+        return None
+
+    def build(self, input_shape, dtype=None):
+        """Materialise lazy parameters with one dummy forward pass under ``no_grad``.
+
+        ``input_shape`` includes the batch dimension, as in Keras (``None`` entries count as
+        1): ``model.build((None, 784))`` or ``model.build((1, 1, 28, 28))``. Runs in eval mode
+        (running statistics untouched) and restores each module's mode. Returns ``self``.
+        """
+        shape = tuple(1 if s is None else int(s) for s in input_shape)
+        dtype = dtype or self._input_dtype() or self._dtype
+        first = next(self.parameters(), None)
+        xp = get_array_module(first.data) if first is not None else np
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()
+        try:
+            with no_grad():
+                self(Tensor._wrap(xp.zeros(shape, dtype=dtype)))
+        finally:
+            for m, mode in modes:
+                m.training = mode
+        return self
+
+    # ----- printing ------------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text between the parentheses of this module's repr (layers override it)."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        kids = [f"({n}): {_indent(repr(m))}" for n, m in self.named_children()]
+        if not kids:
+            return f"{type(self).__name__}({extra})"
+        lines = (extra.split("\n") if extra else []) + kids
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+    # ----- training methods (zerodl.train / zerodl.io, imported at call time) ---------------
+    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None):
+        """Choose optimizer, loss and metrics for ``fit`` (see ``zerodl.train.compile``)."""
+        from .. import train
+
+        return train.compile(self, optimizer=optimizer, loss=loss, metrics=metrics)
+
+    def fit(
+        self,
+        x,
+        y=None,
+        epochs=1,
+        batch_size=32,
+        validation_data=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        verbose=1,
+        initial_epoch=0,
+    ):
+        """Train; returns a ``History`` (see ``zerodl.train.fit``)."""
+        from .. import train
+
+        return train.fit(
+            self,
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            verbose=verbose,
+            initial_epoch=initial_epoch,
+        )
+
+    def evaluate(self, x, y=None, batch_size=32, verbose=0):
+        """Loss and metrics on ``(x, y)`` as a dict (see ``zerodl.train.evaluate``)."""
+        from .. import train
+
+        return train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """Outputs for ``x`` as an ndarray, batch by batch (see ``zerodl.train.predict``)."""
+        from .. import train
+
+        return train.predict(self, x, batch_size=batch_size, verbose=verbose)
+
+    def summary(self, input_shape=None):
+        """Layer table as a string, also printed (see ``zerodl.train.summary``)."""
+        from .. import train
+
+        return train.summary(self, input_shape=input_shape)
+
+    def save(self, path):
+        """Architecture (JSON metadata) and weights in one safetensors file (``zd.load_model``)."""
+        from .. import io
+
+        return io.save_model(self, path)
+
+
+_REGISTRY["Module"] = Module
+
+
+def get_module_class(name):
+    """The Module subclass registered under ``name`` (KeyError naming the known ones otherwise)."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(
+            f"unknown module class {name!r}: define or import it before loading (known: {known})"
+        ) from None
+
+
+def module_to_config(module):
+    """``{"class": name, "config": module.get_config()}`` (JSON-able)."""
+    if not isinstance(module, Module):
+        raise TypeError(f"module_to_config: expected an nn.Module, got {type(module).__name__}")
+    return {"class": type(module).__name__, "config": module.get_config()}
+
+
+def module_from_config(config):
+    """Rebuild a module from ``module_to_config``'s dict (new, freshly initialised weights)."""
+    if not isinstance(config, dict) or "class" not in config:
+        raise ValueError(f"module_from_config: expected {{'class': name, 'config': {{...}}}}, got {config!r:.100}")
+    cls = get_module_class(config["class"])
+    return cls.from_config(dict(config.get("config") or {}))
