@@ -157,13 +157,14 @@ def weight_and_bias(layer):
     return w, b
 
 
-def mlp(sizes, activation="relu", weight_std="he", batchnorm=False, dropout=0.0):
+def mlp(sizes, activation="relu", weight_std="he", batchnorm=False, dropout=0.0, bn_eps=1e-5):
     """The book's ``MultiLayerNet(Extend)`` as an ``nn.Sequential``.
 
     ``sizes`` = [input, hidden..., output]. Each hidden layer: Linear, [BatchNorm1d], activation,
     [Dropout]. ``weight_std`` is a number (normal with that std; biases zero), ``"he"``
     (std sqrt(2/fan_in), for ReLU), ``"xavier"`` (std sqrt(1/fan_in), the book's Xavier) or
-    ``"zeros"`` (every weight 0, to show why that fails).
+    ``"zeros"`` (every weight 0, to show why that fails). ``bn_eps``: BatchNorm1d's eps
+    (PyTorch's 1e-5 by default; the book uses 1e-7).
     """
     import zerodl.nn as nn
 
@@ -175,7 +176,7 @@ def mlp(sizes, activation="relu", weight_std="he", batchnorm=False, dropout=0.0)
         layers.append(lin)
         if i < len(sizes) - 2:
             if batchnorm:
-                layers.append(nn.BatchNorm1d(n_out))
+                layers.append(nn.BatchNorm1d(n_out, eps=bn_eps))
             layers.append(acts[activation]())
             if dropout:
                 layers.append(nn.Dropout(dropout))

@@ -117,11 +117,12 @@ def main(argv=None):
     C.result("numerical_vs_backprop_time_ratio", t_num / t_bp, "{:.0f}")
 
     # ---- 2. Gradient check (ch. 5.7), float64, 3 samples, ReLU net as in ch. 5.
-    net64 = TwoLayerNet(784, 50, 10, activation="relu", dtype=np.float64)
+    hidden_chk = 10 if args.quick else 50
+    net64 = TwoLayerNet(784, hidden_chk, 10, activation="relu", dtype=np.float64)
     x_batch, t_batch = x_train[:3], t_train[:3]
     grad_numerical = net64.numerical_gradient(x_batch, t_batch)
     grad_backprop = net64.gradient(x_batch, t_batch)
-    print("\n[gradient check] 784-50-10 ReLU, float64, 3 samples: |numerical - backprop|")
+    print(f"\n[gradient check] 784-{hidden_chk}-10 ReLU, float64, 3 samples: |numerical - backprop|")
     worst = 0.0
     for key in ("W1", "b1", "W2", "b2"):
         diff = np.abs(grad_numerical[key] - grad_backprop[key])

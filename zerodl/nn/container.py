@@ -52,11 +52,29 @@ class _ListLike(Module):
         return iter(self._items())
 
     def get_config(self):
-        return {"layers": [module_to_config(m) for m in self]}
+        """``{"layers": [each child's module_to_config]}``.
+
+        A subclass with its own constructor also gets its other recorded JSON-able arguments
+        (non-JSON-able ones, such as a list of layers, are left out: the children stand for them).
+        """
+        config = {}
+        if type(self).__init__ is not _ListLike.__init__:
+            recorded = self.__dict__.get("_init_config")
+            if recorded is not None and recorded[0]:
+                config = {k: v for k, v in recorded[0].items() if k != "layers"}
+        config["layers"] = [module_to_config(m) for m in self]
+        return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(*[module_from_config(c) for c in config.get("layers", [])])
+        config = dict(config)
+        layers = [module_from_config(c) for c in config.pop("layers", None) or []]
+        if cls.__init__ is _ListLike.__init__:
+            return cls(*layers)
+        obj = cls(**config)  # a subclass: its own arguments, then the children in order
+        for name in list(obj._modules):
+            delattr(obj, name)
+        return obj.extend(layers)
 
 
 class Sequential(_ListLike):

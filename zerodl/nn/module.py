@@ -401,11 +401,8 @@ class Module:
         for k, (m, kind, attr, arr) in own.items():
             if k not in state:
                 continue
-            value = state[k]
             xp = get_array_module(arr)
-            if xp is not np:
-                value = xp.asarray(value)
-            arr[...] = value
+            arr[...] = as_numpy(state[k]) if xp is np else xp.asarray(state[k])
         return IncompatibleKeys(missing, unexpected)
 
     def _build_from_state(self, state, prefix):

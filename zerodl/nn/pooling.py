@@ -27,6 +27,9 @@ class _Pool2d(Module):
         return x
 
     def get_config(self):
+        if type(self).__init__ is not _Pool2d.__init__:  # a subclass with its own arguments
+            return super().get_config()
+
         def j(v):
             return list(v) if isinstance(v, tuple) else v
 

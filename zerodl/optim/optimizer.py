@@ -80,8 +80,8 @@ class Optimizer:
                 f"{name}: params must be an iterable of Tensors (for example model.parameters()), "
                 "got a single tensor; wrap it in a list"
             )
-        if isinstance(params, dict):
-            params = [params]
+        if isinstance(params, dict):  # one group, or {name: param} (dict(model.named_parameters()))
+            params = [params] if "params" in params else list(params.values())
         params = list(params)
         if not params:
             raise ValueError(f"{name}: got an empty parameter list")

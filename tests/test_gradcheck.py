@@ -1,0 +1,295 @@
+"""Every differentiable op of API.md, gradient-checked in float64 against central differences.
+
+One parametrised harness: each case is ``(f, input makers)``; the inputs are float64 arrays
+(they become leaves that require grad), so the check covers every floating input. The
+harness also checks that values and gradients stay float64. Inputs avoid kinks (relu/abs
+away from 0, max/min/pool without near-ties, clip away from its bounds).
+"""
+import zlib
+
+import numpy as np
+import pytest
+
+import zerodl as zd
+import zerodl.functions as F
+from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
+
+
+# ----- input makers: each takes the case's generator ------------------------------------
+def N(*shape):
+    """Standard normal values."""
+    return lambda rng: rng.standard_normal(shape)
+
+
+def P(*shape, lo=0.5, hi=2.0):
+    """Positive values (log, sqrt, div denominators, probabilities)."""
+    return lambda rng: rng.uniform(lo, hi, shape)
+
+
+def D(*shape, gap=0.1):
+    """Distinct values at least ``gap`` apart and away from 0 (max, min, pools, relu, clip)."""
+
+    def make(rng):
+        n = int(np.prod(shape))
+        v = (rng.permutation(n) - n / 2 + 0.5) * gap  # ..., -0.15, -0.05, 0.05, 0.15, ...
+        return v.reshape(shape)
+
+    return make
+
+
+def A(arr):
+    """A fixed array (constants given as inputs)."""
+    return lambda rng: np.array(arr, dtype=np.float64)
+
+
+def _seeded_dropout(p):
+    def f(x):
+        zd.manual_seed(7)  # the same mask on every call
+        return F.dropout(x, p=p, training=True)
+
+    return f
+
+
+def _bn(training, layout):
+    C = 3
+
+    def f(x, gamma, beta):
+        rm, rv = np.full(C, 0.1), np.full(C, 2.0)  # fresh stats on every call
+        return F.batch_norm(x, gamma, beta, rm, rv, training=training)
+
+    return f
+
+
+_HAS_CONV = all(hasattr(F, n) for n in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "im2col", "col2im"))
+_conv = pytest.mark.skipif(not _HAS_CONV, reason="zerodl/functions/conv.py not written yet")
+
+ONEHOT = np.eye(4)[[0, 2, 1]]
+SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
+
+CASES = [
+    # --- arithmetic, with broadcasting ---
+    ("add", F.add, [N(3, 4), N(3, 4)]),
+    ("add_bcast_row", F.add, [N(3, 4), N(4)]),
+    ("add_bcast_3d", F.add, [N(2, 1, 3), N(4, 1)]),
+    ("add_operator_scalar", lambda x: x + 2.5, [N(3, 2)]),
+    ("sub", F.sub, [N(3, 4), N(3, 1)]),
+    ("rsub_operator", lambda x: 1.0 - x, [N(2, 3)]),
+    ("mul", F.mul, [N(3, 4), N(3, 4)]),
+    ("mul_bcast_3d", F.mul, [N(2, 1, 3), N(4, 1)]),
+    ("div", F.div, [N(3, 4), P(4)]),
+    ("div_bcast", F.div, [N(2, 1, 3), P(4, 1)]),
+    ("rdiv_operator", lambda x: 2.0 / x, [P(2, 3)]),
+    ("neg", F.neg, [N(3, 4)]),
+    ("pow_const", lambda x: F.pow(x, 3), [N(3, 4)]),
+    ("pow_operator", lambda x: x ** 2.5, [P(3, 2)]),
+    ("pow_tensor_exp", F.pow, [P(3, 4), N(4)]),
+    ("exp", F.exp, [N(3, 4)]),
+    ("log", F.log, [P(3, 4)]),
+    ("sqrt", F.sqrt, [P(3, 4)]),
+    ("matmul", F.matmul, [N(3, 4), N(4, 2)]),
+    ("matmul_batched", F.matmul, [N(2, 3, 4), N(2, 4, 5)]),
+    ("matmul_batched_shared_W", F.matmul, [N(2, 3, 4), N(4, 2)]),
+    ("matmul_bcast_batch", F.matmul, [N(2, 1, 3, 4), N(3, 4, 2)]),
+    ("matmul_vec_mat", F.matmul, [N(4), N(4, 3)]),
+    ("matmul_mat_vec", F.matmul, [N(3, 4), N(4)]),
+    ("matmul_vec_vec", F.matmul, [N(4), N(4)]),
+    # --- reductions and shape ---
+    ("sum_all", F.sum, [N(3, 4)]),
+    ("sum_axis", lambda x: F.sum(x, axis=1), [N(2, 3, 4)]),
+    ("sum_axes_keepdims", lambda x: F.sum(x, axis=(0, 2), keepdims=True), [N(2, 3, 4)]),
+    ("mean_all", F.mean, [N(3, 4)]),
+    ("mean_axis_neg", lambda x: F.mean(x, axis=-1), [N(2, 3, 4)]),
+    ("mean_keepdims", lambda x: x.mean(axis=0, keepdims=True), [N(3, 4)]),
+    ("max_all", F.max, [D(3, 4)]),
+    ("max_axis", lambda x: F.max(x, axis=1), [D(2, 3, 4)]),
+    ("max_keepdims", lambda x: F.max(x, axis=0, keepdims=True), [D(3, 4)]),
+    ("min_axis", lambda x: F.min(x, axis=-1), [D(3, 4)]),
+    ("min_all", F.min, [D(2, 3)]),
+    ("reshape", lambda x: F.reshape(x, (4, 3)), [N(2, 6)]),
+    ("reshape_method", lambda x: x.reshape(3, -1) * N(3, 4)(np.random.default_rng(1)), [N(12)]),
+    ("transpose", F.transpose, [N(3, 4)]),
+    ("transpose_axes", lambda x: F.transpose(x, 1, 2, 0), [N(2, 3, 4)]),
+    ("transpose_neg_axes", lambda x: x.transpose(0, -1, 1), [N(2, 3, 4)]),
+    ("T", lambda x: x.T, [N(3, 4)]),
+    ("broadcast_to", lambda x: F.broadcast_to(x, (2, 3)), [N(3)]),
+    ("broadcast_to_3d", lambda x: F.broadcast_to(x, (2, 4, 3)), [N(2, 1, 3)]),
+    ("sum_to", lambda x: F.sum_to(x, (3, 1)), [N(2, 3, 4)]),
+    ("sum_to_lead", lambda x: F.sum_to(x, (4,)), [N(2, 3, 4)]),
+    ("getitem_int", lambda x: x[1], [N(3, 4)]),
+    ("getitem_slice", lambda x: x[1:, ::2], [N(3, 4)]),
+    ("getitem_ellipsis_none", lambda x: x[None, ..., 1], [N(2, 3, 4)]),
+    ("getitem_array_repeats", lambda x: x[np.array([0, 0, 2, 0])], [N(3, 4)]),
+    ("getitem_list_repeats", lambda x: x[[1, 1, 2]], [N(3, 2)]),
+    ("getitem_2d_array", lambda x: F.getitem(x, np.array([[0, 1], [1, 1]])), [N(3, 2)]),
+    ("getitem_tuple_arrays", lambda x: x[np.array([0, 1, 1]), np.array([2, 0, 2])], [N(3, 4)]),
+    ("getitem_mixed", lambda x: x[:, np.array([3, 3, 0])], [N(2, 4)]),
+    ("concat_axis0", lambda a, b, c: F.concat([a, b, c], axis=0), [N(2, 3), N(1, 3), N(3, 3)]),
+    ("concat_axis_neg", lambda a, b: F.concat([a, b], axis=-1), [N(2, 2), N(2, 3)]),
+    ("stack", lambda a, b, c: F.stack([a, b, c], axis=1), [N(2, 3), N(2, 3), N(2, 3)]),
+    ("stack_last", lambda a, b: F.stack([a, b], axis=-1), [N(3), N(3)]),
+    ("clip", lambda x: F.clip(x, -0.2, 0.3), [D(3, 4)]),
+    ("clip_method", lambda x: x.clip(-0.2, None), [D(3, 4)]),
+    ("where", lambda x, y: F.where(np.array([[True, False, True]]), x, y), [N(2, 3), N(2, 3)]),
+    ("where_bcast", lambda x, y: F.where(np.array([True, False, True]), x, y), [N(2, 3), N(3)]),
+    ("linear", F.linear, [N(3, 4), N(4, 2), N(2)]),
+    ("linear_nobias", F.linear, [N(3, 4), N(4, 2)]),
+    ("linear_3d", F.linear, [N(2, 3, 4), N(4, 2), N(2)]),
+    # --- activations ---
+    ("sigmoid", F.sigmoid, [N(3, 4)]),
+    ("sigmoid_tails", F.sigmoid, [A([[-30.0, -8.0, 8.0, 25.0]])]),
+    ("tanh", F.tanh, [N(3, 4)]),
+    ("relu", F.relu, [D(3, 4)]),
+    ("leaky_relu", F.leaky_relu, [D(3, 4)]),
+    ("leaky_relu_slope", lambda x: F.leaky_relu(x, slope=0.2), [D(3, 4)]),
+    ("leaky_relu_slope_gt1", lambda x: F.leaky_relu(x, slope=1.5), [D(3, 4)]),
+    ("gelu", F.gelu, [N(3, 4)]),
+    ("gelu_wide", F.gelu, [A([[-9.0, -4.0, -0.6, 0.3, 1.0, 6.0]])]),
+    ("softmax", F.softmax, [N(3, 4)]),
+    ("softmax_axis0", lambda x: F.softmax(x, axis=0), [N(3, 4)]),
+    ("softmax_3d", lambda x: F.softmax(x, axis=1), [N(2, 3, 2)]),
+    ("log_softmax", F.log_softmax, [N(3, 4)]),
+    ("log_softmax_axis0", lambda x: F.log_softmax(x, axis=0), [N(3, 4)]),
+    # --- losses ---
+    ("mean_squared_error", F.mean_squared_error, [N(3, 4), N(3, 4)]),
+    ("sum_squared_error", F.sum_squared_error, [N(3, 4), N(3, 4)]),
+    ("mean_absolute_error", lambda y: F.mean_absolute_error(y, np.zeros((3, 4))), [D(3, 4)]),
+    ("mean_absolute_error_t", F.mean_absolute_error, [A([[0.5, -1.0], [2.0, 0.1]]), A([[0.1, 0.3], [-1.0, 0.4]])]),
+    ("softmax_cross_entropy_idx", lambda x: F.softmax_cross_entropy(x, np.array([0, 2, 1])), [N(3, 4)]),
+    ("softmax_cross_entropy_onehot", lambda x: F.softmax_cross_entropy(x, ONEHOT), [N(3, 4)]),
+    ("softmax_cross_entropy_soft", lambda x: F.softmax_cross_entropy(x, SOFT), [N(3, 4)]),
+    ("softmax_cross_entropy_3d", lambda x: F.softmax_cross_entropy(x, np.array([[0, 2], [1, 1]])), [N(2, 2, 3)]),
+    ("cross_entropy_error_idx", lambda y: F.cross_entropy_error(y, np.array([0, 2, 1])), [P(3, 4, lo=0.05, hi=1.0)]),
+    ("cross_entropy_error_onehot", lambda y: F.cross_entropy_error(y, ONEHOT), [P(3, 4, lo=0.05, hi=1.0)]),
+    ("cross_entropy_error_of_softmax", lambda x: F.cross_entropy_error(F.softmax(x), np.array([3, 0, 1])), [N(3, 4)]),
+    ("bce_with_logits", lambda z: F.binary_cross_entropy_with_logits(z, SOFT), [N(3, 4)]),
+    ("bce_with_logits_binary", lambda z: F.binary_cross_entropy_with_logits(z, np.array([1.0, 0.0, 1.0])), [N(3)]),
+    # --- dropout, batch norm, embedding ---
+    ("dropout", _seeded_dropout(0.3), [N(4, 5)]),
+    ("dropout_high_p", _seeded_dropout(0.8), [N(3, 5)]),
+    ("batch_norm_2d_train", _bn(True, "NC"), [N(4, 3), N(3), N(3)]),
+    ("batch_norm_4d_train", _bn(True, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("batch_norm_2d_eval", _bn(False, "NC"), [N(4, 3), N(3), N(3)]),
+    ("batch_norm_4d_eval", _bn(False, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
+    ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
+    # --- convolution and pooling (zerodl/functions/conv.py) ---
+    pytest.param("conv2d", lambda x, W, b: F.conv2d(x, W, b, stride=1, padding=1), [N(2, 2, 4, 4), N(3, 2, 3, 3), N(3)], marks=_conv),
+    pytest.param("conv2d_stride2_nobias", lambda x, W: F.conv2d(x, W, stride=2), [N(1, 2, 5, 5), N(2, 2, 3, 3)], marks=_conv),
+    pytest.param("conv2d_1x1", lambda x, W, b: F.conv2d(x, W, b), [N(2, 3, 2, 3), N(2, 3, 1, 1), N(2)], marks=_conv),
+    pytest.param("conv2d_rect_kernel", lambda x, W: F.conv2d(x, W, stride=(1, 2), padding=(1, 0)), [N(1, 2, 4, 5), N(2, 2, 2, 3)], marks=_conv),
+    pytest.param("conv_transpose2d", lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1), [N(2, 2, 3, 3), N(2, 3, 3, 3), N(3)], marks=_conv),
+    pytest.param("conv_transpose2d_s1", lambda x, W: F.conv_transpose2d(x, W), [N(1, 3, 2, 3), N(3, 2, 2, 2)], marks=_conv),
+    pytest.param("max_pool2d", lambda x: F.max_pool2d(x, 2), [D(2, 2, 4, 4)], marks=_conv),
+    pytest.param("max_pool2d_overlap_pad", lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [D(1, 2, 5, 5)], marks=_conv),
+    pytest.param("avg_pool2d", lambda x: F.avg_pool2d(x, 2), [N(2, 2, 4, 4)], marks=_conv),
+    pytest.param("avg_pool2d_stride1", lambda x: F.avg_pool2d(x, 2, stride=1), [N(1, 2, 3, 4)], marks=_conv),
+    pytest.param("im2col", lambda x: F.im2col(x, 3, 3, 1, 1), [N(2, 2, 3, 3)], marks=_conv),
+    pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
+    pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
+    pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+]
+
+
+def _ids(cases):
+    return [c.id if hasattr(c, "id") else c[0] for c in cases]
+
+
+@pytest.mark.parametrize("name, f, makers", CASES, ids=_ids(CASES))
+def test_gradient(name, f, makers):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # fixed per case
+    arrays = [make(rng) for make in makers]
+
+    # Values and gradients stay float64.
+    xs = [zd.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    y = f(*xs)
+    assert y.dtype == np.float64, f"{name}: output dtype {y.dtype}"
+    y.backward(np.ones(y.shape))
+    for i, x in enumerate(xs):
+        assert x.grad is not None, f"{name}: input {i} got no gradient"
+        assert x.grad.dtype == np.float64 and x.grad.shape == x.shape
+
+    result = gradient_check(f, *arrays)
+    assert result.ok, f"{name}: {result}"
+    assert all(e is not None for e in result.errors)
+
+
+# ----- the checker itself ------------------------------------------------------------------
+class _WrongSquare(zd.Function):
+    """x**2 with a wrong backward (3x instead of 2x)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return 3 * self.x * gy
+
+
+def test_gradient_check_catches_a_wrong_backward():
+    x = np.linspace(0.5, 1.5, 6).reshape(2, 3)
+    result = gradient_check(lambda t: _WrongSquare()(t).sum(), x)
+    assert isinstance(result, GradCheckResult)
+    assert not result.ok and not result
+    assert result.max_abs_error == pytest.approx(1.5, rel=1e-6)  # |3x - 2x| at x = 1.5
+    assert result.max_rel_error == pytest.approx(1 / 3, rel=1e-6)
+    assert result.errors[0] == (result.max_abs_error, result.max_rel_error)
+
+
+def test_numerical_grad_values_and_projection():
+    x = np.array([1.0, -2.0, 3.0])
+    (g,) = numerical_grad(lambda t: (t * t).sum(), x)
+    np.testing.assert_allclose(g, 2 * x, rtol=1e-8)
+    assert g.dtype == np.float64
+
+    # Non-scalar output: the same fixed projection R on every call; gradient of sum(R * x**2).
+    g1 = numerical_grad(lambda t: t * t, x)[0]
+    g2 = numerical_grad(lambda t: t * t, x)[0]
+    np.testing.assert_array_equal(g1, g2)
+    from zerodl.utils.gradcheck import _projection
+
+    np.testing.assert_allclose(g1, 2 * x * _projection((3,), np.float64), rtol=1e-7)
+
+    # float32 uses a larger default step and still gets close.
+    x32 = zd.tensor([0.5, 1.5], dtype=np.float32)
+    (g32,) = numerical_grad(lambda t: (t * t * t).sum(), x32)
+    np.testing.assert_allclose(g32, 3 * x32.data.astype(np.float64) ** 2, rtol=1e-3)
+
+
+def test_numerical_grad_skips_integer_inputs_and_keeps_inputs_intact():
+    x = np.array([[0.1, 0.9, -0.3]])
+    t = np.array([1])
+    before = x.copy()
+    gx, gt = numerical_grad(lambda a, b: F.softmax_cross_entropy(a, b), x, t)
+    assert gt is None and gx.shape == (1, 3)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_gradient_check_params_of_a_closure():
+    rng = np.random.default_rng(0)
+    W = zd.tensor(rng.standard_normal((4, 3)), dtype=np.float64, requires_grad=True)
+    b = zd.tensor(rng.standard_normal(3), dtype=np.float64, requires_grad=True)
+    W.grad = np.full(W.shape, 123.0)  # an existing .grad is left as it was
+
+    def model(x):
+        return F.softmax_cross_entropy(F.tanh(F.linear(x, W, b)), np.array([0, 2]))
+
+    result = gradient_check(model, rng.standard_normal((2, 4)), params=[W, b])
+    assert result.ok and len(result.errors) == 3
+    assert np.all(W.grad == 123.0) and b.grad is None
+
+
+def test_gradient_check_params_of_nn_layers():
+    nn = pytest.importorskip("zerodl.nn")
+    if not hasattr(nn, "Linear"):
+        pytest.skip("zerodl.nn.Linear not written yet")
+    with zd.default_dtype(np.float64):
+        layer = nn.Linear(3, 2)
+    params = list(layer.parameters())
+    result = gradient_check(lambda x: F.tanh(layer(x)), np.random.default_rng(1).standard_normal((4, 3)), params=params)
+    assert result.ok, result
+    assert len(result.errors) == 1 + len(params)
+
+
+def test_gradient_check_needs_a_differentiable_output():
+    with pytest.raises(RuntimeError, match="gradient_check"):
+        gradient_check(lambda x: zd.tensor([1.0], dtype=np.float64), np.ones(2))

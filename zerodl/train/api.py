@@ -1,0 +1,768 @@
+"""``compile`` / ``fit`` / ``evaluate`` / ``predict``: Keras's training API on any ``nn.Module``.
+
+``model.compile(...)``, ``model.fit(...)`` etc. are thin delegators to these functions.
+
+Choices (see also the module docstrings of ``callbacks``, ``progress`` and
+``losses_and_metrics``):
+
+- **Optimizer.** A name (``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``, ``"momentum"``,
+  ``"adamw"``; Keras's default rates: 1e-3, 0.01, 1e-3, 1e-3, 0.01, 1e-3), an optimizer class
+  or factory ``f(params) -> optimizer`` (or an object with ``build(params)``, as the Keras
+  facade's recipes), or a ready ``zerodl.optim`` optimizer. Names, classes and factories are
+  turned into an optimizer at the start of the first ``fit``, after a dry forward pass (eval
+  mode, ``no_grad``, on the first batch) has materialised layers whose input size is
+  inferred; until then ``model.optimizer`` is None. A ready optimizer is used as given; if
+  the dry forward creates parameters it cannot know (they did not exist when ``compile`` ran),
+  they are added with ``optimizer.add_param_group`` when it has one, otherwise ``fit`` raises
+  an error that says how to build the optimizer after a first call.
+- **Loss.** ``"cross_entropy"`` (and the Keras names ``"categorical_crossentropy"``,
+  ``"sparse_categorical_crossentropy"``) is ``F.softmax_cross_entropy`` on logits, with int
+  labels or one-hot targets; ``"bce"`` (``"binary_crossentropy"``) is
+  ``F.binary_cross_entropy_with_logits``; ``"mse"``, ``"mae"``; or a callable
+  ``loss(y_pred, y_true) -> scalar Tensor``. When the model is an ``nn.Sequential`` whose last
+  layer is ``nn.Softmax`` (for the cross entropy) or ``nn.Sigmoid`` (for ``"bce"``), ``fit``
+  and ``evaluate`` run it without that layer and apply the fused, stable loss to the logits
+  (Keras's ``Dense(10, activation="softmax")`` expands to ``Linear`` + ``Softmax``);
+  ``predict`` runs the whole model and returns probabilities. For other models the output is
+  taken as logits (a warning is given once if it looks like probabilities).
+- **Metrics.** ``"accuracy"``/``"acc"`` (argmax for several outputs, with int or one-hot
+  targets; one output per sample: threshold 0.5 on probabilities, 0 on the logits of
+  ``"bce"``), ``"mae"``, ``"mse"``, ``"rmse"``, or a callable ``metric(y_pred, y_true)`` on
+  arrays. Computed from the training forward outputs (no second pass; on probabilities for
+  the regression metrics when the final activation was stripped). The log key is the name
+  as given (``"acc"`` stays ``"acc"``, as Keras 3).
+- **Data.** ``x`` is an array (with ``y``), a ``Dataset`` yielding ``(x, y)`` or a
+  ``DataLoader`` (then ``batch_size`` and ``shuffle`` are its own). Arrays are converted
+  once: floating, boolean and uint8 inputs to the model's float dtype (float32 by default),
+  integer inputs kept as int64 when the model's first layer is an ``Embedding``; integer
+  targets stay int64 (float for the regression and binary losses). ``validation_split`` takes
+  the last fraction before shuffling, as Keras (``floor(n * (1 - split))`` samples train).
+  Shuffling uses a ``DataLoader`` whose seed is drawn from ``zerodl.core.get_rng()``, so
+  ``zd.manual_seed`` makes runs repeatable.
+- **Logs.** Epoch logs are means over samples (each batch weighted by its size).
+- ``fit`` leaves the model in the mode (train/eval) it found it in.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from ..core import Tensor, get_default_dtype, get_rng, no_grad
+from ..core.backend import as_numpy, get_array_module, is_array
+from .callbacks import CallbackList
+from .losses_and_metrics import FINAL_ACTIVATIONS, resolve_loss, resolve_metric
+from .progress import Progress, format_logs
+
+__all__ = ["compile", "fit", "evaluate", "predict", "OPTIMIZERS"]
+
+# name -> (class name in zerodl.optim, keyword arguments: Keras's default learning rates)
+OPTIMIZERS = {
+    "adam": ("Adam", {"lr": 1e-3}),
+    "sgd": ("SGD", {"lr": 0.01}),
+    "rmsprop": ("RMSprop", {"lr": 1e-3}),
+    "adagrad": ("AdaGrad", {"lr": 1e-3}),
+    "momentum": ("Momentum", {"lr": 0.01, "momentum": 0.9}),
+    "adamw": ("AdamW", {"lr": 1e-3}),
+}
+
+
+class CompileState:
+    """What ``compile`` recorded on a model (``model._zd_compile``)."""
+
+    def __init__(self, optimizer_spec, loss, metrics, param_ids):
+        self.optimizer_spec = optimizer_spec  # name / factory / recipe; None for a ready optimizer
+        self.loss = loss  # losses_and_metrics.Loss or None
+        self.metrics = metrics  # [losses_and_metrics.Metric]
+        self.param_ids = param_ids  # ids of the parameters that existed at compile time
+        self.built = False  # the dry forward has run
+        self.warned = False
+
+
+class _Run:
+    """What a running ``fit`` shares with the callbacks that need more than the model
+    (``BackupAndRestore``): optimizer, training loader, History, the callback list, and the
+    epoch to start from (which a restored backup changes)."""
+
+    def __init__(self, model, optimizer, train_loader, epochs, initial_epoch):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.epochs = epochs
+        self.initial_epoch = initial_epoch
+        self.history = None
+        self.callbacks = []
+
+
+# ----------------------------------------------------------------------------- compile
+def compile(model, optimizer="adam", loss="cross_entropy", metrics=None):  # noqa: A001 - Keras's name
+    """Configure ``model`` for ``fit``/``evaluate`` (see the module docstring)."""
+    loss_obj = resolve_loss(loss)
+    if metrics is None:
+        metrics = []
+    elif isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    elif isinstance(metrics, dict):
+        raise TypeError("compile: metrics must be a list of names or callables (one output, no dict)")
+    mets = [resolve_metric(m, loss_obj) for m in metrics]
+    names = [m.name for m in mets]
+    for n in names:
+        if n == "loss" or names.count(n) > 1:
+            raise ValueError(f"compile: metric name {n!r} is used twice (or clashes with 'loss')")
+    spec, instance = _optimizer_spec(optimizer)
+    state = CompileState(spec, loss_obj, mets, {id(p) for p in model.parameters()})
+    model._zd_compile = state
+    # Plain names are recorded for zerodl.io.save_model, so load_model can compile again.
+    config = {}
+    if isinstance(optimizer, str):
+        config["optimizer"] = optimizer
+    if isinstance(loss, str):
+        config["loss"] = loss
+        if all(isinstance(m, str) for m in metrics):
+            config["metrics"] = list(metrics)
+    model._compile_config = config or None
+    model.optimizer = instance
+    model.stop_training = False
+    return None
+
+
+def _optimizer_spec(optimizer):
+    """(spec, instance): a name/factory/recipe to build later, or a ready optimizer."""
+    if optimizer is None:
+        return None, None
+    if isinstance(optimizer, str):
+        name = optimizer.lower()
+        if name not in OPTIMIZERS:
+            raise ValueError(f"compile: unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} "
+                             "or pass a zerodl.optim optimizer")
+        return name, None
+    if isinstance(optimizer, type):
+        return optimizer, None
+    if hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad"):
+        return None, optimizer
+    if hasattr(optimizer, "build") or callable(optimizer):
+        return optimizer, None
+    raise TypeError(f"compile: optimizer must be a name, a zerodl.optim optimizer or a factory, "
+                    f"got {type(optimizer).__name__}")
+
+
+def _make_optimizer(spec, params):
+    params = list(params)
+    if not params:
+        raise ValueError("fit: the model has no parameters to train")
+    if isinstance(spec, str):
+        from .. import optim
+
+        cls_name, kwargs = OPTIMIZERS[spec]
+        return getattr(optim, cls_name)(params, **kwargs)
+    if not isinstance(spec, type) and hasattr(spec, "build"):
+        return spec.build(params)
+    return spec(params)
+
+
+def _compiled(model, where):
+    state = getattr(model, "_zd_compile", None)
+    if state is None:
+        raise RuntimeError(
+            f"{where}: the model is not compiled; call model.compile(optimizer='adam', "
+            f"loss='cross_entropy', metrics=['accuracy']) first"
+        )
+    return state
+
+
+def _optimizer_param_ids(opt):
+    groups = getattr(opt, "param_groups", None)
+    if groups is not None:
+        try:
+            return {id(p) for g in groups for p in (g["params"] if isinstance(g, dict) else g)}
+        except (TypeError, KeyError):
+            pass
+    params = getattr(opt, "params", None)
+    if params is not None:
+        try:
+            return {id(p) for p in params}
+        except TypeError:
+            pass
+    return None
+
+
+def _check_optimizer(model, state, opt):
+    """A ready optimizer must know the parameters created after compile (lazy layers)."""
+    known = _optimizer_param_ids(opt)
+    new = [p for p in model.parameters() if id(p) not in state.param_ids and (known is None or id(p) not in known)]
+    if not new:
+        return
+    if hasattr(opt, "add_param_group"):
+        opt.add_param_group({"params": new})
+        state.param_ids.update(id(p) for p in new)
+        return
+    raise RuntimeError(
+        f"fit: the model created {len(new)} parameter(s) at its first call (layers whose input size is "
+        "inferred), which the optimizer given to compile cannot know. Either pass the optimizer by name "
+        "(compile(optimizer='adam')), or call the model once before building the optimizer: "
+        "model(x[:1]); opt = optim.Adam(model.parameters()); model.compile(optimizer=opt, ...)"
+    )
+
+
+# ----------------------------------------------------------------------------- data
+def _data():
+    from .. import data
+
+    return data
+
+
+def _is_arraylike(x):
+    return is_array(x) or isinstance(x, (Tensor, list))
+
+
+def _first_leaf(model):
+    m = model
+    for _ in range(100):
+        kids = list(m.children()) if hasattr(m, "children") else []
+        if not kids:
+            return m
+        m = kids[0]
+    return m
+
+
+def _takes_ids(model):
+    """Whether the model's first layer takes integer ids (an Embedding)."""
+    try:
+        dt = model._input_dtype()
+    except Exception:  # noqa: BLE001 - a model without the hook
+        dt = None
+    if dt is not None:
+        return np.dtype(dt).kind in "iu"
+    return type(_first_leaf(model)).__name__ == "Embedding"
+
+
+def _float_dtype(model):
+    for p in model.parameters():
+        dt = p.data.dtype
+        if dt.kind == "f":
+            return dt
+    return get_default_dtype()
+
+
+def _device_xp(model):
+    for p in model.parameters():
+        return get_array_module(p.data)
+    return np
+
+
+def _raw(a):
+    if isinstance(a, Tensor):
+        return a.data
+    if is_array(a):
+        return a
+    return np.asarray(a)
+
+
+def _convert_x(a, fdt, ids, where):
+    a = _raw(a)
+    kind = a.dtype.kind
+    if ids and kind in "iu":
+        return a if a.dtype == np.int64 else a.astype(np.int64)
+    if kind in "fbiu":
+        return a if a.dtype == fdt else a.astype(fdt)
+    raise TypeError(f"{where}: inputs must be numeric arrays, got dtype {a.dtype}")
+
+
+def _convert_y(a, fdt, loss, where):
+    a = _raw(a)
+    kind = a.dtype.kind
+    if kind in "iub" and not (loss is not None and loss.float_targets):
+        return a if a.dtype == np.int64 else a.astype(np.int64)
+    if kind in "fiub":
+        return a if a.dtype == fdt else a.astype(fdt)
+    raise TypeError(f"{where}: targets must be numeric arrays, got dtype {a.dtype}")
+
+
+def _check_lengths(x, y, where):
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"{where}: x and y need a first (sample) dimension; got shapes {x.shape} and {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(
+            f"{where}: x and y have different numbers of samples: x has {len(x)} (shape {x.shape}), "
+            f"y has {len(y)} (shape {y.shape})"
+        )
+
+
+def _split_batch(batch, where):
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    n = len(batch) if isinstance(batch, (tuple, list)) else 1
+    raise ValueError(f"{where}: the data must yield (x, y) pairs; got {n} field(s) per sample")
+
+
+class _Subset:
+    """The samples ``indices`` of a data set (for ``validation_split`` on a Dataset)."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, np.asarray(indices)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        return self.dataset[int(self.indices[i])]
+
+    def get_batch(self, idx):
+        idx = self.indices[idx]
+        gb = getattr(self.dataset, "get_batch", None)
+        if gb is not None:
+            return gb(idx)
+        from ..data.dataset import _collate
+
+        return _collate([self.dataset[int(i)] for i in idx], "validation_split")
+
+
+def _loader_batches(loader, convert_x, convert_y, where):
+    for batch in loader:
+        xb, yb = _split_batch(batch, where)
+        yield convert_x(xb), convert_y(yb)
+
+
+def _array_batches(x, y, batch_size):
+    n = len(x)
+    for i in range(0, n, batch_size):
+        yield x[i:i + batch_size], y[i:i + batch_size]
+
+
+def _eval_source(model, state, x, y, batch_size, where):
+    """A zero-argument callable giving an iterable of converted (x, y) batches."""
+    data = _data()
+    fdt, ids = _float_dtype(model), _takes_ids(model)
+    xp = _device_xp(model)
+    loss = state.loss
+
+    def cx(a):
+        a = _convert_x(a, fdt, ids, where)
+        return a if xp is np else xp.asarray(a)
+
+    def cy(a):
+        a = _convert_y(a, fdt, loss, where)
+        return a if xp is np else xp.asarray(a)
+
+    if (isinstance(x, (tuple, list)) and y is None and len(x) in (2, 3)
+            and all(is_array(a) or isinstance(a, Tensor) or a is None for a in x)):
+        x, y = x[0], x[1]  # validation_data=(x_val, y_val[, sample_weight])
+    if isinstance(x, data.DataLoader):
+        if y is not None:
+            raise ValueError(f"{where}: y must be None when x is a DataLoader")
+        return lambda: _loader_batches(x, cx, cy, where)
+    if isinstance(x, data.Dataset) and not _is_arraylike(x):
+        if y is not None:
+            raise ValueError(f"{where}: y must be None when x is a Dataset")
+        loader = data.DataLoader(x, batch_size=batch_size)
+        return lambda: _loader_batches(loader, cx, cy, where)
+    if y is None:
+        raise ValueError(f"{where}: y is missing; pass (x, y) arrays, or a Dataset / DataLoader of (x, y)")
+    xa, ya = cx(x), cy(y)
+    _check_lengths(xa, ya, where)
+    return lambda: _array_batches(xa, ya, batch_size)
+
+
+def _fit_data(model, state, x, y, batch_size, shuffle, validation_data, validation_split):
+    """(train loader, per-batch converter or None, probe inputs, validation source or None)."""
+    data = _data()
+    where = "fit"
+    fdt, ids = _float_dtype(model), _takes_ids(model)
+    xp = _device_xp(model)
+    loss = state.loss
+    if not (0.0 <= validation_split < 1.0):
+        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+    use_split = validation_split > 0 and validation_data is None
+
+    def seed():
+        return int(get_rng().integers(0, 2**63 - 1)) if shuffle else None
+
+    # a TensorDataset of two arrays is handled as arrays (converted once, fast batches)
+    if type(x) is data.TensorDataset and y is None and len(x.arrays) == 2:
+        x, y = x.arrays
+
+    val = None
+    convert = None
+    if isinstance(x, data.DataLoader):
+        if y is not None:
+            raise ValueError("fit: y must be None when x is a DataLoader (it yields (x, y) batches)")
+        if use_split:
+            raise ValueError("fit: validation_split cannot split a DataLoader; pass validation_data instead")
+        loader = x
+        probe_ds = x.dataset
+    elif isinstance(x, data.Dataset) or (hasattr(x, "__getitem__") and hasattr(x, "__len__") and not _is_arraylike(x)
+                                         and not isinstance(x, (tuple, dict, str))):
+        if y is not None:
+            raise ValueError("fit: y must be None when x is a Dataset (it yields (x, y) samples)")
+        ds = x
+        n = len(ds)
+        if use_split:
+            split_at = int(math.floor(n * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n:
+                raise ValueError(f"fit: validation_split={validation_split} leaves an empty split of {n} samples")
+            val_ds = _Subset(ds, np.arange(split_at, n))
+            ds = _Subset(ds, np.arange(split_at))
+            val = _eval_source(model, state, data.DataLoader(val_ds, batch_size=batch_size), None, batch_size, where)
+        loader = data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=seed())
+        probe_ds = ds
+    else:
+        if isinstance(x, (tuple, dict)):
+            raise TypeError("fit: x must be an array, a Dataset or a DataLoader (multi-input models are not supported)")
+        if y is None:
+            raise ValueError("fit: y is missing; pass fit(x, y) with arrays, or a Dataset / DataLoader of (x, y)")
+        xa = _convert_x(x, fdt, ids, where)
+        ya = _convert_y(y, fdt, loss, where)
+        _check_lengths(xa, ya, where)
+        n = len(xa)
+        if n == 0:
+            raise ValueError("fit: no training samples (x is empty)")
+        if use_split:
+            split_at = int(math.floor(n * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n:
+                raise ValueError(f"fit: validation_split={validation_split} leaves an empty split of {n} samples")
+            xv, yv = xa[split_at:], ya[split_at:]
+            xa, ya = xa[:split_at], ya[:split_at]
+            if xp is not np:
+                xv, yv = xp.asarray(xv), xp.asarray(yv)
+            val = lambda: _array_batches(xv, yv, batch_size)  # noqa: E731
+        loader = data.DataLoader(data.TensorDataset(xa, ya), batch_size=batch_size, shuffle=shuffle, seed=seed())
+        probe = xa[: min(len(xa), batch_size, 64)]
+        if xp is not np:
+            def convert(batch):
+                return xp.asarray(batch[0]), xp.asarray(batch[1])
+        if validation_data is not None:
+            val = _eval_source(model, state, validation_data, None, batch_size, "fit (validation_data)")
+        return loader, convert, probe, val
+
+    def convert(batch):  # noqa: F811 - Dataset / DataLoader batches are converted one by one
+        xb, yb = _split_batch(batch, where)
+        xb, yb = _convert_x(xb, fdt, ids, where), _convert_y(yb, fdt, loss, where)
+        if xp is not np:
+            xb, yb = xp.asarray(xb), xp.asarray(yb)
+        return xb, yb
+
+    if len(probe_ds) == 0:
+        raise ValueError("fit: the training data set is empty")
+    k = min(len(probe_ds), batch_size, 64)
+    first = next(iter(data.DataLoader(probe_ds, batch_size=k)))
+    probe = convert(first)[0]
+    if validation_data is not None:
+        val = _eval_source(model, state, validation_data, None, batch_size, "fit (validation_data)")
+    return loader, convert, probe, val
+
+
+# ----------------------------------------------------------------------------- forward
+def _set_mode(model, training):
+    if training:
+        model.train()
+    else:
+        model.eval()
+
+
+def _is_head(layer, head, nn):
+    if head == "softmax":
+        if not isinstance(layer, nn.Softmax):
+            return False
+        axis = getattr(layer, "axis", getattr(layer, "dim", -1))
+        return axis in (-1, 1, None)
+    if head == "sigmoid":
+        return isinstance(layer, nn.Sigmoid)
+    return False
+
+
+def _strip_final(module, head, nn):
+    """A forward function running ``module`` without its final ``head`` activation, or None."""
+    if not isinstance(module, nn.Sequential) or type(module).forward is not nn.Sequential.forward:
+        return None
+    layers = list(module.children())
+    if not layers:
+        return None
+    last = layers[-1]
+    if _is_head(last, head, nn):
+        body = layers[:-1]
+    else:
+        inner = _strip_final(last, head, nn)
+        if inner is None:
+            return None
+        body = layers[:-1] + [inner]
+    if not body:
+        return lambda x: x
+    if len(body) == 1:
+        return body[0]
+
+    def forward(x):
+        for layer in body:
+            x = layer(x)
+        return x
+
+    return forward
+
+
+def _training_forward(model, loss):
+    """(forward, head): the model's forward without the final activation the loss fuses."""
+    if loss is None or loss.head is None:
+        return model, None
+    try:
+        from .. import nn
+    except ImportError:  # pragma: no cover - nn not importable
+        return model, None
+    fwd = _strip_final(model, loss.head, nn)
+    if fwd is None:
+        return model, None
+    return fwd, loss.head
+
+
+def _looks_like_probabilities(out):
+    out = as_numpy(out)
+    if out.ndim != 2 or out.shape[1] < 2 or out.size == 0:
+        return False
+    return bool(out.min() >= 0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
+
+
+def _build(model, state, probe, head):
+    """Dry forward (once per compile), then the optimizer: made now, or checked."""
+    if not state.built:
+        was = model.training
+        model.eval()
+        try:
+            with no_grad():
+                out = model(Tensor._wrap(probe))
+        finally:
+            _set_mode(model, was)
+        state.built = True
+        loss = state.loss
+        if (loss is not None and loss.kind == "cross_entropy" and head is None and not state.warned
+                and isinstance(out, Tensor) and _looks_like_probabilities(out.data)):
+            state.warned = True
+            warnings.warn(
+                "fit: the model's outputs look like probabilities (non-negative, rows sum to 1) but "
+                "loss='cross_entropy' takes logits; end an nn.Sequential with nn.Softmax() (then fit "
+                "fuses it with the loss) or remove the softmax from forward", stacklevel=3,
+            )
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        if state.optimizer_spec is None:
+            raise RuntimeError("fit: compile was given optimizer=None; pass an optimizer to model.compile")
+        opt = _make_optimizer(state.optimizer_spec, model.parameters())
+        model.optimizer = opt
+        state.param_ids.update(id(p) for p in model.parameters())
+    else:
+        _check_optimizer(model, state, opt)
+    return opt
+
+
+def _check_verbose(verbose, where):
+    if verbose == "auto" or verbose is True:
+        return 1
+    if verbose is False or verbose is None:
+        return 0
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"{where}: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+    return int(verbose)
+
+
+def _check_positive_int(v, name, where, allow_zero=False):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < (0 if allow_zero else 1):
+        raise ValueError(f"{where}: {name} must be a {'non-negative' if allow_zero else 'positive'} int, got {v!r}")
+    return int(v)
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _evaluate_batches(model, fwd, loss, metrics, prob_fn, batches, where):
+    was = model.training
+    model.eval()
+    loss_fn = loss.fn if loss is not None else None
+    nm = len(metrics)
+    total, seen, sums = 0.0, 0, [0.0] * nm
+    wrap = Tensor._wrap
+    try:
+        with no_grad():
+            for xb, yb in batches:
+                out = fwd(wrap(xb))
+                n = xb.shape[0]
+                if loss_fn is not None:
+                    total += float(loss_fn(out, wrap(yb)).data) * n
+                if nm:
+                    o = out.data
+                    p = prob_fn(o) if prob_fn is not None else o
+                    for i, m in enumerate(metrics):
+                        sums[i] += m.fn(p if m.needs_probs else o, yb) * n
+                seen += n
+    finally:
+        _set_mode(model, was)
+    if seen == 0:
+        raise ValueError(f"{where}: no samples to evaluate")
+    logs = {"loss": total / seen} if loss_fn is not None else {}
+    for m, s in zip(metrics, sums):
+        logs[m.name] = s / seen
+    return logs
+
+
+def _prob_fn(head, metrics):
+    if head is not None and any(m.needs_probs for m in metrics):
+        return FINAL_ACTIVATIONS[head]
+    return None
+
+
+# ----------------------------------------------------------------------------- fit
+def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
+        shuffle=True, callbacks=None, verbose=1, initial_epoch=0):
+    """Train ``model``; returns a :class:`~zerodl.train.History` (see the module docstring)."""
+    state = _compiled(model, "fit")
+    if state.loss is None:
+        raise RuntimeError("fit: compile was given loss=None; pass a loss to model.compile")
+    verbose = _check_verbose(verbose, "fit")
+    epochs = _check_positive_int(epochs, "epochs", "fit", allow_zero=True)
+    batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
+    initial_epoch = _check_positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
+
+    loader, convert, probe, val = _fit_data(model, state, x, y, batch_size, shuffle, validation_data,
+                                            validation_split)
+    fwd, head = _training_forward(model, state.loss)
+    opt = _build(model, state, probe, head)
+
+    metrics = state.metrics
+    nm = len(metrics)
+    prob_fn = _prob_fn(head, metrics)
+    loss_fn = state.loss.fn
+    steps = len(loader)
+
+    run = _Run(model, opt, loader, epochs, initial_epoch)
+    cbl = CallbackList(callbacks, model=model, params={"epochs": epochs, "steps": steps, "verbose": verbose})
+    run.history = cbl.history
+    run.callbacks = cbl.callbacks
+    begin_hooks, end_hooks = cbl.has_batch_begin, cbl.has_batch_end
+    progress = Progress(verbose, epochs, steps)
+    bar = progress.bar
+    wrap = Tensor._wrap
+
+    model.stop_training = False
+    was_training = model.training
+    logs = None
+    try:
+        cbl.on_train_begin(None, run)
+        for epoch in range(run.initial_epoch, epochs):
+            if model.stop_training:
+                break
+            cbl.on_epoch_begin(epoch, None)
+            model.train()
+            progress.epoch_begin(epoch)
+            loss_sum, seen, sums = 0.0, 0, [0.0] * nm
+            b = -1
+            for b, batch in enumerate(loader):
+                xb, yb = batch if convert is None else convert(batch)
+                n = xb.shape[0]
+                if begin_hooks:
+                    cbl.on_train_batch_begin(b, {"batch": b, "size": n})
+                out = fwd(wrap(xb))
+                loss = loss_fn(out, wrap(yb))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                lv = float(loss.data)
+                loss_sum += lv * n
+                seen += n
+                if nm:
+                    o = out.data
+                    p = prob_fn(o) if prob_fn is not None else o
+                    for i, m in enumerate(metrics):
+                        sums[i] += m.fn(p if m.needs_probs else o, yb) * n
+                if bar:
+                    progress.batch_end(b + 1, lambda: _running(loss_sum, seen, metrics, sums))
+                if end_hooks:
+                    cbl.on_train_batch_end(b, {"batch": b, "size": n, "loss": lv})
+                if model.stop_training:
+                    break
+            if seen == 0:
+                raise ValueError("fit: the training data gave no batches (empty, or drop_last with too few samples)")
+            logs = _running(loss_sum, seen, metrics, sums)
+            if val is not None:
+                cbl.on_test_begin()
+                vlogs = _evaluate_batches(model, fwd, state.loss, metrics, prob_fn, val(), "fit (validation)")
+                cbl.on_test_end(vlogs)
+                for k, v in vlogs.items():
+                    logs["val_" + k] = v
+            progress.epoch_end(epoch, logs, b + 1)
+            cbl.on_epoch_end(epoch, logs, run)
+            if model.stop_training:
+                break
+        cbl.on_train_end(logs)
+    finally:
+        progress.close()
+        _set_mode(model, was_training)
+    model.history = cbl.history
+    return cbl.history
+
+
+def _running(loss_sum, seen, metrics, sums):
+    logs = {"loss": loss_sum / seen}
+    for m, s in zip(metrics, sums):
+        logs[m.name] = s / seen
+    return logs
+
+
+# ----------------------------------------------------------------------------- evaluate / predict
+def evaluate(model, x, y=None, batch_size=32, verbose=0):
+    """Loss and metrics on ``(x, y)`` (eval mode, no_grad, in batches) -> ``{"loss": ..., ...}``."""
+    state = _compiled(model, "evaluate")
+    if state.loss is None:
+        raise RuntimeError("evaluate: compile was given loss=None; pass a loss to model.compile")
+    verbose = _check_verbose(verbose, "evaluate")
+    batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size", "evaluate")
+    source = _eval_source(model, state, x, y, batch_size, "evaluate")
+    fwd, head = _training_forward(model, state.loss)
+    logs = _evaluate_batches(model, fwd, state.loss, state.metrics, _prob_fn(head, state.metrics), source(),
+                             "evaluate")
+    if verbose:
+        print(format_logs(logs), flush=True)
+    return logs
+
+
+def predict(model, x, batch_size=32, verbose=0):
+    """The model's outputs for ``x`` (eval mode, no_grad, in batches), concatenated as an ndarray.
+
+    ``x``: an array, a Dataset or a DataLoader (their first field is the input). The whole
+    model runs, so a model ending with ``nn.Softmax`` returns probabilities.
+    """
+    _check_verbose(verbose, "predict")
+    batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size", "predict")
+    data = _data()
+    fdt, ids = _float_dtype(model), _takes_ids(model)
+    xp = _device_xp(model)
+
+    def cx(a):
+        a = _convert_x(a, fdt, ids, "predict")
+        return a if xp is np else xp.asarray(a)
+
+    if isinstance(x, data.DataLoader) or isinstance(x, data.Dataset):
+        loader = x if isinstance(x, data.DataLoader) else data.DataLoader(x, batch_size=batch_size)
+
+        def batches():
+            for batch in loader:
+                yield cx(batch[0] if isinstance(batch, (tuple, list)) else batch)
+    else:
+        xa = cx(x)
+        if xa.ndim == 0:
+            raise ValueError(f"predict: x needs a first (sample) dimension; got shape {xa.shape}")
+
+        def batches():
+            for i in range(0, len(xa), batch_size):
+                yield xa[i:i + batch_size]
+
+    was = model.training
+    model.eval()
+    outs = []
+    try:
+        with no_grad():
+            for xb in batches():
+                out = model(Tensor._wrap(xb))
+                if isinstance(out, (tuple, list)):
+                    outs.append(tuple(as_numpy(o.data) for o in out))
+                else:
+                    outs.append(as_numpy(out.data))
+    finally:
+        _set_mode(model, was)
+    if not outs:
+        return np.empty((0,), dtype=fdt)
+    if isinstance(outs[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*outs))
+    return outs[0] if len(outs) == 1 else np.concatenate(outs)
