@@ -85,7 +85,7 @@ def main(argv=None):
     before = first_layer_filters(model)
     model.compile(optimizer=optim.Adam(model.parameters(), lr=args.lr),
                   loss="cross_entropy", metrics=["accuracy"])
-    model.summary(input_shape=(1, 1, 28, 28))
+    model.summary(input_shape=(1, 28, 28))
     print(f"\nSimpleConvNet: Adam lr {args.lr}, batch {args.batch_size}, {epochs} epochs "
           f"on {len(x_train)} images (test accuracy shown as val_accuracy)")
     with C.Timer("training") as timer:

@@ -268,7 +268,7 @@ def test_sigmoid_of_large_negative_input_warns_nothing():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             y = F.sigmoid(zd.tensor([-1000.0, 1000.0, -40.0], dtype=np.float64))
-    assert y.data[0] == 0.0 and y.data[1] == 1.0
+    assert 0.0 <= y.data[0] < 1e-300 and y.data[1] == 1.0
     assert y.data[2] == pytest.approx(np.exp(-40.0), rel=1e-12)  # full relative accuracy in the tail
 
 

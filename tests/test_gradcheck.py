@@ -149,6 +149,7 @@ CASES = [
     ("softmax_3d", lambda x: F.softmax(x, axis=1), [N(2, 3, 2)]),
     ("log_softmax", F.log_softmax, [N(3, 4)]),
     ("log_softmax_axis0", lambda x: F.log_softmax(x, axis=0), [N(3, 4)]),
+    ("identity", lambda x: F.identity(x) * 1.0, [N(3, 4)]),
     # --- losses ---
     ("mean_squared_error", F.mean_squared_error, [N(3, 4), N(3, 4)]),
     ("sum_squared_error", F.sum_squared_error, [N(3, 4), N(3, 4)]),
@@ -191,7 +192,7 @@ CASES = [
 
 
 def _ids(cases):
-    return [c.id if hasattr(c, "id") else c[0] for c in cases]
+    return [c.values[0] if hasattr(c, "values") else c[0] for c in cases]
 
 
 @pytest.mark.parametrize("name, f, makers", CASES, ids=_ids(CASES))

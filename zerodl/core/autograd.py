@@ -34,8 +34,9 @@ def _accumulate_leaf(t, g, owned):
     """Store ``g`` into ``t.grad`` (or add it). ``owned``: ids of arrays already given out as grads.
 
     A leaf's ``.grad`` must be its own writable array (optimizers and clipping update it in
-    place), so a read-only broadcast view, a view of another array, or an array already
-    handed to another leaf (``Add`` passes one gradient to both inputs) is copied first.
+    place), so a view (such as a read-only broadcast view from ``sum``'s backward) or an
+    array already handed to another leaf (``Add`` passes one gradient to both inputs) is
+    copied first. Fresh results of the ops (the common case) are stored as they are.
     """
     data = t.data
     if g.shape != data.shape:
@@ -48,7 +49,7 @@ def _accumulate_leaf(t, g, owned):
         return
     if g.dtype != data.dtype:
         g = g.astype(data.dtype)
-    elif id(g) in owned or g.base is not None or not getattr(g.flags, "writeable", True):
+    elif g.base is not None or id(g) in owned:  # a view (broadcast views are read-only) or shared
         g = g.copy()
     owned.add(id(g))
     t.grad = g

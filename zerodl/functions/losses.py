@@ -13,7 +13,7 @@ Targets are plain arrays or tensors; only ``mean_squared_error``, ``sum_squared_
 exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N) loss).
 """
 from ..core import Function, Tensor, get_array_module
-from .activations import _floating
+from .activations import _floating, _sigmoid
 
 __all__ = [
     "mean_squared_error",
@@ -107,7 +107,7 @@ def _class_targets(op, x, t):
     if x.ndim == 0:
         raise ValueError(f"{op}: scores must have a class axis, got a scalar")
     C = x.shape[-1]
-    if t.dtype.kind in "iub" and t.shape == x.shape[:-1]:
+    if t.dtype.kind in "iu" and t.shape == x.shape[:-1]:
         if t.size:
             lo, hi = int(t.min()), int(t.max())
             if lo < 0 or hi >= C:
@@ -137,37 +137,44 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x):
         xp = get_array_module(x)
         x = _floating(x)
-        t, self.is_index = _class_targets("softmax_cross_entropy", x, self.t)
+        t = self.t
+        is_index = t.dtype.kind in "iu" and t.shape == x.shape[:-1] and x.ndim > 0
+        if not is_index:
+            t, _ = _class_targets("softmax_cross_entropy", x, t)
         C = x.shape[-1]
         s = x - x.max(axis=-1, keepdims=True)
         p = xp.exp(s)
         sum_exp = p.sum(axis=-1, keepdims=True)
         p /= sum_exp
-        self.p = p
-        self.n = n = p.size // C if C else 0
-        log_z = xp.log(sum_exp)
-        if self.is_index:
+        self.p, self.is_index = p, is_index
+        if is_index:
+            n = t.size
             t = t.reshape(-1)
-            self.t = t
-            picked = s.reshape(-1, C)[xp.arange(n), t]
-            loss = log_z.sum() - picked.sum()
+            rows = xp.arange(n)
+            try:
+                picked = s.reshape(n, C)[rows, t]
+            except IndexError:
+                picked = None
+            if picked is None or (n and t.dtype.kind == "i" and t.min() < 0):
+                _class_targets("softmax_cross_entropy", x, self.t)  # raises, naming the bad index
+            self.t, self.rows, self.n = t, rows, n
+            loss = xp.log(sum_exp).sum() - picked.sum()
         else:
-            self.t = t
-            s -= log_z  # log softmax
+            self.t, self.n = t, p.size // C if C else 0
+            s -= xp.log(sum_exp)  # log softmax
             loss = -(t * s).sum()
-        return xp.asarray(loss / n, dtype=x.dtype)
+        return xp.asarray(loss / self.n, dtype=x.dtype)
 
     def backward(self, gy):
         scale = gy / self.n
-        C = self.p.shape[-1]
+        p = self.p
+        g = p * scale
         if self.is_index:
-            g = self.p * scale
-            g.reshape(-1, C)[get_array_module(g).arange(self.n), self.t] -= scale
+            g.reshape(self.n, p.shape[-1])[self.rows, self.t] -= scale
         else:
             t = self.t
-            g = self.p * t.sum(axis=-1, keepdims=True)
-            g -= t
-            g *= scale
+            g *= t.sum(axis=-1, keepdims=True)
+            g -= t * scale
         return g
 
 
@@ -231,18 +238,14 @@ class BinaryCrossEntropyWithLogits(Function):
         e = xp.abs(z)
         xp.negative(e, out=e)
         xp.exp(e, out=e)  # exp(-|z|) in (0, 1]: never overflows
-        self.z, self.e = z, e
+        self.z = z
         loss = xp.maximum(z, 0)
         loss -= z * t
         loss += xp.log1p(e)
         return xp.asarray(loss.mean())
 
     def backward(self, gy):
-        xp = get_array_module(gy)
-        z, e = self.z, self.e
-        s = e + 1
-        xp.reciprocal(s, out=s)  # sigmoid(|z|)
-        xp.multiply(s, e, out=s, where=z < 0)  # sigmoid(z)
+        s = _sigmoid(self.z)
         s -= self.t
         s *= gy / s.size
         return s

@@ -18,7 +18,8 @@ class Embedding(Module):
     for that). Its gradient adds up the rows of repeated ids.
 
     Shapes: input ids, integers in [0, num_embeddings), any shape S (typically (N,) or (N, T));
-    output S + (embedding_dim,), e.g. (N, T, D).
+    output S + (embedding_dim,), e.g. (N, T, D). Float arrays of whole numbers (from a generic
+    loader) are accepted as ids; an id out of range raises ``IndexError`` naming the layer.
     """
 
     def __init__(self, num_embeddings, embedding_dim):

@@ -177,6 +177,9 @@ class Module:
             if value is not None and not is_array(value):
                 value = value.data if isinstance(value, Tensor) else np.asarray(value)
             buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)  # plain attribute (class properties work)
+            return
         d[name] = value
 
     def __delattr__(self, name):

@@ -343,8 +343,8 @@ def _eval_source(model, state, x, y, batch_size, where):
         a = _convert_y(a, fdt, loss, where)
         return a if xp is np else xp.asarray(a)
 
-    if (isinstance(x, (tuple, list)) and y is None and len(x) in (2, 3)
-            and all(is_array(a) or isinstance(a, Tensor) or a is None for a in x)):
+    if y is None and isinstance(x, (tuple, list)) and len(x) in (2, 3) and (isinstance(x, tuple) or all(
+            is_array(a) or isinstance(a, Tensor) or a is None for a in x)):
         x, y = x[0], x[1]  # validation_data=(x_val, y_val[, sample_weight])
     if isinstance(x, data.DataLoader):
         if y is not None:
@@ -426,14 +426,14 @@ def _fit_data(model, state, x, y, batch_size, shuffle, validation_data, validati
             val = lambda: _array_batches(xv, yv, batch_size)  # noqa: E731
         loader = data.DataLoader(data.TensorDataset(xa, ya), batch_size=batch_size, shuffle=shuffle, seed=seed())
         probe = xa[: min(len(xa), batch_size, 64)]
-        if xp is not np:
-            def convert(batch):
-                return xp.asarray(batch[0]), xp.asarray(batch[1])
+        if xp is not np:  # the model lives on a GPU: move each batch there
+            probe = xp.asarray(probe)
+            convert = lambda batch: (xp.asarray(batch[0]), xp.asarray(batch[1]))  # noqa: E731
         if validation_data is not None:
             val = _eval_source(model, state, validation_data, None, batch_size, "fit (validation_data)")
         return loader, convert, probe, val
 
-    def convert(batch):  # noqa: F811 - Dataset / DataLoader batches are converted one by one
+    def convert_batch(batch):  # Dataset / DataLoader batches are converted one by one
         xb, yb = _split_batch(batch, where)
         xb, yb = _convert_x(xb, fdt, ids, where), _convert_y(yb, fdt, loss, where)
         if xp is not np:
@@ -444,10 +444,10 @@ def _fit_data(model, state, x, y, batch_size, shuffle, validation_data, validati
         raise ValueError("fit: the training data set is empty")
     k = min(len(probe_ds), batch_size, 64)
     first = next(iter(data.DataLoader(probe_ds, batch_size=k)))
-    probe = convert(first)[0]
+    probe = convert_batch(first)[0]
     if validation_data is not None:
         val = _eval_source(model, state, validation_data, None, batch_size, "fit (validation_data)")
-    return loader, convert, probe, val
+    return loader, convert_batch, probe, val
 
 
 # ----------------------------------------------------------------------------- forward

@@ -74,10 +74,10 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.on_batch_begin(batch, logs=logs)
+        self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs=logs)
+        self.on_batch_end(batch, logs)
 
     # evaluation (validation inside fit calls on_test_begin / on_test_end)
     def on_test_begin(self, logs=None):
@@ -130,7 +130,7 @@ class CallbackList:
             callbacks = [callbacks]
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
-            if not hasattr(cb, "on_epoch_end"):
+            if not isinstance(cb, Callback):
                 raise TypeError(
                     f"fit: callbacks must be zerodl.callbacks.Callback instances, got {type(cb).__name__}"
                 )
@@ -429,7 +429,7 @@ class ModelCheckpoint(Callback):
         if folder:
             os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
-            zio.save({k: v for k, v in get_weights(self.model).items()}, path)
+            zio.save(self.model.state_dict(), path)
         else:
             zio.save_model(self.model, path)
 

@@ -176,14 +176,17 @@ def _make_accuracy(logits_threshold):
     thr = 0.0 if logits_threshold else 0.5
 
     def accuracy(p, t):
+        xp = np if type(p) is np.ndarray else _xp(p)
         if p.ndim >= 2 and p.shape[-1] > 1:  # categorical: argmax over classes
             pred = p.argmax(axis=-1)
-            if t.ndim == p.ndim:  # one-hot (or probabilities) targets
+            if t.ndim == p.ndim and t.shape[-1] == p.shape[-1]:  # one-hot (or probabilities) targets
                 t = t.argmax(axis=-1)
-            return float((pred == t).mean())
-        # binary: one output per sample
-        pred = p.reshape(-1) > thr
-        return float((pred == (t.reshape(-1) > 0.5)).mean())
+            elif t.shape != pred.shape and t.size == pred.size:  # (N, 1) labels
+                t = t.reshape(pred.shape)
+            hits = pred == t
+        else:  # binary: one output per sample
+            hits = (p.reshape(-1) > thr) == (t.reshape(-1) > 0.5)
+        return int(xp.count_nonzero(hits)) / hits.size
 
     return accuracy
 

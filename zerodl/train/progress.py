@@ -1,16 +1,20 @@
 """Progress output of ``fit``: a tqdm bar on a terminal, one plain line per epoch elsewhere.
 
 - ``verbose=0``: silent.
-- ``verbose=1``: on a terminal, one tqdm bar per epoch (``Epoch 3/10``) whose postfix shows the
-  running loss and metrics (refreshed at most every 0.1 s), left on screen with the epoch's
-  final values (validation included). When stdout is not a terminal (a log file, a pipe, CI,
-  pytest's capture), one plain line per epoch instead, so logs stay readable.
+- ``verbose=1``: on a terminal, a tqdm bar during each epoch (``Epoch 3/10``) whose postfix
+  shows the running loss and metrics (refreshed at most every 0.1 s); when the epoch ends the
+  bar is replaced by the epoch's line (below), which is never truncated however many metrics
+  there are. When stdout is not a terminal (a log file, a pipe, CI, pytest's capture), only
+  the line per epoch, so logs stay readable.
 - ``verbose=2``: always one line per epoch.
 
-The line: ``Epoch 3/10 - 1.2s - loss: 0.1234 - accuracy: 0.9612 - val_loss: 0.2345 - ...``.
-tqdm is imported only when a bar is shown, so ``import zerodl`` needs only NumPy.
+The line: ``Epoch 3/10 - 1.2s - loss: 0.1234 - accuracy: 0.9612 - val_loss: 0.2345 - ...``
+(an epoch under a second reads ``250ms``). tqdm is imported only when a bar is shown, so
+``import zerodl`` needs only NumPy.
 """
+import io
 import math
+import os
 import sys
 import time
 
@@ -31,6 +35,14 @@ def format_value(v):
 
 def format_logs(logs, sep=" - "):
     return sep.join(f"{k}: {format_value(v)}" for k, v in logs.items())
+
+
+def _width(stream):
+    """Columns of the terminal behind ``stream`` (0 when unknown, e.g. a pty without a size)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return 0
 
 
 def _is_tty(stream):
@@ -66,8 +78,12 @@ class Progress:
         if self.mode == "bar":
             from tqdm import tqdm
 
+            # A terminal that reports no size (some ptys, CI consoles) would get an empty bar.
+            size = {} if _width(self.stream) > 0 else {"ncols": 100, "nrows": 24}
             self._tqdm = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="batch",
-                              file=self.stream, leave=True, dynamic_ncols=True, mininterval=self.REFRESH)
+                              file=self.stream, leave=False, mininterval=self.REFRESH,
+                              bar_format="{desc}: {n_fmt}/{total_fmt} |{bar:16}| {elapsed}<{remaining}{postfix}",
+                              dynamic_ncols=not size, **size)
             self._done = 0
             self._last = self._t0
 
@@ -86,16 +102,15 @@ class Progress:
 
     def epoch_end(self, epoch, logs, batches_done=None):
         seconds = time.perf_counter() - self._t0
-        if self.mode == "bar" and self._tqdm is not None:
-            bar = self._tqdm
-            bar.set_postfix_str(format_logs(logs, sep=", "), refresh=False)
-            if batches_done is not None and batches_done > self._done:
-                bar.update(batches_done - self._done)
-            bar.close()
+        if self.mode is None:
+            return
+        if self._tqdm is not None:
+            self._tqdm.close()  # leave=False: the bar is cleared, the line below replaces it
             self._tqdm = None
-        elif self.mode == "line":
+        if self.mode in ("bar", "line"):
             body = format_logs(logs)
-            line = f"Epoch {epoch + 1}/{self.epochs} - {seconds:.1f}s" + (f" - {body}" if body else "")
+            took = f"{seconds:.1f}s" if seconds >= 1 else f"{seconds * 1000:.0f}ms"
+            line = f"Epoch {epoch + 1}/{self.epochs} - {took}" + (f" - {body}" if body else "")
             print(line, file=self.stream, flush=True)
 
     def close(self):
