@@ -9,7 +9,7 @@ from zerodl.data.idx import write_idx
 NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-def digits_as_mnist(n_train=600, n_test=200):
+def digits_as_mnist(n_train=1400, n_test=397):
     """(x_train uint8 (n, 28, 28), t_train, x_test, t_test): digits scaled up 3x, centred."""
     x, t = datasets.digits()
     big = np.kron(x.astype(np.float32), np.ones((3, 3), np.float32)) * (255 / 16)
@@ -18,7 +18,7 @@ def digits_as_mnist(n_train=600, n_test=200):
     return img[:n_train], t[:n_train], img[n_train:n_train + n_test], t[n_train:n_train + n_test]
 
 
-def write_fake_mnist(folder, n_train=600, n_test=200):
+def write_fake_mnist(folder, n_train=1400, n_test=397):
     """Write the four IDX files under their usual names into ``folder``; returns the arrays."""
     os.makedirs(folder, exist_ok=True)
     arrays = digits_as_mnist(n_train, n_test)

@@ -100,13 +100,13 @@ def test_article_mlp_script_runs_and_learns(fake_mnist, capsys):
     assert history["loss"][-1] < history["loss"][0]
     probs = scope["model"].predict(scope["X_test"])
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)  # predict keeps the softmax
-    assert scope["accuracy"] > 0.8
+    assert scope["accuracy"] > 0.85
     assert "Epoch 1/8" in capsys.readouterr().out  # one log line per epoch when stdout is not a tty
 
 
 def test_article_cnn_script_runs_channels_last(fake_mnist):
     scope = _run(CNN_SCRIPT, epochs=3)
-    assert scope["probs"].shape == (200, 10)
+    assert scope["probs"].shape == (397, 10)
     assert scope["accuracy"] > 0.6
 
 

@@ -88,7 +88,11 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    """``y = x`` for x > 0, ``slope * x`` otherwise; backward ``gy`` or ``slope * gy``."""
+    """``y = x`` for x > 0, ``slope * x`` otherwise; backward ``gy`` or ``slope * gy``.
+
+    For the usual 0 <= slope <= 1 both directions are mask-free (``max(x, slope * x)`` and
+    ``gy * max(x > 0, slope)``), several times faster than ``where`` on random signs.
+    """
 
     def __init__(self, slope=0.01):
         self.slope = slope
@@ -98,7 +102,6 @@ class LeakyReLU(Function):
         x = _floating(x)
         self.x = x
         y = x * self.slope
-        # For 0 <= slope <= 1, leaky relu is max(x, slope*x) (one pass, no mask).
         if 0 <= self.slope <= 1:
             return xp.maximum(x, y, out=y)
         return xp.where(x > 0, x, y)
@@ -106,12 +109,10 @@ class LeakyReLU(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         s = self.slope
-        g = (self.x > 0).astype(gy.dtype)  # 1 where x > 0, else 0 -> then 1 or slope, no mask op
-        if 0 <= s <= 1:
-            xp.maximum(g, s, out=g)
-        else:
-            g *= 1 - s
-            g += s
+        if not 0 <= s <= 1:
+            return xp.where(self.x > 0, gy, gy * s)
+        g = (self.x > 0).astype(gy.dtype)
+        xp.maximum(g, s, out=g)  # 1 where x > 0, else slope
         g *= gy
         return g
 
@@ -140,25 +141,33 @@ _ERF_TAYLOR = tuple(2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2
 
 
 def _erfc_nonneg(a):
-    """erfc(a) for an array ``a >= 0`` (float32 or float64; inf gives 0)."""
+    """erfc(a) for an array ``a >= 0`` (float32 or float64; inf gives 0).
+
+    Written with ``out=`` and three rotating buffers: five allocations in all, since on a
+    small VM every fresh large array costs page faults.
+    """
     xp = get_array_module(a)
     coef = _ERFC_CHEB if a.dtype.itemsize >= 8 else _ERFC_CHEB[:14]
-    t = 1 - 2 * _K / (a + _K)  # = (a - K) / (a + K), in [-1, 1]; 1 at a = inf
+    t = a + _K
+    xp.divide(-2 * _K, t, out=t)
+    t += 1  # t = (a - K) / (a + K), in [-1, 1]; 1 at a = inf
     t2 = t + t
     b0, b1, b2 = xp.empty_like(a), xp.zeros_like(a), xp.zeros_like(a)
     for c in coef[:0:-1]:  # Clenshaw recurrence: b_k = c_k + 2t b_{k+1} - b_{k+2}
         xp.multiply(t2, b1, out=b0)
         b0 -= b2
         b0 += c
-        b0, b1, b2 = b2, b0, b1  # (three buffers in turn: no allocation in the loop)
-    y = t * b1
+        b0, b1, b2 = b2, b0, b1
+    y = xp.multiply(t, b1, out=b0)
     y -= b2
-    y += coef[0]
-    e = a * a
+    y += coef[0]  # Y(t)
+    e = xp.multiply(a, a, out=t2)
     xp.negative(e, out=e)
     xp.exp(e, out=e)
     y *= e
-    y /= 2 * a + 1
+    d = xp.multiply(a, 2, out=t)
+    d += 1
+    y /= d
     return y
 
 
@@ -194,11 +203,14 @@ def _erf(x):
 def _normal_cdf(x):
     """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt(2)) / 2, accurate in both tails."""
     xp = get_array_module(x)
-    r = _erfc_nonneg(xp.abs(x) * math.sqrt(0.5))
+    a = xp.abs(x)
+    a *= math.sqrt(0.5)
+    r = _erfc_nonneg(a)
     r *= 0.5  # Phi(-|x|), in (0, 0.5]
-    # Phi(x) = r for x <= 0 and 1 - r for x > 0; arithmetic with the 0/1 mask, which is
-    # several times faster than masked assignment on random signs.
-    phi = 1 - 2 * r
+    # Phi(x) = r for x <= 0 and 1 - r for x > 0: arithmetic with the 0/1 mask, several
+    # times faster than masked assignment on random signs.
+    phi = xp.multiply(r, -2, out=a)
+    phi += 1
     phi *= x > 0
     phi += r
     return phi

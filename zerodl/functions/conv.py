@@ -416,8 +416,11 @@ class MaxPool2d(Function):
                 y = v.copy()
                 arg = xp.zeros(y.shape, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
                 continue
-            # arithmetic, not masked assignment: branch-free and several times faster
-            arg = xp.maximum(arg, (v > y).astype(arg.dtype) * arg.dtype.type(k))
+            # arithmetic, not masked assignment (branch-free: several times faster). Offsets
+            # come in increasing order, so the maximum keeps the latest strict improvement.
+            better = (v > y).astype(arg.dtype)
+            better *= arg.dtype.type(k)
+            xp.maximum(arg, better, out=arg)
             xp.maximum(y, v, out=y)
         self.arg = arg
         return y
@@ -428,11 +431,10 @@ class MaxPool2d(Function):
         buf = xp.zeros((w.N, w.C, w.Hp, w.Wp), dtype=gy.dtype)
         overlap = w.SH < w.KH or w.SW < w.KW
         for k, slab in _slabs(w, buf):
-            g = gy * (arg == k)
             if overlap:
-                slab += g
+                slab += gy * (arg == k)
             else:
-                slab[...] = g
+                xp.multiply(gy, arg == k, out=slab)
         return w.crop(buf)
 
 
