@@ -65,7 +65,7 @@ def fit(model, args, data, epochs, lr):
                   loss="cross_entropy", metrics=["accuracy"])
     history = model.fit(x_train, t_train, epochs=epochs, batch_size=100,
                         validation_data=(x_test, t_test), verbose=0)
-    h = history.history
+    h = history.history  # per-epoch lists: loss, accuracy, val_loss, val_accuracy
     for e in range(epochs):
         print(f"  epoch {e + 1:2d}: loss {h['loss'][e]:.4f}, train acc {h['accuracy'][e]:.4f}, "
               f"test acc {h['val_accuracy'][e]:.4f}")
@@ -146,6 +146,10 @@ def main(argv=None):
     with C.Timer("three-layer training"):
         h3 = fit(mlp, args, data, epochs, lr=0.1)
     C.result("mnist_3layer_test_accuracy", h3["val_accuracy"][-1])
+    from zerodl.utils.plots import plot_history
+
+    path = plot_history(h3, str(args.out / "history_3layer.png"), title="784-100-100-10 ReLU: model.fit history")
+    print(f"figure: {path}")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ep = np.arange(1, epochs + 1)

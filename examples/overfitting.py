@@ -49,7 +49,7 @@ def main(argv=None):
                        help="epochs (default 200, and 300 with dropout, as the book; --quick 15)")
 
     args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
-    rng = C.seed_everything(args.seed)
+    C.seed_everything(args.seed)
     data = C.load_mnist(args, n_train=300, n_test=500 if args.quick else None)
     epochs = args.epochs or (15 if args.quick else 200)
     epochs_dropout = args.epochs or (15 if args.quick else 300)

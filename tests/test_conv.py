@@ -168,6 +168,32 @@ def test_conv2d_chunked_batches_match(monkeypatch, chunk_bytes):
             np.testing.assert_allclose(t1.grad, t2.grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 3000])
+def test_conv_transpose2d_chunked_batches_match(monkeypatch, chunk_bytes):
+    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
+    for stride, padding in [(1, 1), (2, 1)]:
+        x, W, b = RNG.standard_normal((5, 3, 4, 5)), RNG.standard_normal((3, 2, 3, 3)), RNG.standard_normal(2)
+        y = F.conv_transpose2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)
+        np.testing.assert_allclose(y.data, naive_conv_transpose2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
+
+
+def test_non_contiguous_input():
+    """Channels-last data transposed to NCHW (a strided view) works without a copy by the caller."""
+    x = RNG.standard_normal((3, 9, 8, 2)).transpose(0, 3, 1, 2)
+    W, b = RNG.standard_normal((4, 2, 3, 3)), RNG.standard_normal(4)
+    for stride, padding in [(1, 0), (1, 1), (2, 0)]:
+        y = F.conv2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)
+        np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(F.max_pool2d(_t(x), 2).data, naive_pool(x, 2, None, 0, "max")[0])
+    gy = RNG.standard_normal((3, 4, 7, 6)).transpose(0, 1, 2, 3)[:, :, ::-1]  # a negative-stride gradient
+    xt, Wt = _t(x), _t(W)
+    F.conv2d(xt, Wt).backward(gy)
+    xt2, Wt2 = _t(np.ascontiguousarray(x)), _t(W)
+    F.conv2d(xt2, Wt2).backward(np.ascontiguousarray(gy))
+    np.testing.assert_allclose(xt.grad, xt2.grad, rtol=1e-12)
+    np.testing.assert_allclose(Wt.grad, Wt2.grad, rtol=1e-12)
+
+
 def test_two_conv_layers_share_scratch_safely():
     """Forward A, forward B, then backward through both: scratch buffers never leak between calls."""
     x = RNG.standard_normal((3, 2, 9, 9))

@@ -26,6 +26,8 @@ def test_apple_shopping_graph():
     assert apple.grad == pytest.approx(2.2)
     assert apple_num.grad == pytest.approx(110.0)
     assert tax.grad == pytest.approx(200.0)
+    for t in (apple, apple_num, tax):  # 0-d gradients are arrays too, not NumPy scalars
+        assert type(t.grad) is np.ndarray and t.grad.shape == () and t.grad.dtype == np.float64
 
 
 def test_apple_and_orange_shopping_graph():

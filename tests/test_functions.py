@@ -37,6 +37,17 @@ def test_step_relu_leaky_relu_identity_values():
     assert F.identity(t) is t
 
 
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_of_zero_dim_tensors(name, dtype):
+    x = zd.tensor(-0.7, dtype=dtype, requires_grad=True)
+    y = getattr(F, name)(x)
+    assert type(y.data) is np.ndarray and y.shape == () and y.dtype == dtype
+    y.backward()
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad.dtype == dtype
+    assert F.step(x).data.shape == ()
+
+
 def test_relu_gradient_is_the_mask():
     x = f64([-1.0, 2.0, -3.0, 4.0], requires_grad=True)
     F.relu(x).backward(np.array([10.0, 20.0, 30.0, 40.0]))

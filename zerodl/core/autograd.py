@@ -43,14 +43,15 @@ def _accumulate_leaf(t, g, owned):
         raise RuntimeError(f"backward: gradient of shape {g.shape} for a tensor of shape {data.shape}")
     if t.grad is not None:
         # Never add in place: the old ``.grad`` may be held elsewhere by the user.
-        t.grad = t.grad + g
-        if t.grad.dtype != data.dtype:
-            t.grad = t.grad.astype(data.dtype)
-        return
-    if g.dtype != data.dtype:
+        g = t.grad + g
+        if g.dtype != data.dtype:
+            g = g.astype(data.dtype)
+    elif g.dtype != data.dtype:
         g = g.astype(data.dtype)
     elif g.base is not None or id(g) in owned:  # a view (broadcast views are read-only) or shared
         g = g.copy()
+    if not g.ndim:  # ops on 0-d arrays give NumPy scalars; .grad is always an array
+        g = get_array_module(data).asarray(g)
     owned.add(id(g))
     t.grad = g
 

@@ -17,6 +17,11 @@ def _floating(x):
     return x if x.dtype.kind == "f" else x.astype(Config.default_dtype)
 
 
+def _array(a):
+    """NumPy ufuncs return scalars for 0-d arrays; in-place ``out=`` (and ``.data``) want arrays."""
+    return a if a.ndim else get_array_module(a).asarray(a)
+
+
 # Lower clamp for sigmoid's input: exp(-x) stays finite and 1 / (1 + exp(-x)) a normal number.
 _SIGMOID_LO = {np.dtype(np.float32): -85.0, np.dtype(np.float64): -705.0}
 
@@ -33,7 +38,7 @@ def _sigmoid(x):
     lo = _SIGMOID_LO.get(x.dtype)
     if lo is None:
         lo = 4 - math.log(float(xp.finfo(x.dtype).max))
-    y = xp.maximum(x, lo)
+    y = _array(xp.maximum(x, lo))
     xp.negative(y, out=y)
     xp.exp(y, out=y)
     y += 1
@@ -64,11 +69,11 @@ class Tanh(Function):
     """``y = tanh(x)``; backward ``gx = gy * (1 - y**2)``."""
 
     def forward(self, x):
-        self.y = get_array_module(x).tanh(_floating(x))
+        self.y = _array(get_array_module(x).tanh(_floating(x)))
         return self.y
 
     def backward(self, gy):
-        g = self.y * self.y
+        g = _array(self.y * self.y)
         get_array_module(g).subtract(1, g, out=g)
         g *= gy
         return g
@@ -80,7 +85,7 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        self.y = get_array_module(x).maximum(x, 0)
+        self.y = _array(get_array_module(x).maximum(x, 0))
         return self.y
 
     def backward(self, gy):
@@ -101,7 +106,7 @@ class LeakyReLU(Function):
         xp = get_array_module(x)
         x = _floating(x)
         self.x = x
-        y = x * self.slope
+        y = _array(x * self.slope)
         if 0 <= self.slope <= 1:
             return xp.maximum(x, y, out=y)
         return xp.where(x > 0, x, y)
@@ -111,7 +116,7 @@ class LeakyReLU(Function):
         s = self.slope
         if not 0 <= s <= 1:
             return xp.where(self.x > 0, gy, gy * s)
-        g = (self.x > 0).astype(gy.dtype)
+        g = _array((self.x > 0).astype(gy.dtype))
         xp.maximum(g, s, out=g)  # 1 where x > 0, else slope
         g *= gy
         return g
@@ -148,10 +153,10 @@ def _erfc_nonneg(a):
     """
     xp = get_array_module(a)
     coef = _ERFC_CHEB if a.dtype.itemsize >= 8 else _ERFC_CHEB[:14]
-    t = a + _K
+    t = _array(a + _K)
     xp.divide(-2 * _K, t, out=t)
     t += 1  # t = (a - K) / (a + K), in [-1, 1]; 1 at a = inf
-    t2 = t + t
+    t2 = _array(t + t)
     b0, b1, b2 = xp.empty_like(a), xp.zeros_like(a), xp.zeros_like(a)
     for c in coef[:0:-1]:  # Clenshaw recurrence: b_k = c_k + 2t b_{k+1} - b_{k+2}
         xp.multiply(t2, b1, out=b0)
@@ -175,7 +180,7 @@ def _erfc(x):
     """Complementary error function of an array (``erfc(-a) = 2 - erfc(a)``)."""
     xp = get_array_module(x)
     x = _floating(x)
-    y = _erfc_nonneg(xp.abs(x))
+    y = _array(_erfc_nonneg(xp.abs(x)))
     neg = x < 0
     y[neg] = 2 - y[neg]
     return y
@@ -186,7 +191,7 @@ def _erf(x):
     xp = get_array_module(x)
     x = _floating(x)
     ax = xp.abs(x)
-    y = 1 - _erfc_nonneg(ax)
+    y = _array(1 - _erfc_nonneg(ax))
     xp.copysign(y, x, out=y)
     small = ax < 0.5
     if small.any():
@@ -203,7 +208,7 @@ def _erf(x):
 def _normal_cdf(x):
     """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt(2)) / 2, accurate in both tails."""
     xp = get_array_module(x)
-    a = xp.abs(x)
+    a = _array(xp.abs(x))
     a *= math.sqrt(0.5)
     r = _erfc_nonneg(a)
     r *= 0.5  # Phi(-|x|), in (0, 0.5]
@@ -226,12 +231,12 @@ class GELU(Function):
         x = _floating(x)
         self.x = x
         self.phi = _normal_cdf(x)
-        return x * self.phi
+        return _array(x * self.phi)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         x = self.x
-        g = x * x
+        g = _array(x * x)
         g *= -0.5
         xp.exp(g, out=g)
         g *= x
@@ -292,7 +297,7 @@ class LogSoftmax(Function):
 def step(x):
     """The perceptron's step function: 1 where x > 0, else 0, in x's dtype. Not differentiable."""
     x = as_tensor(x)
-    return Tensor._wrap((x.data > 0).astype(x.data.dtype))
+    return Tensor._wrap(_array((x.data > 0).astype(x.data.dtype)))
 
 
 def sigmoid(x):

@@ -8,15 +8,19 @@ The book's picture, made fast:
 - **col2im** is its adjoint: it adds every window back where it came from, one strided slab per
   kernel offset (KH*KW additions of whole arrays), never a loop over pixels.
 - Inside ``conv2d`` the columns are laid out as (N, C*KH*KW, OH*OW), so ``W @ col`` (a batched
-  GEMM over the samples) gives the output directly in NCHW: no transpose copy. The batch is
-  processed in chunks whose column buffer (a few MiB) stays in cache and is reused; backward
-  rebuilds the columns instead of keeping a copy of every window alive between passes.
+  GEMM over the samples) gives the output directly in NCHW: no transpose copy (the book's
+  (N*OH*OW, C*KH*KW) layout needs one, which measured slower than the GEMM itself).
+- The batch goes through in chunks of samples whose column buffer (a few MiB) stays in cache;
+  the per-chunk buffers are reused scratch (``_scratch``), so only results are fresh memory,
+  and backward rebuilds the columns instead of keeping every window alive between passes.
 - **Wide rows** (stride 1): a window row that starts at padded column ``ow`` reads columns
   ``ow .. ow+KW-1``; if the output row is given the full padded width Wp instead of OW, then
   the (OH, Wp) block of window starts is one contiguous run of the padded image, so im2col and
   col2im move long runs rather than OW-long pieces (NumPy pays per piece). The Wp - OW extra
   columns wrap into the next image row: forward computes and drops them, backward gives them a
   zero gradient. The padded buffer gets one spare zero row so the last window may run over.
+- With stride 1, conv2d's input gradient is itself a convolution (of gy with the flipped
+  kernel), which packs columns instead of adding KH*KW slabs back: see ``_input_grad``.
 - Pooling loops over the KH*KW kernel offsets too: one strided slab per offset, a running max
   (and the offset of the first maximum, as PyTorch) or a running sum.
 
@@ -198,7 +202,10 @@ class _Windows:
             n = n1 - n0
             gcol = _scratch(xp, "col", (n, self.CKK, self.L), gy.dtype)
             xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
-            buf = gx[n0:n1] if in_place else _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
+            if in_place:
+                buf = gx[n0:n1]
+            else:
+                buf = _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
             buf.fill(0)
             self.col2im_add(gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q), buf)
             if not in_place:
@@ -352,7 +359,8 @@ class ConvTranspose2d(Function):
                 f"conv_transpose2d: input {tuple(x.shape)} with weight {tuple(W.shape)}, stride "
                 f"{self.stride} and padding {self.padding} gives an empty output {out_shape}"
             )
-        self.w = _Windows("conv_transpose2d", out_shape, (KH, KW), self.stride, self.padding, c_out=W.shape[0])
+        # the conv2d (weight W) that maps the output image back onto x
+        self.w = _Windows("conv_transpose2d", out_shape, (KH, KW), self.stride, self.padding, W.shape[0])
         self.x, self.W = x, W
         y = _input_grad(self.w, x, W)
         if b is not None:
@@ -376,7 +384,8 @@ def conv2d(x, W, b=None, stride=1, padding=0):
 def conv_transpose2d(x, W, b=None, stride=1, padding=0):
     """Transposed convolution: x (N, C_in, H, W), W (C_in, C_out, KH, KW) -> (N, C_out, OH, OW),
     OH = (H - 1) * stride - 2 * padding + KH."""
-    f = ConvTranspose2d(_pair(stride, "stride", "conv_transpose2d", 1), _pair(padding, "padding", "conv_transpose2d", 0))
+    op = "conv_transpose2d"
+    f = ConvTranspose2d(_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0))
     return f(x, W) if b is None else f(x, W, b)
 
 

@@ -13,7 +13,7 @@ Targets are plain arrays or tensors; only ``mean_squared_error``, ``sum_squared_
 exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N) loss).
 """
 from ..core import Function, Tensor, get_array_module
-from .activations import _floating, _sigmoid
+from .activations import _array, _floating, _sigmoid
 
 __all__ = [
     "mean_squared_error",
@@ -235,7 +235,7 @@ class BinaryCrossEntropyWithLogits(Function):
         z = _floating(z)
         if t.dtype != z.dtype:
             t = self.t = t.astype(z.dtype)
-        e = xp.abs(z)
+        e = _array(xp.abs(z))
         xp.negative(e, out=e)
         xp.exp(e, out=e)  # exp(-|z|) in (0, 1]: never overflows
         self.z = z

@@ -134,7 +134,7 @@ class RNN(Function):
         xp = get_array_module(hs)
         dA = 1 - hs * hs  # tanh'(a_t) for all steps; becomes dA in place
         ghs = _time_major(ghs)
-        WhT = Wh.T
+        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes the small GEMM up to 3x slower)
         dh = ghT
         for t in range(hs.shape[0] - 1, -1, -1):
             da = dA[t]
@@ -220,7 +220,7 @@ class LSTM(Function):
         Kh *= o
         ghs = _time_major(ghs)
         dA = xp.empty((T, N, 4, H), dtype=G.dtype)
-        WhT = Wh.T
+        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes the small GEMM up to 3x slower)
         mul = xp.multiply
         dh, dc = ghT, gcT
         for t in range(T - 1, -1, -1):
@@ -317,7 +317,7 @@ class GRU(Function):
         ghs = _time_major(ghs)
         dAh = xp.empty((T, N, 3, H), dtype=gates.dtype)  # gradients of the h-side pre-activations
         dAx = xp.empty((T, N, 3, H), dtype=gates.dtype)  # ... of the x-side ones
-        WhT = Wh.T
+        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes the small GEMM up to 3x slower)
         mul = xp.multiply
         dh = ghT
         for t in range(T - 1, -1, -1):
