@@ -186,6 +186,8 @@ def test_class_loss_errors():
         F.softmax_cross_entropy(x, np.zeros(5, dtype=int))
     with pytest.raises(IndexError, match=r"class index 3 is out of range for C=3"):
         F.softmax_cross_entropy(x, np.array([0, 1, 2, 3]))
+    with pytest.raises(IndexError, match=r"softmax_cross_entropy: class index -1 is out of range"):
+        F.softmax_cross_entropy(x, np.array([0, -1, 2, 2]))  # never wrapped around to the last class
     with pytest.raises(IndexError, match=r"cross_entropy_error: class index -1"):
         F.cross_entropy_error(x, np.array([0, -1, 2, 2]))
 

@@ -12,6 +12,8 @@ Targets are plain arrays or tensors; only ``mean_squared_error``, ``sum_squared_
 ``mean_absolute_error`` pass a gradient to a target that requires one. Shapes must match
 exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N) loss).
 """
+import numpy as np
+
 from ..core import Function, Tensor, get_array_module
 from .activations import _array, _floating, _sigmoid
 
@@ -151,12 +153,15 @@ class SoftmaxCrossEntropy(Function):
             n = t.size
             t = t.reshape(-1)
             rows = xp.arange(n)
+            # NumPy's fancy indexing rejects indices >= C but wraps negative ones around, and
+            # CuPy checks neither: check what the backend does not.
+            if xp is not np or t.dtype.kind == "i" and n and t.min() < 0:
+                _class_targets("softmax_cross_entropy", x, self.t)  # raises, naming the bad index
             try:
                 picked = s.reshape(n, C)[rows, t]
             except IndexError:
-                picked = None
-            if picked is None or (n and t.dtype.kind == "i" and t.min() < 0):
-                _class_targets("softmax_cross_entropy", x, self.t)  # raises, naming the bad index
+                _class_targets("softmax_cross_entropy", x, self.t)
+                raise
             self.t, self.rows, self.n = t, rows, n
             loss = xp.log(sum_exp).sum() - picked.sum()
         else:

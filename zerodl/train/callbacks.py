@@ -386,7 +386,8 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model at the end of every epoch (or only when ``monitor`` improves).
 
-    ``filepath`` may hold ``str.format`` fields filled from the epoch (1-based, as Keras) and
+    ``path`` (Keras calls it ``filepath``; ``zerodl.keras.callbacks.ModelCheckpoint`` takes that
+    name) may hold ``str.format`` fields filled from the epoch (1-based, as Keras) and
     the logs: ``"ckpt-{epoch:02d}-{val_loss:.4f}.safetensors"``. The file is written with
     ``zerodl.io.save_model`` (architecture and weights; atomic: a crash never leaves a half
     file), or with ``zerodl.io.save`` of the ``state_dict`` when ``save_weights_only=True``.
@@ -394,12 +395,12 @@ class ModelCheckpoint(Callback):
     (strictly; mode 'auto' maximises names containing 'acc'); ``best`` keeps that value.
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, save_weights_only=False,
+    def __init__(self, path, monitor="val_loss", save_best_only=False, save_weights_only=False,
                  mode="auto", verbose=0, save_freq="epoch", initial_value_threshold=None):
         super().__init__()
         if save_freq != "epoch":
             raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported, got {save_freq!r}")
-        self.filepath = os.fspath(filepath)
+        self.filepath = os.fspath(path)  # Keras's attribute name
         self.monitor = monitor
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
@@ -580,15 +581,17 @@ class LearningRateScheduler(Callback):
 
 # ----------------------------------------------------------------------------- CSVLogger
 class CSVLogger(Callback):
-    """Write one CSV row per epoch: ``epoch`` (0-based, as Keras) then the sorted log keys.
+    """Write one CSV row per epoch to ``path``: ``epoch`` (0-based, as Keras) then the sorted log keys.
+
+    (Keras calls the argument ``filename``; ``zerodl.keras.callbacks.CSVLogger`` takes that name.)
 
     ``append=True`` adds to an existing file (and writes the header only if the file is
     empty): use it with ``BackupAndRestore`` so a resumed run continues the same file.
     """
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, path, separator=",", append=False):
         super().__init__()
-        self.filename = os.fspath(filename)
+        self.filename = os.fspath(path)  # Keras's attribute name
         self.sep = separator
         self.append = bool(append)
         self.keys = None
