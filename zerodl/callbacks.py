@@ -2,30 +2,8 @@
 
     from zerodl.callbacks import EarlyStopping, ModelCheckpoint, BackupAndRestore
 """
-from .train.callbacks import (  # noqa: F401
-    BackupAndRestore,
-    Callback,
-    CallbackList,
-    CSVLogger,
-    EarlyStopping,
-    LambdaCallback,
-    LearningRateScheduler,
-    ModelCheckpoint,
-    ReduceLROnPlateau,
-    TerminateOnNaN,
-)
+from .train import callbacks as _callbacks
+from .train.callbacks import *  # noqa: F401,F403
 from .train.history import History  # noqa: F401
 
-__all__ = [
-    "Callback",
-    "CallbackList",
-    "History",
-    "EarlyStopping",
-    "ModelCheckpoint",
-    "ReduceLROnPlateau",
-    "CSVLogger",
-    "TerminateOnNaN",
-    "LearningRateScheduler",
-    "BackupAndRestore",
-    "LambdaCallback",
-]
+__all__ = [*_callbacks.__all__, "History"]

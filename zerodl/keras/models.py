@@ -70,7 +70,7 @@ class KerasSequential(nn.Sequential):
         self._build(x)
         return super().fit(x, y, epochs=epochs, batch_size=batch_size or 32,
                            validation_data=validation_data, validation_split=validation_split,
-                           shuffle=shuffle, callbacks=callbacks, verbose=int(verbose),
+                           shuffle=shuffle, callbacks=callbacks, verbose=1 if verbose == "auto" else int(verbose),
                            initial_epoch=initial_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=0):

@@ -12,37 +12,8 @@
 """
 from . import callbacks, losses_and_metrics, progress
 from .api import OPTIMIZERS, compile, evaluate, fit, predict
-from .callbacks import (
-    BackupAndRestore,
-    Callback,
-    CallbackList,
-    CSVLogger,
-    EarlyStopping,
-    LambdaCallback,
-    LearningRateScheduler,
-    ModelCheckpoint,
-    ReduceLROnPlateau,
-    TerminateOnNaN,
-)
+from .callbacks import *  # noqa: F401,F403
 from .history import History
 from .summary import summary
 
-__all__ = [
-    "compile",
-    "fit",
-    "evaluate",
-    "predict",
-    "summary",
-    "History",
-    "OPTIMIZERS",
-    "Callback",
-    "CallbackList",
-    "EarlyStopping",
-    "ModelCheckpoint",
-    "ReduceLROnPlateau",
-    "CSVLogger",
-    "TerminateOnNaN",
-    "LearningRateScheduler",
-    "BackupAndRestore",
-    "LambdaCallback",
-]
+__all__ = ["compile", "fit", "evaluate", "predict", "summary", "History", "OPTIMIZERS", *callbacks.__all__]
