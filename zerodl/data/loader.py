@@ -6,6 +6,8 @@ import copy
 
 import numpy as np
 
+from ..core.jsonable import to_jsonable
+
 from ._rng import make_rng
 from .dataset import TensorDataset, _as_array, _collate
 
@@ -147,7 +149,7 @@ class DataLoader:
         return {
             "epoch": int(epoch),
             "batch": int(batch),
-            "rng_state": _jsonable(copy.deepcopy(state)),
+            "rng_state": to_jsonable(copy.deepcopy(state)),
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,
@@ -184,16 +186,3 @@ class DataLoader:
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)})"
         )
-
-
-def _jsonable(x):
-    """Turn NumPy scalars/arrays inside a bit-generator state into plain Python values."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import Tensor, get_default_dtype, no_grad
 from ..core.backend import as_numpy, get_array_module, is_array
+from ..core.jsonable import to_jsonable
 from .parameter import Parameter
 
 __all__ = ["Module", "module_to_config", "module_from_config", "get_module_class"]
@@ -27,21 +28,6 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 
 
 # ----- recording constructor arguments (the default get_config) ---------------------------
-def _jsonable(v):
-    """``v`` as JSON types (tuples become lists, NumPy scalars Python numbers), else TypeError."""
-    if v is None or isinstance(v, (bool, str, int, float)):
-        return v
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict) and all(isinstance(k, str) for k in v):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
-        return np.dtype(v).name
-    raise TypeError(type(v).__name__)
-
-
 def _record_arguments(sig, self, args, kwargs):
     """``(config, problem)``: the JSON-able call arguments, and why they are not enough (or None)."""
     try:
@@ -61,7 +47,7 @@ def _record_arguments(sig, self, args, kwargs):
         items = value.items() if kind is inspect.Parameter.VAR_KEYWORD else ((name, value),)
         for k, v in items:
             try:
-                config[k] = _jsonable(v)
+                config[k] = to_jsonable(v, strict=True)
             except TypeError:
                 problem = f"argument {k}={v!r:.60} is not JSON-able"
     return config, problem

@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from ..core.jsonable import to_jsonable
+
 __all__ = [
     "Callback",
     "CallbackList",
@@ -770,7 +772,7 @@ class BackupAndRestore(Callback):
         extra = {
             "format": "zerodl.BackupAndRestore/1",
             "next_epoch": epoch + 1,
-            "rng_state": _jsonable(get_rng_state()),
+            "rng_state": to_jsonable(get_rng_state()),
             "loader": run.train_loader.state_dict() if run.train_loader is not None else None,
             "lr": float(lr) if lr is not None else None,
             "history": run.history.history if run.history is not None else {},
@@ -778,7 +780,7 @@ class BackupAndRestore(Callback):
             "callbacks": states,
             "callbacks_file": aux_name,
         }
-        zio.save_checkpoint(self.checkpoint_path, run.model, run.optimizer, epoch, _jsonable(extra))
+        zio.save_checkpoint(self.checkpoint_path, run.model, run.optimizer, epoch, to_jsonable(extra))
         for f in self._aux_files():  # older callback files are superseded now
             if f != aux_name:
                 try:
@@ -815,16 +817,3 @@ def _checkpoint_extra(info):
 
         extra = json.loads(extra)
     return extra or {}
-
-
-def _jsonable(x):
-    """Plain Python values (lists, floats, ints) for numpy values inside ``x``."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
