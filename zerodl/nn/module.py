@@ -352,8 +352,8 @@ class Module:
         """
         return {name: arr for name, _, _, _, arr in self._named_state()}
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy ``state_dict``'s arrays into this module's parameters and buffers, in place.
+    def load_state_dict(self, d, strict=True):
+        """Copy the arrays of ``d`` (a state_dict) into this module's parameters and buffers, in place.
 
         Values are cast to each parameter's dtype. Shapes must match. With ``strict`` (the
         default) the keys must match exactly; a ``RuntimeError`` lists every missing,
@@ -361,9 +361,9 @@ class Module:
         ``(missing_keys, unexpected_keys)``. Lazy layers not built yet take their sizes from
         the incoming arrays.
         """
-        if not hasattr(state_dict, "keys"):
-            raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state_dict).__name__}")
-        state = {k: (v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()}
+        if not hasattr(d, "keys"):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(d).__name__}")
+        state = {k: (v.data if isinstance(v, Tensor) else v) for k, v in d.items()}
         for name, m in self.named_modules():
             m._build_from_state(state, f"{name}." if name else "")
         own = {name: (m, kind, attr, arr) for name, m, kind, attr, arr in self._named_state()}

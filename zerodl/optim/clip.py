@@ -17,7 +17,7 @@ def _grads(parameters):
     return [p for p in parameters if getattr(p, "grad", None) is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale the gradients so that their total norm is at most ``max_norm``; return the total
     norm (a float) measured BEFORE clipping.
 
@@ -25,7 +25,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     (``float('inf')`` for the max-abs norm). When it exceeds ``max_norm`` every gradient is
     multiplied by ``max_norm / (total_norm + 1e-6)``, as PyTorch does.
     """
-    params = _grads(parameters)
+    params = _grads(params)
     max_norm = float(max_norm)
     norm_type = float(norm_type)
     if not params:
