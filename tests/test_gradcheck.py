@@ -63,6 +63,12 @@ def _bn(training, layout):
 _HAS_CONV = all(hasattr(F, n) for n in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "im2col", "col2im"))
 _conv = pytest.mark.skipif(not _HAS_CONV, reason="zerodl/functions/conv.py not written yet")
 
+def _all_outputs(outputs):
+    """(hs (N, T, H), hT (N, H)[, cT]) joined into one (N, T*H + H[+ H]) tensor."""
+    hs, *last = outputs
+    return F.concat([hs.reshape(hs.shape[0], -1), *last], axis=1)
+
+
 ONEHOT = np.eye(4)[[0, 2, 1]]
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
 
@@ -188,6 +194,13 @@ CASES = [
     pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
     pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
     pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+    # --- recurrent: every output (the whole sequence and the last states) feeds the check ---
+    ("rnn", lambda x, h0, Wx, Wh, b: _all_outputs(F.rnn(x, h0, Wx, Wh, b)),
+     [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]),
+    ("lstm", lambda x, h0, c0, Wx, Wh, b: _all_outputs(F.lstm(x, h0, c0, Wx, Wh, b)),
+     [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)]),
+    ("gru", lambda x, h0, Wx, Wh, bx, bh: _all_outputs(F.gru(x, h0, Wx, Wh, bx, bh)),
+     [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)]),
 ]
 
 
