@@ -2,15 +2,20 @@
 
     python -m bench.child --workload W1 --framework torch --threads 1 [...]
     python -m bench.child --probe torch          (import check and version info)
+    python -m bench.child --sgemm 1              (numpy's SGEMM GFLOP/s and BLAS, as loaded here)
 
 Prints one line ``@@BENCH <json>`` on stdout.  The driver (bench/run.py) sets the BLAS /
 OpenMP thread variables in this process's environment; here the limits are applied again
 with threadpoolctl (and torch.set_num_threads) once the framework's libraries are loaded.
+The driver also sets the same OpenBLAS core type and glibc malloc settings for every
+framework (see ``bench/run.py``); they must be in the environment before Python starts.
 
 Peak memory: after imports and data loading the kernel's high-water mark is reset
 (``/proc/self/clear_refs``, which also resets getrusage's ru_maxrss); the reported figure
 is the peak resident set size during model building, warm-up and the timed unit, minus
-the resident size at that baseline.  Where the reset is not allowed, it falls back to the
+the resident size at that baseline.  Before the baseline, freed heap memory is handed back
+to the OS (glibc ``malloc_trim(0)``), so that memory freed during imports and data loading
+and kept by the allocator does not hide later growth.  Where the reset is not allowed, it falls back to the
 ru_maxrss delta over the baseline.
 """
 from __future__ import annotations
@@ -67,7 +72,10 @@ def limit_threads(framework: str, threads: int):
 def thread_report(framework: str) -> dict:
     from threadpoolctl import threadpool_info
 
-    report = {f"{p['internal_api']}": p["num_threads"] for p in threadpool_info()}
+    report = {}
+    for p in threadpool_info():
+        arch = f" ({p['architecture']})" if p.get("architecture") else ""
+        report[p["internal_api"]] = f"{p['num_threads']}{arch}"
     if framework == "torch":
         import torch
         report["torch"] = torch.get_num_threads()
@@ -113,11 +121,21 @@ def _maxrss_kib() -> int:
     return r // 1024 if sys.platform == "darwin" else r  # bytes on macOS, KiB on Linux
 
 
+def malloc_trim() -> None:
+    """Give freed heap memory back to the OS (glibc only; a no-op elsewhere)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class PeakMemory:
     """Peak RSS above a baseline taken at construction."""
 
     def __init__(self):
         gc.collect()
+        malloc_trim()
         try:
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")  # reset the high-water mark (VmHWM and ru_maxrss)
@@ -169,10 +187,17 @@ def measure(args) -> dict:
     }
 
 
+def sgemm(threads: int) -> dict:
+    """numpy's SGEMM rate with this process's BLAS (core type and malloc as for the runs)."""
+    from bench import machine
+    return {"ok": True, "gflops": machine.sgemm_gflops(threads), "blas": machine.numpy_blas()}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.child", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--probe", metavar="FRAMEWORK")
+    p.add_argument("--sgemm", type=int, metavar="THREADS")
     p.add_argument("--workload")
     p.add_argument("--framework")
     p.add_argument("--threads", type=int, default=1)
@@ -184,6 +209,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.probe:
         emit(probe(args.probe))
+        return 0
+    if args.sgemm:
+        emit(sgemm(args.sgemm))
         return 0
     try:
         result = measure(args)

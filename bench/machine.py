@@ -79,14 +79,15 @@ def load_average() -> str:
         return "n/a"
 
 
-def describe(frameworks: dict) -> list[tuple[str, str]]:
-    """(label, value) rows; ``frameworks`` maps name -> probe result (see bench.child)."""
+def describe(frameworks: dict, blas: str | None = None) -> list[tuple[str, str]]:
+    """(label, value) rows; ``frameworks`` maps name -> probe result (see bench.child);
+    ``blas``: numpy's BLAS as a child process loaded it (else as loaded here)."""
     rows = [
         ("CPU", cpu_model()),
         ("Cores", cores()),
         ("OS", platform.platform()),
         ("Python", platform.python_version()),
-        ("NumPy", f"{np.__version__} ({numpy_blas()})"),
+        ("NumPy", f"{np.__version__} ({blas or numpy_blas()})"),
     ]
     for name, label in (("torch", "PyTorch"), ("zerodl", "zerodl")):
         info = frameworks.get(name)

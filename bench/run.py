@@ -11,6 +11,19 @@ The report gives median times, the ratios zerodl/PyTorch and zerodl/NumPy with P
 against the targets (one thread), peak memory, and achieved GFLOP/s against the
 machine's SGEMM GFLOP/s measured in the same run.  A framework that does not import is
 skipped with a message.
+
+Every child process, whatever its framework, gets the same environment for the things that
+must be set before a process starts (recorded in the report):
+- ``OPENBLAS_CORETYPE`` (``--blas-coretype``): by default (``auto``) it is removed, so
+  OpenBLAS picks its kernels from the CPU it detects; ``inherit`` keeps the driver's
+  environment; any other value (``SkylakeX``, ``Haswell``) forces those kernels.
+  (PyTorch's own BLAS is MKL, which this does not affect; numpy's OpenBLAS, also loaded in
+  the torch child, is.)
+- glibc malloc (``--malloc``): ``tuned`` (default) sets ``MALLOC_MMAP_THRESHOLD_`` and
+  ``MALLOC_TRIM_THRESHOLD_`` so that freed arrays stay in the heap and are reused instead of
+  being returned to the OS and faulted in again page by page -- the same setting zerodl
+  applies at import (``zerodl/_platform.py``); ``default`` leaves glibc's defaults and sets
+  ``ZERODL_MALLOC_TUNE=0`` so zerodl does not tune either.
 """
 from __future__ import annotations
 
@@ -37,6 +50,9 @@ from bench.workloads import WORKLOADS, Options  # noqa: E402
 FRAMEWORKS = ("zerodl", "torch", "numpy")
 LABEL = {"zerodl": "zerodl", "torch": "PyTorch", "numpy": "NumPy"}
 MEMORY_TARGET = 1.2  # zerodl peak memory <= 1.2x PyTorch's
+# The same values as zerodl/_platform.py's mallopt calls (glibc's M_MMAP_THRESHOLD,
+# M_TRIM_THRESHOLD): arrays up to 1 GiB come from the heap, which is never trimmed.
+MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 BEGIN, END = "<!-- BEGIN bench/run.py output -->", "<!-- END bench/run.py output -->"
@@ -48,9 +64,52 @@ def log(msg: str) -> None:
 
 # --- subprocesses -------------------------------------------------------------------------
 
+# set by main() from --blas-coretype and --malloc: {name: value, or None to remove}
+CHILD_ENV: dict[str, str | None] = {}
+
+
+def child_env(coretype: str, malloc: str) -> dict[str, str | None]:
+    """The environment every child gets, whatever its framework (see the module docstring)."""
+    env: dict[str, str | None] = {}
+    if coretype == "auto":
+        env["OPENBLAS_CORETYPE"] = None
+    elif coretype != "inherit":
+        env["OPENBLAS_CORETYPE"] = coretype
+    if malloc == "tuned":
+        env.update(MALLOC_TUNED)
+        env["ZERODL_MALLOC_TUNE"] = None
+    else:
+        env.update({var: None for var in MALLOC_TUNED})
+        env["ZERODL_MALLOC_TUNE"] = "0"
+    return env
+
+
+def describe_env(coretype: str, malloc: str) -> list[tuple[str, str]]:
+    outer = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype == "auto":
+        ct = "unset in every child: OpenBLAS detects the CPU (`--blas-coretype auto`)"
+        if outer:
+            ct += f"; the driver's environment had OPENBLAS_CORETYPE={outer}, not passed on"
+    elif coretype == "inherit":
+        ct = f"inherited: {outer or 'unset'} in every child (`--blas-coretype inherit`)"
+    else:
+        ct = f"OPENBLAS_CORETYPE={coretype} in every child"
+    if malloc == "tuned":
+        m = ("tuned in every child: " + ", ".join(f"{k}={v}" for k, v in MALLOC_TUNED.items())
+             + " (`--malloc tuned`; zerodl's own import-time setting is the same)")
+    else:
+        m = "glibc defaults in every child, ZERODL_MALLOC_TUNE=0 (`--malloc default`)"
+    return [("OpenBLAS core type", ct), ("glibc malloc", m)]
+
+
 def _child(args: list[str], threads: int, timeout: float) -> dict:
     env = dict(os.environ)
     env.update({var: str(threads) for var in THREAD_VARS})
+    for var, value in CHILD_ENV.items():
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = value
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "bench.child", *args]
     try:
@@ -66,6 +125,10 @@ def _child(args: list[str], threads: int, timeout: float) -> dict:
             return result
     return {"ok": False, "error": f"child exited {proc.returncode} without a result",
             "stderr_tail": proc.stderr[-3000:]}
+
+
+def sgemm(threads: int) -> dict:
+    return _child(["--sgemm", str(threads)], threads=threads, timeout=300)
 
 
 def probe(framework: str) -> dict:
@@ -158,7 +221,7 @@ def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, starte
     out = [f"Generated {started:%Y-%m-%d %H:%M} by `{command}`.", ""]
     out += ["### Machine", "", "| | |", "|---|---|"]
     out += [f"| {label} | {value} |" for label, value in machine_rows]
-    out += [f"| SGEMM, numpy float32 1024×1024 (best of 10) | "
+    out += ["| SGEMM, numpy float32 1024×1024 (best of 10, in a child with the runs' environment) | "
             + "; ".join(f"{g:.1f} GFLOP/s with {k} thread{'s' * (k > 1)}"
                         for k, g in sgemm.items()) + " |",
             f"| Load average (1, 5, 15 min) | before: {load_before}; after: {load_after} |",
@@ -260,7 +323,8 @@ by `bench/` (see `python -m bench --help`).  Workloads: W1 MLP 784-100-100-100-1
 one MNIST epoch), W2 the book's SimpleConvNet (training), W3 the book's DeepConvNet
 (training), W4 an LSTM language model (truncated BPTT), W5 SimpleConvNet inference.
 Each framework runs each workload in its own fresh process, alternating with its peers,
-on the same data, with the same BLAS/OpenMP thread count.  The per-step overhead of zerodl
+on the same data, with the same BLAS/OpenMP thread count, OpenBLAS core type and glibc
+malloc settings (see the Machine table).  The per-step overhead of zerodl
 against the NumPy floor is measured separately by `python -m bench.overhead`.
 
 The section below is rewritten by `python -m bench --markdown docs/benchmarks.md`;
@@ -311,6 +375,12 @@ def parse_args(argv):
     p.add_argument("--lstm-batches", type=int, default=200,
                    help="batches per timed unit for W4 (default: 200)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--blas-coretype", default="auto",
+                   help="OPENBLAS_CORETYPE for every child: auto (unset: OpenBLAS detects the "
+                        "CPU), inherit (as in this environment), or a core name such as "
+                        "SkylakeX or Haswell (default: auto)")
+    p.add_argument("--malloc", choices=("tuned", "default"), default="tuned",
+                   help="glibc malloc settings for every child (default: tuned; see above)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     p.add_argument("--markdown", type=Path, help="also write the report into this file")
     p.add_argument("--json", type=Path, help="also write every run's raw result as JSON")
@@ -331,6 +401,8 @@ def main(argv=None, prog="python bench/run.py") -> int:
                    lstm_batches=args.lstm_batches, seed=args.seed)
     workloads = [WORKLOADS[k] for k in args.workloads]
 
+    CHILD_ENV.clear()
+    CHILD_ENV.update(child_env(args.blas_coretype, args.malloc))
     infos, skipped = {}, {}
     for fw in args.frameworks:
         infos[fw] = probe(fw)
@@ -342,8 +414,15 @@ def main(argv=None, prog="python bench/run.py") -> int:
         log(f"note: no MNIST files in --data-dir {opts.data_dir!r}: using synthetic data")
 
     load_before = machine.load_average()
-    sgemm = {k: machine.sgemm_gflops(k) for k in args.threads}
-    log("SGEMM: " + ", ".join(f"{g:.1f} GFLOP/s @ {k} thread(s)" for k, g in sgemm.items()))
+    sgemm_runs = {k: sgemm(k) for k in args.threads}
+    bad = {k: r for k, r in sgemm_runs.items() if not r.get("ok")}
+    if bad:
+        log(f"SGEMM measurement failed: {bad}")
+        return 1
+    sgemm_rate = {k: r["gflops"] for k, r in sgemm_runs.items()}
+    blas = sgemm_runs[args.threads[0]]["blas"]
+    log("SGEMM: " + ", ".join(f"{g:.1f} GFLOP/s @ {k} thread(s)" for k, g in sgemm_rate.items())
+        + f"; {blas}")
 
     runs, failed = [], set()
     for w in workloads:
@@ -368,14 +447,16 @@ def main(argv=None, prog="python bench/run.py") -> int:
     load_after = machine.load_average()
 
     rows = summarize(runs, workloads, args.threads, active + list(skipped), opts)
-    body = render(rows, runs, args, opts, machine.describe(infos), sgemm, skipped, command,
+    machine_rows = machine.describe(infos, blas=blas)
+    machine_rows += describe_env(args.blas_coretype, args.malloc)
+    body = render(rows, runs, args, opts, machine_rows, sgemm_rate, skipped, command,
                   started, load_before, load_after)
     print(body)
     if args.markdown:
         write_markdown(args.markdown, body)
         log(f"wrote {args.markdown}")
     if args.json:
-        args.json.write_text(json.dumps({"command": command, "sgemm_gflops": sgemm,
+        args.json.write_text(json.dumps({"command": command, "sgemm_gflops": sgemm_rate,
                                          "runs": runs}, indent=1))
     return 0
 

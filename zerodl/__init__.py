@@ -5,6 +5,7 @@
 >>> (x * x).sum().backward(); x.grad
 array([[2., 4.]], dtype=float32)
 """
+from . import _platform  # noqa: F401  (first: process-wide settings; see zerodl/_platform.py)
 from .core import (
     Function,
     Tensor,
