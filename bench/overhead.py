@@ -31,8 +31,8 @@ if str(ROOT) not in sys.path:  # when run as ``python bench/overhead.py``
 from bench.data import load_mnist  # noqa: E402
 from bench.peers import numpy_floor  # noqa: E402
 from bench.workloads.base import batch_slices  # noqa: E402
-from bench.workloads.mlp import (SIZES, torch_mlp, torch_train_step, zerodl_mlp,  # noqa: E402
-                                 zerodl_train_step)
+from bench.workloads.mlp import SIZES, torch_mlp, zerodl_mlp  # noqa: E402
+from bench.workloads.trainers import torch_train_step, zerodl_train_step  # noqa: E402
 
 TARGET = 1.15
 BATCH = 100

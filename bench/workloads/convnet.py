@@ -10,6 +10,7 @@ from __future__ import annotations
 from bench.data import load_mnist
 from bench.workloads.base import (Options, Workload, batch_slices, conv_flops, conv_out,
                                   linear_flops, training_flops)
+from bench.workloads.trainers import numpy_trainer, torch_trainer, zerodl_trainer
 
 FILTERS, K, HIDDEN, CLASSES = 30, 5, 100, 10
 OUT = conv_out(28, K)  # 24
@@ -43,66 +44,17 @@ def torch_model():
 # --- W2: training -------------------------------------------------------------------------
 
 def _train_zerodl(data, opts):
-    import zerodl as zd
-    import zerodl.functions as F
-    import zerodl.optim as optim
-
-    zd.manual_seed(opts.seed)
-    x, t = data.x_train, data.t_train
-    model = zerodl_model()
-    optimizer = optim.Adam(model.parameters(), lr=LR)
-    slices = batch_slices(len(x), TRAIN_BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = F.softmax_cross_entropy(model(zd.Tensor(x[s])), t[s])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
-
-    return run
+    return zerodl_trainer(zerodl_model, data.x_train, data.t_train, opts.seed, TRAIN_BATCH, LR)
 
 
 def _train_torch(data, opts):
-    import torch
-    import torch.nn.functional as F
-
-    torch.manual_seed(opts.seed)
-    x, t = torch.from_numpy(data.x_train), torch.from_numpy(data.t_train)
-    model = torch_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    slices = batch_slices(len(x), TRAIN_BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = F.cross_entropy(model(x[s]), t[s])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
-
-    return run
+    return torch_trainer(torch_model, data.x_train, data.t_train, opts.seed, TRAIN_BATCH, LR)
 
 
 def _train_numpy(data, opts):
-    from bench.peers.numpy_floor import Adam, SimpleConvNet
+    from bench.peers.numpy_floor import SimpleConvNet
 
-    x, t = data.x_train, data.t_train
-    net = SimpleConvNet(seed=opts.seed)
-    optimizer = Adam(net.params(), lr=LR)
-    slices = batch_slices(len(x), TRAIN_BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = net.loss_and_grads(x[s], t[s])
-            optimizer.step(net.grads())
-        return loss
-
-    return run
+    return numpy_trainer(SimpleConvNet(seed=opts.seed), data.x_train, data.t_train, TRAIN_BATCH, LR)
 
 
 # --- W5: inference ------------------------------------------------------------------------

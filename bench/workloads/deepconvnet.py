@@ -10,8 +10,9 @@ is a dropout after the last affine too.  Timed per ``--samples`` samples.
 from __future__ import annotations
 
 from bench.data import load_mnist
-from bench.workloads.base import (Options, Workload, batch_slices, conv_flops, conv_out,
+from bench.workloads.base import (Options, Workload, conv_flops, conv_out,
                                   linear_flops, training_flops)
+from bench.workloads.trainers import torch_trainer, zerodl_trainer
 
 # (out_channels, pad) of the six 3x3 convolutions, a 2x2 pool after every second one
 CONVS = [(16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)]
@@ -47,52 +48,15 @@ def _layers(nn):
 
 
 def _zerodl(data, opts):
-    import zerodl as zd
-    import zerodl.functions as F
     import zerodl.nn as nn
-    import zerodl.optim as optim
 
-    zd.manual_seed(opts.seed)
-    x, t = data.x_train, data.t_train
-    model = _layers(nn)
-    model.train()
-    optimizer = optim.Adam(model.parameters(), lr=LR)
-    slices = batch_slices(len(x), BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = F.softmax_cross_entropy(model(zd.Tensor(x[s])), t[s])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
-
-    return run
+    return zerodl_trainer(lambda: _layers(nn), data.x_train, data.t_train, opts.seed, BATCH, LR)
 
 
 def _torch(data, opts):
-    import torch
-    import torch.nn.functional as F
     from torch import nn
 
-    torch.manual_seed(opts.seed)
-    x, t = torch.from_numpy(data.x_train), torch.from_numpy(data.t_train)
-    model = _layers(nn)
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    slices = batch_slices(len(x), BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = F.cross_entropy(model(x[s]), t[s])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
-
-    return run
+    return torch_trainer(lambda: _layers(nn), data.x_train, data.t_train, opts.seed, BATCH, LR)
 
 
 def build(framework, data, opts: Options):

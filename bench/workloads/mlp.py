@@ -5,7 +5,8 @@ The model builders are shared with bench/overhead.py.
 from __future__ import annotations
 
 from bench.data import load_mnist
-from bench.workloads.base import Options, Workload, batch_slices, linear_flops, training_flops
+from bench.workloads.base import Options, Workload, linear_flops, training_flops
+from bench.workloads.trainers import numpy_trainer, torch_trainer, zerodl_trainer
 
 SIZES = (784, 100, 100, 100, 10)
 BATCH = 100
@@ -30,86 +31,22 @@ def torch_mlp(sizes=SIZES):
     return nn.Sequential(*layers[:-1])
 
 
-def zerodl_train_step(model, optimizer, x, t):
-    """The natural zerodl training step (one batch)."""
-    import zerodl as zd
-    import zerodl.functions as F
-
-    loss = F.softmax_cross_entropy(model(zd.Tensor(x)), t)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
-
-
-def torch_train_step(model, optimizer, x, t):
-    """The natural PyTorch training step (one batch)."""
-    import torch.nn.functional as F
-
-    loss = F.cross_entropy(model(x), t)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
-
-
 def _flat(data):
     return data.x_train.reshape(len(data.x_train), -1), data.t_train
 
 
 def _zerodl(data, opts):
-    import zerodl as zd
-    import zerodl.optim as optim
-
-    zd.manual_seed(opts.seed)
-    x, t = _flat(data)
-    model = zerodl_mlp()
-    optimizer = optim.Adam(model.parameters(), lr=LR)
-    slices = batch_slices(len(x), BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = zerodl_train_step(model, optimizer, x[s], t[s])
-        return loss.item()
-
-    return run
+    return zerodl_trainer(zerodl_mlp, *_flat(data), opts.seed, BATCH, LR)
 
 
 def _torch(data, opts):
-    import torch
-
-    torch.manual_seed(opts.seed)
-    x, t = (torch.from_numpy(a) for a in _flat(data))
-    model = torch_mlp()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    slices = batch_slices(len(x), BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = torch_train_step(model, optimizer, x[s], t[s])
-        return loss.item()
-
-    return run
+    return torch_trainer(torch_mlp, *_flat(data), opts.seed, BATCH, LR)
 
 
 def _numpy(data, opts):
-    from bench.peers.numpy_floor import MLP, Adam
+    from bench.peers.numpy_floor import MLP
 
-    x, t = _flat(data)
-    net = MLP(SIZES, seed=opts.seed)
-    optimizer = Adam(net.params(), lr=LR)
-    slices = batch_slices(len(x), BATCH)
-
-    def run(n):
-        for _ in range(n):
-            s = next(slices)
-            loss = net.loss_and_grads(x[s], t[s])
-            optimizer.step(net.grads())
-        return loss
-
-    return run
+    return numpy_trainer(MLP(SIZES, seed=opts.seed), *_flat(data), BATCH, LR)
 
 
 def build(framework, data, opts: Options):
