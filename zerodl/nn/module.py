@@ -145,20 +145,15 @@ class Module:
             params.pop(name, None)
             buffers.pop(name, None)
             modules[name] = value
-        elif name in params:
+        elif name in params or name in modules:
+            registry, kind, cls = (params, "a parameter", "nn.Parameter") if name in params else (
+                modules, "a sub-module", "nn.Module")
             if value is not None:
                 raise TypeError(
-                    f"{type(self).__name__}.{name} is a parameter: assign an nn.Parameter (or None), "
+                    f"{type(self).__name__}.{name} is {kind}: assign an {cls} (or None), "
                     f"not {type(value).__name__}"
                 )
-            params[name] = None
-        elif name in modules:
-            if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}.{name} is a sub-module: assign an nn.Module (or None), "
-                    f"not {type(value).__name__}"
-                )
-            modules[name] = None
+            registry[name] = None
         elif name in buffers:
             if value is not None and not is_array(value):
                 value = value.data if isinstance(value, Tensor) else np.asarray(value)
