@@ -44,11 +44,7 @@ class Adam(Optimizer):
         decoupled = self._decoupled
         state = self.state
         buffer = self._buffer
-        for p in group["params"]:
-            g = p.grad
-            if g is None or not p.requires_grad:
-                continue
-            d = p.data
+        for p, g, d in self._updates(group):
             st = state.get(p)
             if st is None:
                 st = state[p] = {"step": 0, "exp_avg": zeros_like(d), "exp_avg_sq": zeros_like(d)}

@@ -49,11 +49,7 @@ class AdaGrad(Optimizer):
         decay = group["lr_decay"]
         init = group["initial_accumulator_value"]
         state = self.state
-        for p in group["params"]:
-            g = p.grad
-            if g is None or not p.requires_grad:
-                continue
-            d = p.data
+        for p, g, d in self._updates(group):
             st = state.get(p)
             if st is None:
                 s = zeros_like(d)
@@ -102,11 +98,7 @@ class RMSprop(Optimizer):
         mu = group["momentum"]
         centered = group["centered"]
         state = self.state
-        for p in group["params"]:
-            g = p.grad
-            if g is None or not p.requires_grad:
-                continue
-            d = p.data
+        for p, g, d in self._updates(group):
             st = state.get(p)
             if st is None:
                 st = state[p] = {"step": 0, "square_avg": zeros_like(d)}

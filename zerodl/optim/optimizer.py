@@ -160,6 +160,15 @@ class Optimizer:
     def _step_group(self, group):
         raise NotImplementedError
 
+    @staticmethod
+    def _updates(group):
+        """``(param, grad, data)`` for each parameter of ``group`` to update: it has a gradient
+        and is not frozen (``requires_grad=False`` leaves a parameter alone)."""
+        for p in group["params"]:
+            g = p.grad
+            if g is not None and p.requires_grad:
+                yield p, g, p.data
+
     def zero_grad(self, set_to_none=True):
         """Forget the gradients (``grad = None``; with ``set_to_none=False``, zero them)."""
         for group in self.param_groups:

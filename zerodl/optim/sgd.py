@@ -44,11 +44,7 @@ class SGD(Optimizer):
         damp = group["dampening"]
         nesterov = group["nesterov"]
         state = self.state
-        for p in group["params"]:
-            g = p.grad
-            if g is None or not p.requires_grad:
-                continue
-            d = p.data
+        for p, g, d in self._updates(group):
             scratch = False
             if wd:
                 buf1 = self._buffer(d, 1)
@@ -105,11 +101,7 @@ class Momentum(Optimizer):
         lr = group["lr"]
         mu = group["momentum"]
         state = self.state
-        for p in group["params"]:
-            g = p.grad
-            if g is None or not p.requires_grad:
-                continue
-            d = p.data
+        for p, g, d in self._updates(group):
             st = state.get(p)
             if st is None:
                 st = state[p] = {"v": zeros_like(d)}
