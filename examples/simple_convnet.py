@@ -15,7 +15,6 @@ Figure 7-24), ``filters.png`` (both side by side) and ``learning_curve.png``.
 """
 import numpy as np
 
-import zerodl as zd
 import zerodl.nn as nn
 import zerodl.optim as optim
 
