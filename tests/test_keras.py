@@ -1,78 +1,15 @@
 """The Keras article's scripts (../shared/material/001_*) run with only their imports changed."""
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from tests._fake_mnist import write_fake_mnist
 
-# The article's MLP script; only the import lines differ from the tensorflow version.
-MLP_SCRIPT = '''
-import numpy as np
-from zerodl.data import train_test_split            # was: from sklearn.model_selection import train_test_split
-import zerodl.keras as tf                           # was: import tensorflow as tf
-from zerodl.keras.datasets import mnist             # was: from tensorflow.keras.datasets import mnist
-from zerodl import keras                            # was: from tensorflow import keras
-from zerodl.keras.layers import Dense, Activation   # was: from tensorflow.keras.layers import ...
-from zerodl.keras.models import Sequential          # was: from tensorflow.keras.models import Sequential
-from zerodl.keras.utils import to_categorical       # was: from tensorflow.keras.utils import to_categorical
-
-np.random.seed(0)
-(X_train_base, labels_train_base), (X_test, labels_test) = mnist.load_data()
-X_train,X_validation,labels_train,labels_validation = train_test_split(X_train_base,labels_train_base,test_size = 0.2)
-X_train = X_train.reshape(-1,784)
-X_validation = X_validation.reshape(-1,784)
-X_test = X_test.reshape(-1,784)
-X_train = X_train.astype('float32')
-X_validation = X_validation.astype('float32')
-X_test = X_test.astype('float32')
-X_train /= 255
-X_validation /= 255
-X_test /= 255
-y_train = to_categorical(labels_train)
-y_validation = to_categorical(labels_validation)
-y_test = to_categorical(labels_test)
-n_features = 784
-n_hidden = 100
-bias_init = 0.1
-rate = 0.01
-model = Sequential()
-model.add(Dense(n_hidden,activation='relu',input_shape=(n_features,)))
-model.add(Dense(n_hidden,activation='relu'))
-model.add(Dense(n_hidden,activation='relu'))
-model.add(Dense(10,activation='softmax'))
-model.compile(optimizer=tf.optimizers.Adam(rate),
-loss='categorical_crossentropy', metrics=['mae', 'accuracy'])
-log = model.fit(X_train, y_train, epochs=EPOCHS, batch_size=100, verbose=True,
-callbacks=[keras.callbacks.EarlyStopping(monitor='val_loss',
-min_delta=0, patience=10,
-verbose=1)],
-validation_data=(X_validation, y_validation))
-pred_test = np.argmax(model.predict(X_test), axis=1)
-accuracy = sum(pred_test == labels_test)/len(pred_test)
-'''
-
-CNN_SCRIPT = '''
-import numpy as np
-from zerodl.keras import layers, models             # was: from tensorflow.keras import layers, models
-from zerodl.keras.datasets import mnist
-from zerodl.keras.utils import to_categorical
-(train_images, train_labels), (test_images, test_labels) = mnist.load_data()
-train_images = train_images.reshape((-1, 28, 28, 1)).astype('float32') / 255
-test_images = test_images.reshape((-1, 28, 28, 1)).astype('float32') / 255
-train_labels = to_categorical(train_labels)
-model = models.Sequential()
-model.add(layers.Conv2D(32, (3, 3), activation='relu', input_shape=(28, 28, 1)))
-model.add(layers.MaxPooling2D((2, 2)))
-model.add(layers.Conv2D(64, (3, 3), activation='relu'))
-model.add(layers.MaxPooling2D((2, 2)))
-model.add(layers.Conv2D(64, (3, 3), activation='relu'))
-model.add(layers.Flatten())
-model.add(layers.Dense(64, activation='relu'))
-model.add(layers.Dense(10, activation='softmax'))
-model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
-log = model.fit(train_images, train_labels, epochs=EPOCHS, batch_size=64, verbose=0)
-probs = model.predict(test_images)
-accuracy = float((probs.argmax(axis=1) == test_labels).mean())
-'''
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
 
 @pytest.fixture
@@ -80,34 +17,32 @@ def fake_mnist(tmp_path, monkeypatch):
     folder = tmp_path / "mnist"
     arrays = write_fake_mnist(str(folder))
     monkeypatch.setenv("ZERODL_DATA", str(folder))
-    return arrays
+    return folder
 
 
-def _run(script, epochs):
-    import zerodl as zd
-
-    zd.manual_seed(0)
-    scope = {"EPOCHS": epochs}
-    exec(compile(script, "<keras script>", "exec"), scope)
-    return scope
-
-
-def test_article_mlp_script_runs_and_learns(fake_mnist, capsys):
-    scope = _run(MLP_SCRIPT, epochs=8)
-    history = scope["log"].history
-    for key in ("loss", "mae", "accuracy", "val_loss", "val_mae", "val_accuracy"):
-        assert len(history[key]) == len(history["loss"]) >= 1, key
-    assert history["loss"][-1] < history["loss"][0]
-    probs = scope["model"].predict(scope["X_test"])
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)  # predict keeps the softmax
-    assert scope["accuracy"] > 0.85
-    assert "Epoch 1/8" in capsys.readouterr().out  # one log line per epoch when stdout is not a tty
+def _run_example(name, data_dir, out, *extra):
+    """Run examples/NAME.py (the article's script, only its imports changed) on ``data_dir``."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
+    r = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), "--quick", "--data-dir", str(data_dir),
+                        "--out", str(out), *extra], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    results = dict(re.findall(r"^result: (\w+) = (\S+)", r.stdout, re.M))
+    return r.stdout, {k: float(v) for k, v in results.items()}
 
 
-def test_article_cnn_script_runs_channels_last(fake_mnist):
-    scope = _run(CNN_SCRIPT, epochs=3)
-    assert scope["probs"].shape == (397, 10)
-    assert scope["accuracy"] > 0.6
+def test_article_mlp_script_runs_and_learns(fake_mnist, tmp_path):
+    out, results = _run_example("keras_mlp.py", fake_mnist, tmp_path, "--epochs", "8")
+    assert "data: MNIST" in out  # it read the IDX files through keras.datasets.mnist.load_data()
+    assert re.search(r"^Epoch 1/8 - .* - loss: .* - mae: .* - accuracy: .* - val_loss: .* - val_mae: .* - val_accuracy: ",
+                     out, re.M)  # one log line per epoch when stdout is not a terminal
+    assert results["test_accuracy"] > 0.85
+    assert (tmp_path / "learning_curve.png").stat().st_size > 0
+
+
+def test_article_cnn_script_runs_channels_last(fake_mnist, tmp_path):
+    out, results = _run_example("keras_cnn.py", fake_mnist, tmp_path, "--epochs", "3")
+    assert "data: MNIST" in out
+    assert results["test_accuracy"] > 0.6
 
 
 def test_keras_evaluate_returns_loss_and_metrics_list(fake_mnist):
@@ -132,3 +67,18 @@ def test_keras_layer_errors():
         model.add(layers.Conv2D(8, 3))
     with pytest.raises(RuntimeError, match="compile"):
         model.fit(np.zeros((2, 3), np.float32), np.zeros(2, np.int64))
+
+
+def test_keras_layers_use_glorot_uniform_like_keras():
+    """Keras initialises Dense/Conv2D kernels glorot_uniform (zerodl's own layers use He)."""
+    from zerodl.keras import layers, models
+
+    model = models.Sequential([layers.Conv2D(8, 3, input_shape=(6, 6, 1)), layers.Flatten(), layers.Dense(3)])
+    conv, dense = model[1], model[3]
+    for W, fan_in, fan_out in ((conv.W.data, 9, 72), (dense.W.data, 128, 3)):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        assert np.abs(W).max() <= limit and np.abs(W).max() > 0.8 * limit
+    lazy = models.Sequential([layers.Dense(4)])  # size known only at the first fit
+    lazy.compile(optimizer="sgd", loss="mse")
+    lazy.fit(np.ones((2, 300), np.float32), np.zeros((2, 4), np.float32), verbose=0, epochs=1)
+    assert np.abs(lazy[0].W.data).max() <= np.sqrt(6 / 304) + 1e-3  # glorot, not He (std 0.08)

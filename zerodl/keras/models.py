@@ -25,6 +25,7 @@ class KerasSequential(nn.Sequential):
         self._shape = None  # current output shape, channels-first, without the batch axis
         self._spatial = False
         self._keras_optimizer = None
+        self._glorot_pending = []  # Dense/Conv2D weights still to initialise as Keras does
         for layer in layers or []:
             self.add(layer)
 
@@ -48,6 +49,22 @@ class KerasSequential(nn.Sequential):
         modules, self._shape = layer.expand(self._shape)
         for m in modules:
             self.append(m)
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                self._glorot_pending.append(m)
+        self._init_glorot()
+
+    def _init_glorot(self):
+        """Keras's default initialisers: glorot_uniform weights, zero biases (zerodl's own
+        layers use He). Lazily sized layers get theirs once built."""
+        pending = []
+        for m in self._glorot_pending:
+            if getattr(m, "W", None) is None:
+                pending.append(m)
+                continue
+            nn.init.xavier_uniform_(m.W)
+            if getattr(m, "b", None) is not None:
+                nn.init.zeros_(m.b)
+        self._glorot_pending = pending
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
         self._keras_optimizer = get_optimizer(optimizer)
@@ -59,6 +76,7 @@ class KerasSequential(nn.Sequential):
             self.eval()
             self(np.asarray(x[:1], dtype=np.float32))
             self.train()
+        self._init_glorot()
         opt = self._keras_optimizer
         real = opt.build(self.parameters()) if isinstance(opt, KerasOptimizer) else opt
         super().compile(optimizer=real, loss=self._keras_loss, metrics=self._keras_metrics)
