@@ -36,13 +36,17 @@ _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 
 
 # ----------------------------------------------------------------------------- arguments
-def parse_args(description: str, script: str, argv=None, extra=None) -> argparse.Namespace:
+def parse_args(description: str, script: str, argv=None, extra=None,
+               **int_options: str) -> argparse.Namespace:
     """The common options; ``extra(parser)`` may add script-specific ones.
 
-    ``script`` is the caller's ``__file__``: it names the default output folder.
+    ``description``: the script's ``__doc__`` (its first line is the help text). ``script`` is
+    the caller's ``__file__``: it names the default output folder. Each keyword adds an integer
+    option that defaults to None (the script picks the value then, e.g. a smaller one with
+    ``--quick``): ``iters="help text"`` adds ``--iters N``, ``batch_size=...`` ``--batch-size N``.
     """
     name = Path(script).stem
-    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description.strip().splitlines()[0])
     parser.add_argument("--data-dir", default=None,
                         help="folder with the MNIST IDX files (default: $ZERODL_DATA, "
                              "else ../shared/data/mnist if it exists)")
@@ -51,6 +55,8 @@ def parse_args(description: str, script: str, argv=None, extra=None) -> argparse
     parser.add_argument("--out", default=None,
                         help=f"folder for figures (default: examples/out/{name}/)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    for option, help_text in int_options.items():
+        parser.add_argument("--" + option.replace("_", "-"), type=int, default=None, help=help_text)
     if extra is not None:
         extra(parser)
     args = parser.parse_args(argv)
@@ -133,6 +139,25 @@ def load_mnist(args, n_train=None, n_test=None, flatten=True, quiet=False):
     if not quiet:
         print(f"data: {args.data_source}: {len(x_train)} training / {len(x_test)} test images")
     return (x_train, t_train.astype(np.int64)), (x_test, t_test.astype(np.int64))
+
+
+def load_mnist_images(args, n_train=None, n_test=None):
+    """:func:`load_mnist` as images for the convolutional nets: arrays of shape (N, 1, 28, 28)."""
+    (x_train, t_train), (x_test, t_test) = load_mnist(args, n_train, n_test, flatten=False)
+    return (x_train.reshape(-1, 1, 28, 28), t_train), (x_test.reshape(-1, 1, 28, 28), t_test)
+
+
+def keras_setup(args) -> bool:
+    """Before a Keras article's script: ``--data-dir`` becomes ``$ZERODL_DATA`` (which
+    ``keras.datasets.mnist.load_data()`` reads) and zerodl is seeded (its initialisers have
+    their own generator; the article seeds NumPy only). Returns True when the script must use
+    the stand-in (``--quick`` without MNIST files)."""
+    import zerodl as zd
+
+    if args.data_dir:
+        os.environ["ZERODL_DATA"] = str(args.data_dir)
+    zd.manual_seed(args.seed)
+    return args.quick and not _has_mnist(args.data_dir)
 
 
 # ----------------------------------------------------------------------------- models
@@ -227,6 +252,90 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def decorate(ax, xlabel, ylabel, title=None, ylim=None, legend=True, grid_which="major"):
+    """The usual finish of a panel: axis labels, optional title and y range, a light grid and
+    a legend (``legend``: True, False, or a dict of ``ax.legend`` keywords such as ``loc``)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3, which=grid_which)
+    if legend:
+        ax.legend(**(legend if isinstance(legend, dict) else {}))
+
+
+def smooth_curve(x, window=11):
+    """The book's smoothing for loss curves (a Kaiser window, as in common/util.py)."""
+    x = np.asarray(x)
+    if len(x) < window:
+        return x
+    s = np.r_[x[window - 1:0:-1], x, x[-1:-window:-1]]
+    w = np.kaiser(window, 2)
+    y = np.convolve(w / w.sum(), s, mode="valid")
+    return y[5:len(y) - 5]
+
+
+def loss_curves_figure(args, losses, filename, title, ylim, markers="oxsD^"):
+    """The book's comparison figure: one smoothed training-loss curve per setting
+    (``losses``: name -> list of mini-batch losses), and ``result: mnist_final_loss_NAME``
+    (the mean of the last 100 mini-batch losses) for each."""
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
+    for name, marker in zip(losses, markers):
+        curve = smooth_curve(losses[name])
+        ax.plot(np.arange(len(curve)), curve, marker=marker, markevery=max(len(curve) // 20, 1),
+                label=name)
+        result(f"mnist_final_loss_{name}", float(np.mean(losses[name][-100:])))
+    print("  (final loss = mean of the last 100 mini-batch losses)")
+    decorate(ax, "iterations", "loss", title=title, ylim=ylim)
+    return save_figure(fig, args, filename)
+
+
+def epoch_learning_curve(args, logs, title, book_accuracy, book_label, train_loss_label="train loss",
+                         loss_title=None, train_acc_label=None, ylim_margin=0.01):
+    """``learning_curve.png`` of a ``model.fit`` history with the test set as validation data:
+    train and test loss per epoch (left); test accuracy (and the training accuracy when
+    ``train_acc_label`` is given) per epoch with the book's figure as a dotted line (right)."""
+    fig, (ax0, ax1) = pyplot().subplots(1, 2, figsize=(11, 4))
+    ep = np.arange(1, len(logs["loss"]) + 1)
+    ax0.plot(ep, logs["loss"], marker="o", label=train_loss_label)
+    ax0.plot(ep, logs["val_loss"], marker="s", ls="--", label="test loss")
+    decorate(ax0, "epoch", "cross entropy", title=loss_title)
+    shown = list(logs["val_accuracy"])
+    if train_acc_label:
+        ax1.plot(ep, logs["accuracy"], marker="o", label=train_acc_label)
+        shown += list(logs["accuracy"])
+    ax1.plot(ep, logs["val_accuracy"], marker="s", ls="--", color="tab:orange", label="test acc")
+    ax1.axhline(book_accuracy, color="gray", lw=0.8, ls=":", label=book_label)
+    decorate(ax1, "epoch", "accuracy", title=title, ylim=(max(0.0, min(shown) - ylim_margin), 1.0),
+             legend={"loc": "lower right"})
+    return save_figure(fig, args, "learning_curve.png")
+
+
+def keras_report(args, log, seconds, accuracy, stand_in, sizes, title, best_epoch=False,
+                 per_epoch_fmt="{:.1f}"):
+    """After a Keras article's script: the data line, the ``result:`` lines (epochs run, with
+    ``best_epoch`` the epoch of the lowest val_loss, time, last validation and test accuracy)
+    and ``learning_curve.png`` (``zerodl.utils.plots.plot_history``).
+    ``sizes``: (training, validation, test) sample counts; ``title`` names the model."""
+    from zerodl.utils.plots import plot_history
+
+    data = "stand-in digits" if stand_in else "MNIST"
+    print(f"data: {data}: {sizes[0]} training / {sizes[1]} validation / {sizes[2]} test")
+    n_epochs = len(log.history["loss"])
+    result("epochs_run", n_epochs)
+    if best_epoch:
+        result("best_val_loss_epoch", int(np.argmin(log.history["val_loss"])) + 1)
+    result("training_seconds", seconds, "{:.1f}")
+    result("seconds_per_epoch", seconds / n_epochs, per_epoch_fmt)
+    result("val_accuracy_last_epoch", float(log.history["val_accuracy"][-1]))
+    result("test_accuracy", float(accuracy))
+    path = plot_history(log, str(Path(args.out) / "learning_curve.png"),
+                        title=f"{title} (zerodl.keras): {n_epochs} epochs, test accuracy {accuracy:.4f}")
+    print(f"figure: {path}")
 
 
 def save_figure(fig, args, filename: str) -> Path:

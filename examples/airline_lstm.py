@@ -120,15 +120,14 @@ def summarize(name, runs):
 def main(argv=None):
     def extra(p):
         p.add_argument("--look-back", type=int, default=12, help="window length (default 12)")
-        p.add_argument("--epochs", type=int, default=None, help="epochs (default 150; --quick 3)")
         p.add_argument("--batch-size", type=int, default=1, help="batch size (default 1, as the article)")
         p.add_argument("--lr", type=float, default=1e-3)
         p.add_argument("--units", type=int, default=6)
-        p.add_argument("--seeds", type=int, default=None, help="seeds per model (default 5; --quick 1)")
         p.add_argument("--sweep", action="store_true",
                        help="also compare look_back 1, 3, 6, 12 (one-layer model)")
 
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs (default 150; --quick 3)",
+                        seeds="seeds per model (default 5; --quick 1)")
     args.epochs = args.epochs or (3 if args.quick else 150)
     n_seeds = args.seeds or (1 if args.quick else 5)
     seeds = [args.seed + i for i in range(n_seeds)]
@@ -181,12 +180,10 @@ def main(argv=None):
                       f"{r['rmse']:.3f} scaled, {r['rmse_passengers']:.0f}k")
     ax.axvspan(START_YEAR + (lb + pos) / 12.0, years[-1] + 1 / 12, color="gray", alpha=0.15,
                label="test (last 10% of windows)")
-    ax.set_xlabel("year")
-    ax.set_ylabel("passengers (thousands)")
-    ax.set_title(f"Airline passengers: LSTM forecast from the previous {lb} months "
-                 f"(article: RMSE 0.1008 one layer, 0.1605 two)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    C.decorate(ax, "year", "passengers (thousands)",
+               title=f"Airline passengers: LSTM forecast from the previous {lb} months "
+                     f"(article: RMSE 0.1008 one layer, 0.1605 two)",
+               legend={"loc": "upper left", "fontsize": 9})
     C.save_figure(fig, args, "forecast.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -197,10 +194,7 @@ def main(argv=None):
         if "val_loss" in h:
             ax.plot(ep, h["val_loss"], color=color, ls="--", label=f"{layers} layer(s): validation MSE")
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE (scaled units)")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    C.decorate(ax, "epoch", "MSE (scaled units)")
     C.save_figure(fig, args, "loss_curves.png")
 
     if args.sweep:
@@ -218,10 +212,7 @@ def main(argv=None):
         ax.errorbar([r[0] for r in rows], [r[1] for r in rows], yerr=[r[2] for r in rows],
                     marker="o", capsize=4, label="1 LSTM layer (mean +- std over seeds)")
         ax.axhline(0.1008, color="gray", ls=":", label="article, one layer: 0.1008")
-        ax.set_xlabel("look_back (months)")
-        ax.set_ylabel("test RMSE (scaled)")
-        ax.grid(alpha=0.3)
-        ax.legend()
+        C.decorate(ax, "look_back (months)", "test RMSE (scaled)")
         C.save_figure(fig, args, "look_back_sweep.png")
 
 

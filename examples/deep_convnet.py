@@ -93,19 +93,16 @@ def misclassified_figure(args, x, t, pred, max_show=100):
 
 def main(argv=None):
     def extra(p):
-        p.add_argument("--epochs", type=int, default=None,
-                       help="total training epochs (default 20 as the book; --quick 1)")
         p.add_argument("--batch-size", type=int, default=100)
         p.add_argument("--lr", type=float, default=1e-3)
         p.add_argument("--resume", action="store_true",
                        help="continue from OUT/backup/backup.safetensors if it exists")
 
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, extra,
+                        epochs="total training epochs (default 20 as the book; --quick 1)")
     C.seed_everything(args.seed)
-    (x_train, t_train), (x_test, t_test) = C.load_mnist(
-        args, n_train=500 if args.quick else None, n_test=200 if args.quick else None, flatten=False)
-    x_train = x_train.reshape(-1, 1, 28, 28)
-    x_test = x_test.reshape(-1, 1, 28, 28)
+    (x_train, t_train), (x_test, t_test) = C.load_mnist_images(
+        args, n_train=500 if args.quick else None, n_test=200 if args.quick else None)
     epochs = args.epochs or (1 if args.quick else 20)
 
     model = deep_convnet()
@@ -150,25 +147,10 @@ def main(argv=None):
     C.result("first_epoch_reaching_99.3pct", reached if reached else "not reached")
 
     misclassified_figure(args, x_test, t_test, pred)
-    plt = C.pyplot()
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
-    ep = np.arange(1, n_epochs + 1)
-    ax0.plot(ep, logs["loss"], marker="o", label="train loss (dropout on)")
-    ax0.plot(ep, logs["val_loss"], marker="s", ls="--", label="test loss")
-    ax0.set_xlabel("epoch")
-    ax0.set_ylabel("cross entropy")
-    ax0.grid(alpha=0.3)
-    ax0.set_title(f"train accuracy (dropout on, last epoch): {logs['accuracy'][-1]:.3f}")
-    ax0.legend()
-    ax1.plot(ep, logs["val_accuracy"], marker="s", ls="--", color="tab:orange", label="test acc")
-    ax1.axhline(0.9935, color="gray", lw=0.8, ls=":", label="book: 99.35%")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("accuracy")
-    ax1.set_ylim(max(0.0, min(logs["val_accuracy"]) - 0.005), 1.0)
-    ax1.set_title(f"DeepConvNet: test acc {test_acc:.4f} after {n_epochs} epochs")
-    ax1.grid(alpha=0.3)
-    ax1.legend(loc="lower right")
-    C.save_figure(fig, args, "learning_curve.png")
+    C.epoch_learning_curve(args, logs, f"DeepConvNet: test acc {test_acc:.4f} after {n_epochs} epochs",
+                           0.9935, "book: 99.35%", train_loss_label="train loss (dropout on)",
+                           loss_title=f"train accuracy (dropout on, last epoch): {logs['accuracy'][-1]:.3f}",
+                           ylim_margin=0.005)
 
 
 if __name__ == "__main__":

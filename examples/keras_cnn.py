@@ -15,24 +15,15 @@ learning-curve figure (``learning_curve.png``).
 
     python examples/keras_cnn.py [--data-dir DIR] [--quick] [--out DIR] [--epochs N]
 """
-import os
 import time
 
 import _common as C
 
 
 def main(argv=None):
-    def extra(p):
-        p.add_argument("--epochs", type=int, default=None, help="epochs (default 10; --quick 2)")
-
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, epochs="epochs (default 10; --quick 2)")
     EPOCHS = args.epochs or (2 if args.quick else 10)
-    if args.data_dir:
-        os.environ["ZERODL_DATA"] = str(args.data_dir)
-    stand_in = args.quick and not C._has_mnist(args.data_dir)
-    import zerodl as zd
-
-    zd.manual_seed(args.seed)  # zerodl's initialisers have their own generator
+    stand_in = C.keras_setup(args)  # --data-dir, zerodl's seed; True: --quick without MNIST files
 
     # ---------------------------------------------------------------- the article's script
     import numpy as np
@@ -81,20 +72,8 @@ def main(argv=None):
     accuracy = sum(pred_test == labels_test)/len(pred_test)
     # ---------------------------------------------------------------- end of the article's script
 
-    data = "stand-in digits" if stand_in else "MNIST"
-    print(f"data: {data}: {len(X_train)} training / {len(X_validation)} validation / {len(X_test)} test")
-    n_epochs = len(log.history["loss"])
-    C.result("epochs_run", n_epochs)
-    C.result("training_seconds", seconds, "{:.1f}")
-    C.result("seconds_per_epoch", seconds / n_epochs, "{:.1f}")
-    C.result("val_accuracy_last_epoch", float(log.history["val_accuracy"][-1]))
-    C.result("test_accuracy", float(accuracy))
-
-    from zerodl.utils.plots import plot_history
-
-    path = plot_history(log, str(args.out / "learning_curve.png"),
-                        title=f"Keras CNN (zerodl.keras): {n_epochs} epochs, test accuracy {accuracy:.4f}")
-    print(f"figure: {path}")
+    C.keras_report(args, log, seconds, accuracy, stand_in,
+                   (len(X_train), len(X_validation), len(X_test)), "Keras CNN")
 
 
 if __name__ == "__main__":

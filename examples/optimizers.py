@@ -45,23 +45,9 @@ def paths_on_f(steps=30):
     return paths
 
 
-def smooth_curve(x, window=11):
-    """The book's smoothing for loss curves (a Kaiser window, as in common/util.py)."""
-    x = np.asarray(x)
-    if len(x) < window:
-        return x
-    s = np.r_[x[window - 1:0:-1], x, x[-1:-window:-1]]
-    w = np.kaiser(window, 2)
-    y = np.convolve(w / w.sum(), s, mode="valid")
-    return y[5:len(y) - 5]
-
-
 def main(argv=None):
-    def extra(p):
-        p.add_argument("--iters", type=int, default=None,
-                       help="MNIST iterations per optimizer (default 2000 as the book; --quick 60)")
-
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv,
+                        iters="MNIST iterations per optimizer (default 2000 as the book; --quick 60)")
     rng = C.seed_everything(args.seed)
     plt = C.pyplot()
 
@@ -122,22 +108,8 @@ def main(argv=None):
             if (i + 1) % (max_iterations // 4 or 1) == 0:
                 print(f"  iteration {i + 1}: " + ", ".join(
                     f"{name} {train_loss[name][-1]:.4f}" for name in settings))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    markers = {"SGD": "o", "Momentum": "x", "AdaGrad": "s", "Adam": "D"}
-    for name in settings:
-        curve = smooth_curve(train_loss[name])
-        ax.plot(np.arange(len(curve)), curve, marker=markers[name], markevery=max(len(curve) // 20, 1),
-                label=name)
-        final = float(np.mean(train_loss[name][-min(100, len(train_loss[name])):]))
-        C.result(f"mnist_final_loss_{name}", final)
-    print("  (final loss = mean of the last 100 mini-batch losses)")
-    ax.set_xlabel("iterations")
-    ax.set_ylabel("loss")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title("MNIST: training loss by optimizer (smoothed)")
-    C.save_figure(fig, args, "mnist_loss_curves.png")
+    C.loss_curves_figure(args, train_loss, "mnist_loss_curves.png",
+                         "MNIST: training loss by optimizer (smoothed)", ylim=(0, 1), markers="oxsD")
 
 
 if __name__ == "__main__":

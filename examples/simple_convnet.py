@@ -67,17 +67,13 @@ def save_filters(args, filters, title, filename):
 
 def main(argv=None):
     def extra(p):
-        p.add_argument("--epochs", type=int, default=None,
-                       help="training epochs (default 20 as the book; --quick 2)")
         p.add_argument("--batch-size", type=int, default=100)
         p.add_argument("--lr", type=float, default=1e-3)
 
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, extra, epochs="training epochs (default 20 as the book; --quick 2)")
     C.seed_everything(args.seed)
-    (x_train, t_train), (x_test, t_test) = C.load_mnist(
-        args, n_train=1000 if args.quick else None, n_test=300 if args.quick else None, flatten=False)
-    x_train = x_train.reshape(-1, 1, 28, 28)
-    x_test = x_test.reshape(-1, 1, 28, 28)
+    (x_train, t_train), (x_test, t_test) = C.load_mnist_images(
+        args, n_train=1000 if args.quick else None, n_test=300 if args.quick else None)
     epochs = args.epochs or (2 if args.quick else 20)
 
     model = simple_convnet()
@@ -117,24 +113,8 @@ def main(argv=None):
     plt.close(fig)
     print(f"figure: {args.out / 'filters.png'}")
 
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
-    ep = np.arange(1, len(logs["loss"]) + 1)
-    ax0.plot(ep, logs["loss"], marker="o", label="train loss")
-    ax0.plot(ep, logs["val_loss"], marker="s", ls="--", label="test loss")
-    ax0.set_xlabel("epoch")
-    ax0.set_ylabel("cross entropy")
-    ax0.grid(alpha=0.3)
-    ax0.legend()
-    ax1.plot(ep, logs["accuracy"], marker="o", label="train acc (mean over the epoch)")
-    ax1.plot(ep, logs["val_accuracy"], marker="s", ls="--", label="test acc")
-    ax1.axhline(0.989, color="gray", lw=0.8, ls=":", label="book: 98.9%")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("accuracy")
-    ax1.set_ylim(max(0.0, min(logs["val_accuracy"] + logs["accuracy"]) - 0.01), 1.0)
-    ax1.set_title(f"SimpleConvNet: test acc {test_acc:.4f}")
-    ax1.grid(alpha=0.3)
-    ax1.legend(loc="lower right")
-    C.save_figure(fig, args, "learning_curve.png")
+    C.epoch_learning_curve(args, logs, f"SimpleConvNet: test acc {test_acc:.4f}", 0.989, "book: 98.9%",
+                           train_acc_label="train acc (mean over the epoch)")
 
 
 if __name__ == "__main__":

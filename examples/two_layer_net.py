@@ -82,11 +82,7 @@ def sgd_step(net, grads, lr):
 
 
 def main(argv=None):
-    def extra(p):
-        p.add_argument("--iters", type=int, default=None,
-                       help="backprop iterations (default 10000 as the book; --quick 300)")
-
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, iters="backprop iterations (default 10000 as the book; --quick 300)")
     rng = C.seed_everything(args.seed)
     (x_train, t_train), (x_test, t_test) = C.load_mnist(
         args, n_train=1000 if args.quick else None, n_test=300 if args.quick else None)
@@ -160,18 +156,12 @@ def main(argv=None):
     plt = C.pyplot()
     fig, (ax0, ax) = plt.subplots(1, 2, figsize=(11, 4))
     ax0.plot(np.arange(1, len(train_loss_list) + 1), train_loss_list, lw=0.5)
-    ax0.set_xlabel("iteration")
-    ax0.set_ylabel("training loss (mini-batch)")
-    ax0.grid(alpha=0.3)
+    C.decorate(ax0, "iteration", "training loss (mini-batch)", legend=False)
     epochs = np.arange(1, len(train_acc_list) + 1)
     ax.plot(epochs, train_acc_list, marker="o", label="train acc")
     ax.plot(epochs, test_acc_list, marker="s", ls="--", label="test acc")
-    ax.set_xlabel("epochs")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.0)
-    ax.set_title(f"TwoLayerNet by backprop: test acc {test_acc_list[-1]:.4f}")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    C.decorate(ax, "epochs", "accuracy", title=f"TwoLayerNet by backprop: test acc {test_acc_list[-1]:.4f}",
+               ylim=(0, 1.0), legend={"loc": "lower right"})
     C.save_figure(fig, args, "learning_curve.png")
 
 

@@ -29,11 +29,7 @@ def grad_norms(net, x, t):
 
 
 def main(argv=None):
-    def extra(p):
-        p.add_argument("--iters", type=int, default=None,
-                       help="training iterations per net (default 1000; --quick 50)")
-
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, iters="training iterations per net (default 1000; --quick 50)")
     rng = C.seed_everything(args.seed)
     (x_train, t_train), (x_test, t_test) = C.load_mnist(
         args, n_train=2000 if args.quick else None, n_test=500 if args.quick else None)
@@ -74,20 +70,11 @@ def main(argv=None):
     for name, n in norms_at_init.items():
         ax0.semilogy(layers, n, "o-", label=name)
     ax0.set_xticks(layers)
-    ax0.set_xlabel("layer (1 = input side)")
-    ax0.set_ylabel("||dL/dW|| (log scale)")
-    ax0.set_title("gradient norm per layer at initialisation")
-    ax0.grid(alpha=0.3, which="both")
-    ax0.legend()
-    from optimizers import smooth_curve
-
+    C.decorate(ax0, "layer (1 = input side)", "||dL/dW|| (log scale)",
+               title="gradient norm per layer at initialisation", grid_which="both")
     for name, c in curves.items():
-        ax1.plot(smooth_curve(c), label=name)
-    ax1.set_xlabel("iteration")
-    ax1.set_ylabel("training loss (smoothed)")
-    ax1.set_title("10-layer nets, same SGD (lr 0.1)")
-    ax1.grid(alpha=0.3)
-    ax1.legend()
+        ax1.plot(C.smooth_curve(c), label=name)
+    C.decorate(ax1, "iteration", "training loss (smoothed)", title="10-layer nets, same SGD (lr 0.1)")
     C.save_figure(fig, args, "gradient_norms.png")
 
 

@@ -25,7 +25,6 @@ import zerodl.functions as F
 import zerodl.optim as optim
 
 import _common as C
-from optimizers import smooth_curve
 
 SETTINGS = [  # (activation, label, std as a function of the fan-in n)
     ("sigmoid", "std 1", lambda n: 1.0),
@@ -133,28 +132,12 @@ def compare_on_mnist(args, data, rng):
                 losses[name].append(float(loss.item()))
             if (i + 1) % (max_iterations // 4 or 1) == 0:
                 print(f"  iteration {i + 1}: " + ", ".join(f"{n} {losses[n][-1]:.4f}" for n in settings))
-    plt = C.pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, marker in zip(settings, "os^"):
-        curve = smooth_curve(losses[name])
-        ax.plot(curve, marker=marker, markevery=max(len(curve) // 20, 1), label=name)
-        C.result(f"mnist_final_loss_{name}", float(np.mean(losses[name][-100:])))
-    print("  (final loss = mean of the last 100 mini-batch losses)")
-    ax.set_xlabel("iterations")
-    ax.set_ylabel("loss")
-    ax.set_ylim(0, 2.5)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title("MNIST: training loss by weight initialisation (smoothed)")
-    C.save_figure(fig, args, "mnist_init_comparison.png")
+    C.loss_curves_figure(args, losses, "mnist_init_comparison.png",
+                         "MNIST: training loss by weight initialisation (smoothed)", ylim=(0, 2.5), markers="os^")
 
 
 def main(argv=None):
-    def extra(p):
-        p.add_argument("--iters", type=int, default=None,
-                       help="MNIST iterations (default 2000 as the book; --quick 60)")
-
-    args = C.parse_args(__doc__.splitlines()[0], __file__, argv, extra)
+    args = C.parse_args(__doc__, __file__, argv, iters="MNIST iterations (default 2000 as the book; --quick 60)")
     rng = C.seed_everything(args.seed)
     histograms(args, rng)
     data = C.load_mnist(args, n_train=2000 if args.quick else None, n_test=500 if args.quick else None)
