@@ -397,3 +397,59 @@ def test_backup_and_restore_without_a_backup_is_a_plain_run(tmp_path):
     assert_same_weights(snapshot(model), snapshot(ref))
     assert h.history == h_ref.history
     assert os.path.exists(os.path.join(backup, BackupAndRestore.FILENAME))  # kept on request
+
+
+def test_backup_of_a_finished_run_resumes_with_nothing_left_to_do(tmp_path):
+    """A backup written at the last epoch (kept with delete_checkpoint=False): fit restores it,
+    runs no epoch, returns the whole History, and deletes the backup at the normal end."""
+    backup = str(tmp_path / "done")
+    ref, h_ref = _resumable_run(seed=4, callbacks=[BackupAndRestore(backup, delete_checkpoint=False)])
+    epochs_run = []
+    spy = LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
+    bar = BackupAndRestore(backup)
+    model, h = _resumable_run(seed=77, callbacks=[bar, spy])
+    assert epochs_run == [] and bar.restored_epoch == 5
+    assert_same_weights(snapshot(model), snapshot(ref))
+    assert h.epoch == [0, 1, 2, 3, 4, 5] and h.history == h_ref.history
+    assert not os.path.exists(backup)
+
+
+def test_backup_and_restore_with_initial_epoch(tmp_path):
+    """Without a backup, initial_epoch is honoured; with one, the backup's epoch wins."""
+    backup = str(tmp_path / "b")
+    epochs_run = []
+    spy = LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
+
+    class StopAt(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 3:
+                raise Crash("killed")
+
+    with pytest.raises(Crash):
+        fit(mlp(), [BackupAndRestore(backup), spy, StopAt()], epochs=6, initial_epoch=2)
+    assert epochs_run == [2, 3]  # started at initial_epoch; the backup of epoch 2 exists
+    epochs_run.clear()
+    h = fit(mlp(), [BackupAndRestore(backup), spy], epochs=6, initial_epoch=0)
+    assert epochs_run == [3, 4, 5] and h.epoch == [2, 3, 4, 5]
+
+
+def test_early_stopping_baseline_keras3_semantics():
+    """Keras 3: an epoch that improves on the best but not on ``baseline`` does not reset the
+    wait counter (it only keeps training going that epoch), so the first epoch without an
+    improvement stops training once ``patience`` epochs have passed without beating the
+    baseline; ``best`` still follows the improvements."""
+    es = EarlyStopping(patience=2, baseline=0.5)
+    h = fit(mlp(), [Script([0.9, 0.8, 0.85, 0.7, 0.6]), es], epochs=5)
+    assert len(h.epoch) == 3 and es.stopped_epoch == 2 and es.best == 0.8
+    no_baseline = EarlyStopping(patience=2)  # the same values run to the end without a baseline
+    assert len(fit(mlp(), [Script([0.9, 0.8, 0.85, 0.7, 0.6]), no_baseline], epochs=5).epoch) == 5
+    es = EarlyStopping(patience=2, baseline=0.5)  # beaten at epoch 1: waits start again there
+    h = fit(mlp(), [Script([0.9, 0.4, 0.45, 0.46, 0.3]), es], epochs=5)
+    assert len(h.epoch) == 4 and es.stopped_epoch == 3 and es.best == 0.4 and es.best_epoch == 1
+
+
+def test_early_stopping_min_delta_in_max_mode():
+    es = EarlyStopping(monitor="val_accuracy", patience=1, min_delta=0.05)
+    h = fit(mlp(), [Script([0.5, 0.54, 0.56, 0.7], key="val_accuracy"), es], epochs=4)
+    # 0.54 and 0.56 are within min_delta of 0.5: no improvement, stop after epoch 1
+    assert es.mode == "max" and len(h.epoch) == 2 and es.best == 0.5

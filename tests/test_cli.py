@@ -91,3 +91,37 @@ def test_default_train_reaches_097_on_digits(tmp_path):
     assert r.returncode == 0, r.stderr
     acc = float(re.search(r"test accuracy: (\d\.\d+)", r.stdout).group(1))
     assert acc >= 0.97, r.stdout
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "--epochs must be a positive integer, got 0"),
+    ("--epochs", "-3", "--epochs must be a positive integer, got -3"),
+    ("--batch-size", "0", "--batch-size must be a positive integer, got 0"),
+    ("--lr", "-1", "--lr must be a positive number, got -1.0"),
+    ("--lr", "nan", "--lr must be a positive number, got nan"),
+])
+def test_train_bad_numbers_are_clear_errors(tmp_path, capsys, option, value, message):
+    assert main(["train", option, value, "--out", str(tmp_path)]) == 2
+    assert f"zerodl: error: {message}" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)  # refused before any training or writing
+
+
+def test_train_unknown_optimizer_and_missing_mnist(tmp_path, capsys):
+    assert main(["train", "--optimizer", "nadam", "--out", str(tmp_path)]) == 2
+    assert "zerodl: error: unknown optimizer 'nadam'" in capsys.readouterr().err
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zerodl: error:") and "train-images-idx3-ubyte" in err
+
+
+def test_predict_refuses_bad_npy_files_without_suggesting_pickle(trained, tmp_path, capsys):
+    model = str(trained / "model.safetensors")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "text.npy").write_text("not numpy at all")
+    np.save(tmp_path / "str.npy", np.full((8, 8), "a"))
+    (tmp_path / "notimg.png").write_text("hello")
+    for name in ("obj.npy", "text.npy", "str.npy", "notimg.png"):
+        assert main(["predict", model, str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith("zerodl: error: ") and name in err, err
+        assert "allow_pickle=" not in err and "pickle.load" not in err, err

@@ -1,4 +1,5 @@
-"""The Keras article's scripts (../shared/material/001_*) run with only their imports changed."""
+"""The Keras facade: the article's scripts (../shared/material/001_*) run with only their imports
+changed, and Sequential behaves as Keras's (evaluate types, repeated fit, lazy sizes, verbose)."""
 import os
 import re
 import subprocess
@@ -84,3 +85,102 @@ def test_keras_layers_use_glorot_uniform_like_keras():
     lazy.compile(optimizer=SGD(learning_rate=0.0), loss="mse")  # lr 0: the weights stay as initialised
     lazy.fit(np.ones((2, 300), np.float32), np.zeros((2, 4), np.float32), verbose=0, epochs=1)
     assert np.abs(lazy[0].W.data).max() <= np.sqrt(6 / 304) + 1e-3  # glorot, not He (std 0.08)
+
+
+def _toy(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int64")
+
+
+def _keras_model(**compile_kw):
+    from zerodl.keras import layers, models
+
+    model = models.Sequential([layers.Dense(2, activation="softmax", input_shape=(5,))])
+    model.compile(**{"optimizer": "adam", "loss": "sparse_categorical_crossentropy", **compile_kw})
+    return model
+
+
+def test_keras_evaluate_after_compile_without_fit_returns_keras_types():
+    x, y = _toy()
+    model = _keras_model(metrics=["accuracy"])
+    loss, acc = model.evaluate(x, y)  # Keras evaluates a compiled, never fitted model
+    assert isinstance(loss, float) and isinstance(acc, float) and loss > 0 and 0 <= acc <= 1
+    only_loss = _keras_model().evaluate(x, y)  # no metrics: a scalar, as Keras
+    assert isinstance(only_loss, float)
+
+
+def test_keras_second_fit_keeps_the_optimizer_and_its_state():
+    x, y = _toy()
+    model = _keras_model()
+    model.fit(x, y, epochs=1, verbose=0)
+    opt = model.optimizer
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.optimizer is opt  # Keras continues with the same optimizer (Adam moments, lr)
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2, True, False, "auto"])
+def test_keras_fit_verbose_values(verbose, capsys):
+    x, y = _toy()
+    _keras_model().fit(x, y, epochs=1, verbose=verbose)
+    printed = capsys.readouterr().out
+    assert ("loss" in printed) == (verbose not in (0, False))
+
+
+def test_keras_fit_bad_verbose_names_fit():
+    x, y = _toy()
+    with pytest.raises(ValueError, match="verbose"):
+        _keras_model().fit(x, y, epochs=1, verbose="loud")
+
+
+def test_keras_fit_accepts_dataset_and_dataloader_and_keeps_mode():
+    from zerodl.data import DataLoader, TensorDataset
+
+    x, y = _toy()
+    model = _keras_model(metrics=["accuracy"])
+    h1 = model.fit(TensorDataset(x, y), epochs=1, verbose=0)
+    h2 = model.fit(DataLoader(TensorDataset(x, y), batch_size=8), epochs=1, verbose=0)
+    assert len(h1.history["loss"]) == len(h2.history["loss"]) == 1
+    model.eval()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not model.training  # fit leaves the mode it found
+
+
+def test_keras_lazy_dense_then_batchnorm_dropout():
+    from zerodl.keras import layers, models
+
+    x, y = _toy()
+    model = models.Sequential([layers.Dense(8, activation="relu"), layers.BatchNormalization(),
+                               layers.Dropout(0.2), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    bn = [m for m in model if type(m).__name__ == "BatchNorm1d"]
+    assert len(bn) == 1 and bn[0].num_features == 8
+    assert model.predict(x).shape == (40, 2)
+
+
+def test_keras_lazy_conv_then_batchnorm_is_per_channel():
+    from zerodl.keras import layers, models
+
+    x = np.random.default_rng(0).normal(size=(6, 8, 8, 1)).astype("float32")
+    model = models.Sequential([layers.Conv2D(4, 3), layers.BatchNormalization(), layers.Flatten(),
+                               layers.BatchNormalization(), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.zeros((6, 2), np.float32), epochs=1, verbose=0)
+    kinds = [(type(m).__name__, m.num_features) for m in model if "BatchNorm" in type(m).__name__]
+    assert kinds == [("BatchNorm2d", 4), ("BatchNorm1d", 4 * 6 * 6)]
+
+
+def test_keras_lstm_lazy_and_stacked():
+    from zerodl.keras import layers, models
+
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(16, 6, 3)).astype("float32")
+    ys = xs.sum(axis=(1, 2))[:, None]
+    for model in (models.Sequential([layers.LSTM(4), layers.Dense(1)]),
+                  models.Sequential([layers.LSTM(4, return_sequences=True, input_shape=(6, 3)),
+                                     layers.LSTM(3), layers.Dense(1)])):
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(xs, ys, epochs=1, verbose=0)
+        assert model.predict(xs).shape == (16, 1)
+        assert isinstance(model.evaluate(xs, ys), float)

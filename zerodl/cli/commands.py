@@ -1,6 +1,7 @@
 """What each ``zerodl`` sub-command does; the argument parsing is in ``zerodl/cli/__init__.py``."""
 import datetime
 import json
+import math
 import os
 
 import numpy as np
@@ -31,6 +32,7 @@ def train(args):
     from ..callbacks import CSVLogger
     from ..utils.plots import plot_history
 
+    _check_numbers(args)
     manual_seed(args.seed)
     kind = args.model or ("mlp" if args.dataset == "spiral" else "cnn")
     if kind == "cnn" and args.dataset == "spiral":
@@ -71,6 +73,15 @@ def train(args):
                              title=f"{kind} on {args.dataset}")
     print(f"wrote {model_path}\nwrote {plot_path}")
     return 0
+
+
+def _check_numbers(args):
+    """Refuse bad --epochs / --batch-size / --lr before loading or training anything."""
+    for option, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise CommandError(f"{option} must be a positive integer, got {value}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise CommandError(f"--lr must be a positive number, got {args.lr}")
 
 
 def _load(path):

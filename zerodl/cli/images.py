@@ -22,8 +22,11 @@ def read_inputs(paths, image_shape, pixel_max):
         if path.lower().endswith(".npy"):
             try:
                 arr = np.load(path, allow_pickle=False)
-            except ValueError as e:
-                raise InputError(f"{path}: not a plain numeric .npy array ({e})") from None
+            except (ValueError, OSError, EOFError):
+                raise InputError(f"{path}: not a .npy file holding a plain numeric array "
+                                 "(pickled Python objects are never loaded)") from None
+            if arr.dtype.kind not in "biuf":
+                raise InputError(f"{path}: the array has dtype {arr.dtype}; a numeric array is needed")
             arrs = arr[None] if arr.ndim == len(image_shape) else arr
         else:
             arrs = _read_image(path)[None] * (pixel_max / 255.0)

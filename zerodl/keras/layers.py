@@ -32,6 +32,7 @@ class Layer:
     """Base recipe. ``input_shape`` is without the batch axis, channels-last for images."""
 
     spatial = False  # True for layers that take images (N, H, W, C) in Keras
+    images_in = False  # set by Sequential.add: the input is still images (after Conv2D, before Flatten)
 
     def __init__(self, input_shape=None, name=None):
         self.input_shape = tuple(input_shape) if input_shape is not None else None
@@ -139,11 +140,13 @@ class BatchNormalization(Layer):
         self.momentum, self.epsilon = momentum, epsilon
 
     def expand(self, shape):
-        if not shape:
-            raise ValueError("BatchNormalization: give the first layer an input_shape so the size is known")
-        cls = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+        # Unknown shape (no input_shape given): per channel while the data are still images
+        # (``images_in``, set by Sequential.add), the size inferred at the first call.
+        images = len(shape) == 3 if shape else self.images_in
+        size = (shape[0] if images else shape[-1]) if shape else None
+        cls = nn.BatchNorm2d if images else nn.BatchNorm1d
         # Keras's momentum is the weight of the old statistics; PyTorch's (ours) of the new.
-        return [cls(shape[0] if len(shape) == 3 else shape[-1], momentum=1 - self.momentum, eps=self.epsilon)], shape
+        return [cls(size, momentum=1 - self.momentum, eps=self.epsilon)], shape
 
 
 class LSTM(Layer):
