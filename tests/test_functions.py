@@ -362,3 +362,53 @@ def test_plot_graph_runs_dot(monkeypatch, tmp_path):
     assert (tmp_path / "graph.dot").read_text().startswith("digraph")
     with pytest.raises(ValueError, match="unknown image format"):
         plot_graph(_small_graph(), tmp_path / "graph.bmp")
+
+
+# ----- NumPy-scalar hyper-parameters must not upcast float32 (NEP 50) ------------------------
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: F.clip(x, np.float64(-0.5), np.float64(0.5)),
+        lambda x: F.clip(x, None, np.float64(0.5)),
+        lambda x: F.leaky_relu(x, np.float64(0.1)),
+        lambda x: F.leaky_relu(x, np.float64(2.0)),
+        lambda x: F.batch_norm(x, None, None, np.zeros(3), np.ones(3), False, eps=np.float64(1e-5)),
+        lambda x: F.batch_norm(x, None, None, None, None, True, eps=np.float64(1e-5)),
+    ],
+    ids=["clip", "clip_hi_only", "leaky_relu", "leaky_relu_steep", "batch_norm_eval", "batch_norm_train"],
+)
+def test_numpy_float64_hyper_parameters_keep_float32(op):
+    x = zd.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    h = x * 1.0  # a non-leaf: its gradient is what flows on upstream
+    h.retain_grad()
+    y = op(h)
+    y.sum().backward()
+    assert y.dtype == np.float32
+    assert h.grad.dtype == np.float32
+
+
+# ----- bad input: an error that names the op and the shapes ----------------------------------
+def _t(*shape):
+    return zd.tensor(np.ones(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: _t(2, 3, 4) @ _t(3, 4, 5), r"matmul: cannot multiply \(2, 3, 4\) by \(3, 4, 5\)"),
+        (lambda: F.linear(_t(), _t(3, 2)), r"linear: .*input \(\).*weight \(3, 2\)"),
+        (lambda: _t(2, 3) ** _t(4), r"pow: shapes \(2, 3\) and \(4,\)"),
+        (lambda: F.sum_to(_t(2, 3), (4,)), r"sum_to: cannot sum \(2, 3\) down to \(4,\)"),
+        (lambda: F.sum_to(_t(2, 3), (1, 2, 3)), r"sum_to: cannot sum \(2, 3\) down to \(1, 2, 3\)"),
+        (lambda: _t(2, 3).sum(axis=2), r"sum: axis 2 is out of range for an input of shape \(2, 3\)"),
+        (lambda: _t(2, 3).mean(axis=(0, -3)), r"mean: axis \(0, -3\) is out of range for an input of shape \(2, 3\)"),
+        (lambda: _t(2, 3).max(axis=5), r"max: axis 5 is out of range"),
+        (lambda: F.where(np.ones((2, 2), bool), _t(3), _t(2)), r"where: .*\(2, 2\).*\(3,\).*\(2,\)"),
+        (lambda: F.concat([]), r"concat: expected at least one tensor"),
+        (lambda: F.stack([]), r"stack: expected at least one tensor"),
+    ],
+    ids=["matmul", "linear", "pow", "sum_to", "sum_to_more_dims", "sum", "mean", "max", "where", "concat", "stack"],
+)
+def test_bad_input_errors_name_the_op_and_shapes(call, match):
+    with pytest.raises((ValueError, IndexError), match=match):
+        call()

@@ -1,6 +1,7 @@
 """zerodl.nn: Module bookkeeping, state dicts, configs, every layer's shapes and gradients, init."""
 import copy
 import json
+import math
 import time
 
 import numpy as np
@@ -388,8 +389,24 @@ def test_build_materialises_lazy_parameters_without_touching_modes():
     "name",
     ["ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "Softmax", "LogSoftmax", "Identity"],
 )
-def test_activation_shapes(name):
-    assert getattr(nn, name)()(_x(3, 4, 5)).shape == (3, 4, 5)
+def test_activation_shapes_and_values(name):
+    x = _x(3, 4, 5)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(axis=-1, keepdims=True))
+    erf = np.vectorize(math.erf)
+    expected = {
+        "ReLU": np.maximum(x64, 0),
+        "Sigmoid": 1 / (1 + np.exp(-x64)),
+        "Tanh": np.tanh(x64),
+        "LeakyReLU": np.where(x64 > 0, x64, 0.01 * x64),
+        "GELU": 0.5 * x64 * (1 + erf(x64 / math.sqrt(2))),
+        "Softmax": e / e.sum(axis=-1, keepdims=True),
+        "LogSoftmax": np.log(e / e.sum(axis=-1, keepdims=True)),
+        "Identity": x64,
+    }[name]
+    y = getattr(nn, name)()(x)
+    assert y.shape == (3, 4, 5) and y.dtype == np.float32
+    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_conv_shapes():
@@ -398,13 +415,29 @@ def test_conv_shapes():
     c = nn.Conv2d(None, 4, (3, 5))
     assert c(_x(1, 2, 7, 7)).shape == (1, 4, 5, 3) and c.W.shape == (4, 2, 3, 5) and c.b.shape == (4,)
     t = nn.ConvTranspose2d(4, 2, 2, stride=2)
-    assert t(_x(2, 4, 5, 6)).shape == (2, 2, 10, 12) and t.W.shape == (4, 2, 2, 2)
+    x = _x(2, 4, 5, 6)
+    y = t(x)
+    assert y.shape == (2, 2, 10, 12) and t.W.shape == (4, 2, 2, 2)
+    # kernel 2, stride 2: each input pixel paints its own 2x2 block, W[c_in, c_out] times it
+    ref = np.einsum("nchw,cokl->nohkwl", x, t.W.data).reshape(2, 2, 10, 12) + t.b.data[:, None, None]
+    np.testing.assert_allclose(y.data, ref, rtol=1e-5, atol=1e-5)
+    c = nn.Conv2d(3, 8, 1, stride=2)  # a 1x1 convolution with stride 2: a matmul on every other pixel
+    x = _x(2, 3, 10, 12)
+    ref = np.einsum("nchw,oc->nohw", x[:, :, ::2, ::2], c.W.data[:, :, 0, 0]) + c.b.data[:, None, None]
+    np.testing.assert_allclose(c(x).data, ref, rtol=1e-5, atol=1e-5)
     assert nn.ConvTranspose2d(4, 2, 3, stride=1, padding=1)(_x(1, 4, 5, 5)).shape == (1, 2, 5, 5)
 
 
-def test_pool_shapes():
-    assert nn.MaxPool2d(2)(_x(2, 3, 8, 9)).shape == (2, 3, 4, 4)
-    assert nn.AvgPool2d(3, stride=1, padding=1)(_x(2, 3, 8, 9)).shape == (2, 3, 8, 9)
+def test_pool_shapes_and_values():
+    x = _x(2, 3, 8, 9)
+    y = nn.MaxPool2d(2)(x)  # stride defaults to the kernel; the last column is dropped
+    assert y.shape == (2, 3, 4, 4)
+    np.testing.assert_array_equal(y.data, x[..., :8].reshape(2, 3, 4, 2, 4, 2).max(axis=(3, 5)))
+    y = nn.AvgPool2d(3, stride=1, padding=1)(x)
+    assert y.shape == (2, 3, 8, 9)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))  # zero padding counts in the mean (PyTorch's default)
+    ref = sum(xp[..., i : i + 8, j : j + 9] for i in range(3) for j in range(3)) / 9
+    np.testing.assert_allclose(y.data, ref, rtol=1e-5, atol=1e-6)
 
 
 def test_batchnorm_shapes_buffers_and_modes():

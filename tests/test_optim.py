@@ -1,5 +1,6 @@
 """zerodl.optim: update rules written out by hand (float64), state_dict, schedulers, clipping."""
 import math
+import re
 import tracemalloc
 
 import numpy as np
@@ -287,6 +288,29 @@ def test_bad_arguments():
     p = make_params()
     with pytest.raises(ValueError):
         optim.Adam([p[0], p[0]])
+
+
+
+@pytest.mark.parametrize(
+    "cls, kw, what",
+    [
+        (optim.SGD, dict(lr=0.1, momentum=-0.5), "momentum"),
+        (optim.SGD, dict(lr=0.1, weight_decay=-1.0), "weight_decay"),
+        (optim.Momentum, dict(lr=0.1, momentum=-1.0), "momentum"),
+        (optim.AdaGrad, dict(lr_decay=-1.0), "lr_decay"),
+        (optim.AdaGrad, dict(initial_accumulator_value=-1.0), "initial_accumulator_value"),
+        (optim.AdaGrad, dict(eps=-1.0), "eps"),
+        (optim.RMSprop, dict(momentum=-1.0), "momentum"),
+        (optim.RMSprop, dict(eps=float("nan")), "eps"),
+        (optim.RMSprop, dict(alpha=1.5), "alpha"),
+        (optim.Adam, dict(eps=-1.0), "eps"),
+        (optim.Adam, dict(betas=(0.9, 1.0)), "betas"),
+        (optim.AdamW, dict(weight_decay="0.1"), "weight_decay"),
+    ],
+)
+def test_bad_hyper_parameters_name_the_optimizer_and_the_value(cls, kw, what):
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: invalid {what} {re.escape(repr(kw[what]))}"):
+        cls(make_params(), **kw)
 
 
 # ----- clipping ------------------------------------------------------------------------------

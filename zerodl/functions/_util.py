@@ -1,4 +1,5 @@
 """Raw-array helpers shared by the ops (no graph here)."""
+from numpy.exceptions import AxisError
 
 
 def sum_to(g, shape):
@@ -33,3 +34,15 @@ def expand_reduced(g, in_shape, axis, keepdims):
     for a in normalize_axis(axis, len(in_shape)):
         shape[a] = 1
     return g.reshape(shape)
+
+
+def raise_axis_error(op, axis, shape, error):
+    """Re-raise ``error`` (from a reduction over ``axis``) naming ``op`` and the input's shape
+    when the axis is out of range or repeated; other errors are re-raised as they are."""
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    n = len(shape)
+    if any(not -n <= a < n for a in axes):
+        raise AxisError(f"{op}: axis {axis} is out of range for an input of shape {tuple(shape)}") from None
+    if len({a % n for a in axes}) != len(axes):
+        raise ValueError(f"{op}: axis {axis} names an axis twice (input of shape {tuple(shape)})") from None
+    raise error

@@ -108,7 +108,7 @@ class LeakyReLU(Function):
     """
 
     def __init__(self, slope=0.01):
-        self.slope = slope
+        self.slope = float(slope)  # a Python float: a NumPy float64 would upcast float32 input
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -309,18 +309,22 @@ def step(x):
 
 
 def sigmoid(x):
+    """``1 / (1 + exp(-x))`` element-wise, without overflow; any shape -> the same shape."""
     return Sigmoid()(x)
 
 
 def tanh(x):
+    """Hyperbolic tangent element-wise; any shape -> the same shape."""
     return Tanh()(x)
 
 
 def relu(x):
+    """``max(x, 0)`` element-wise; any shape -> the same shape."""
     return ReLU()(x)
 
 
 def leaky_relu(x, slope=0.01):
+    """``x`` where x > 0, else ``slope * x``; any shape -> the same shape."""
     return LeakyReLU(slope)(x)
 
 
@@ -330,10 +334,12 @@ def gelu(x):
 
 
 def softmax(x, axis=-1):
+    """Softmax along ``axis`` (stable for any logits); any shape -> the same shape."""
     return Softmax(axis)(x)
 
 
 def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` along ``axis``, computed stably; any shape -> the same shape."""
     return LogSoftmax(axis)(x)
 
 

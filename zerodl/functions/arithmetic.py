@@ -78,7 +78,10 @@ class Pow(Function):
 
     def forward(self, x, c):
         self.x, self.c = x, c
-        self.y = x**c
+        try:
+            self.y = x**c
+        except ValueError:
+            raise _shapes_error("pow", x, c) from None
         return self.y
 
     def backward(self, gy):
@@ -125,7 +128,10 @@ class MatMul(Function):
         if x.ndim == 0 or W.ndim == 0 or x.shape[-1] != W.shape[-2 if W.ndim > 1 else 0]:
             raise ValueError(f"matmul: cannot multiply {tuple(x.shape)} by {tuple(W.shape)}")
         self.x, self.W = x, W
-        return x @ W
+        try:
+            return x @ W
+        except ValueError:  # batch axes that do not broadcast
+            raise ValueError(f"matmul: cannot multiply {tuple(x.shape)} by {tuple(W.shape)}") from None
 
     def backward(self, gy):
         x, W = self.x, self.W
@@ -158,10 +164,10 @@ class Linear(Function):
     """
 
     def forward(self, x, W, b=None):
-        if x.shape[-1] != W.shape[0] or W.ndim != 2:
+        if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[0]:
             raise ValueError(
                 f"linear: cannot multiply input {tuple(x.shape)} by weight {tuple(W.shape)} "
-                f"(weight must be (in_features, out_features) with in_features = {x.shape[-1]})"
+                "(input (..., in_features), weight (in_features, out_features))"
             )
         self.x, self.W = x, W
         y = x @ W
@@ -186,42 +192,52 @@ class Linear(Function):
 
 
 def add(x0, x1):
+    """Element-wise ``x0 + x1`` with NumPy broadcasting; the result has the broadcast shape."""
     return Add()(x0, x1)
 
 
 def sub(x0, x1):
+    """Element-wise ``x0 - x1`` with NumPy broadcasting; the result has the broadcast shape."""
     return Sub()(x0, x1)
 
 
 def mul(x0, x1):
+    """Element-wise ``x0 * x1`` with NumPy broadcasting; the result has the broadcast shape."""
     return Mul()(x0, x1)
 
 
 def div(x0, x1):
+    """Element-wise ``x0 / x1`` with NumPy broadcasting; the result has the broadcast shape."""
     return Div()(x0, x1)
 
 
 def neg(x):
+    """``-x``; any shape -> the same shape."""
     return Neg()(x)
 
 
 def pow(x, c):  # noqa: A001 - the API's name
+    """``x ** c`` element-wise (c a number or a tensor, broadcast); differentiable in both."""
     return Pow()(x, c)
 
 
 def exp(x):
+    """``e ** x`` element-wise; any shape -> the same shape."""
     return Exp()(x)
 
 
 def log(x):
+    """Natural logarithm element-wise; any shape -> the same shape."""
     return Log()(x)
 
 
 def sqrt(x):
+    """Square root element-wise; any shape -> the same shape."""
     return Sqrt()(x)
 
 
 def matmul(x, W):
+    """``x @ W`` as NumPy's matmul: (..., n, k) @ (..., k, m) -> (..., n, m), 1-D operands promoted."""
     return MatMul()(x, W)
 
 

@@ -153,4 +153,5 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
         gamma = xp.ones(C, dtype=dtype)
     if beta is None:
         beta = xp.zeros(C, dtype=dtype)
-    return BatchNorm(running_mean, running_var, training, momentum, eps)(x, gamma, beta)
+    # Python floats: a NumPy float64 eps would upcast float32 statistics and gradients.
+    return BatchNorm(running_mean, running_var, training, float(momentum), float(eps))(x, gamma, beta)

@@ -1,7 +1,7 @@
 """Reductions and shape ops: sum, mean, max, min, reshape, transpose, broadcast, indexing,
 concat, stack, clip, where."""
 from ..core import Function, Tensor, as_tensor, get_array_module
-from ._util import expand_reduced, normalize_axis, sum_to as _sum_to_raw
+from ._util import expand_reduced, normalize_axis, raise_axis_error, sum_to as _sum_to_raw
 
 
 class Sum(Function):
@@ -10,7 +10,10 @@ class Sum(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        try:
+            return x.sum(axis=self.axis, keepdims=self.keepdims)
+        except (ValueError, IndexError) as e:  # NumPy's AxisError is both
+            raise_axis_error("sum", self.axis, x.shape, e)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -24,10 +27,14 @@ class Mean(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
+        try:
+            y = x.mean(axis=self.axis, keepdims=self.keepdims)
+        except (ValueError, IndexError) as e:
+            raise_axis_error("mean", self.axis, x.shape, e)
         self.count = 1
         for a in normalize_axis(self.axis, x.ndim):
             self.count *= x.shape[a]
-        return x.mean(axis=self.axis, keepdims=self.keepdims)
+        return y
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -45,7 +52,10 @@ class _Extreme(Function):
 
     def forward(self, x):
         self.x = x
-        self.y = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
+        try:
+            self.y = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
+        except (ValueError, IndexError) as e:
+            raise_axis_error(self.reduce, self.axis, x.shape, e)
         if self.keepdims:
             return self.y
         reduced = normalize_axis(self.axis, x.ndim)
@@ -120,7 +130,10 @@ class SumTo(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return _sum_to_raw(x, self.shape)
+        shape, lead = self.shape, x.ndim - len(self.shape)
+        if lead < 0 or any(s not in (1, d) for s, d in zip(shape, x.shape[lead:])):
+            raise ValueError(f"sum_to: cannot sum {tuple(x.shape)} down to {shape} (it must broadcast back to the input)")
+        return _sum_to_raw(x, shape)
 
     def backward(self, gy):
         return get_array_module(gy).broadcast_to(gy, self.in_shape)
@@ -159,6 +172,8 @@ class Concat(Function):
         self.axis = axis
 
     def forward(self, *xs):
+        if not xs:
+            raise ValueError("concat: expected at least one tensor")
         xp = get_array_module(xs[0])
         self.sizes = [x.shape[self.axis] for x in xs]
         try:
@@ -178,6 +193,8 @@ class Stack(Function):
         self.axis = axis
 
     def forward(self, *xs):
+        if not xs:
+            raise ValueError("stack: expected at least one tensor")
         xp = get_array_module(xs[0])
         try:
             return xp.stack(xs, axis=self.axis)
@@ -192,12 +209,17 @@ class Stack(Function):
 
 
 class Clip(Function):
+    """``clip(x, lo, hi)``; the gradient passes where ``lo <= x <= hi``. Bounds may be None."""
+
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
 
     def forward(self, x):
         self.x = x
-        return get_array_module(x).clip(x, self.lo, self.hi)
+        xp = get_array_module(x)
+        if x.dtype.kind == "f":  # bounds in x's dtype: a NumPy float64 bound must not upcast float32
+            self.lo, self.hi = (None if b is None else xp.asarray(b, dtype=x.dtype) for b in (self.lo, self.hi))
+        return xp.clip(x, self.lo, self.hi)
 
     def backward(self, gy):
         x = self.x
@@ -217,7 +239,15 @@ class Where(Function):
 
     def forward(self, x, y):
         self.shapes = (x.shape, y.shape)
-        return get_array_module(x).where(self.cond, x, y)
+        xp = get_array_module(x)
+        self.cond = xp.asarray(self.cond)
+        try:
+            return xp.where(self.cond, x, y)
+        except ValueError:
+            raise ValueError(
+                f"where: cond {tuple(self.cond.shape)}, x {tuple(x.shape)} and y {tuple(y.shape)} "
+                "cannot be broadcast together"
+            ) from None
 
     def backward(self, gy):
         zero = gy.dtype.type(0)
@@ -233,22 +263,27 @@ def _shape_arg(shape):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - the API's name
+    """Sum over ``axis`` (None: all; int or tuple, negative allowed); ``keepdims`` keeps them as size 1."""
     return Sum(axis, keepdims)(x)
 
 
 def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (None: all; int or tuple, negative allowed); ``keepdims`` keeps them as size 1."""
     return Mean(axis, keepdims)(x)
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis``; the gradient goes to the maxima (shared equally between ties)."""
     return Max(axis, keepdims)(x)
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis``; the gradient goes to the minima (shared equally between ties)."""
     return Min(axis, keepdims)(x)
 
 
 def reshape(x, *shape):
+    """``x`` with a new shape of the same size: ``reshape(x, 2, -1)`` or ``reshape(x, (2, -1))``."""
     shape = _shape_arg(shape)
     if isinstance(x, Tensor) and x.shape == shape:
         return x
@@ -256,23 +291,27 @@ def reshape(x, *shape):
 
 
 def transpose(x, *axes):
+    """Permute the axes (reversed when none are given): ``transpose(x, 0, 2, 1)``."""
     axes = _shape_arg(axes) if axes and axes[0] is not None else None
     return Transpose(axes)(x)
 
 
 def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` (NumPy rules); backward sums over the broadcast axes."""
     if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return BroadcastTo(shape)(x)
 
 
 def sum_to(x, shape):
+    """Sum ``x`` down to ``shape`` (the inverse of ``broadcast_to``): (2, 3, 4) -> (3, 1)."""
     if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return SumTo(shape)(x)
 
 
 def getitem(x, index):
+    """``x[index]``: basic or integer-array indexing; backward adds where an index repeats."""
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, tuple):
@@ -293,6 +332,8 @@ def stack(xs, axis=0):
 
 
 def clip(x, lo, hi):
+    """Limit ``x`` to ``[lo, hi]`` (either may be None); any shape -> the same shape."""
+    lo, hi = (b.data if isinstance(b, Tensor) else b for b in (lo, hi))
     return Clip(lo, hi)(x)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from .. import functions as F
 from ..core.backend import get_array_module
 from . import init
-from .module import Module, _as_input, _shape_str
+from .module import Module, _as_input, _positive_int, _shape_str
 from .parameter import Parameter
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
@@ -28,22 +28,14 @@ def _hyper(value):
     return value[0] if value[0] == value[1] else value
 
 
-def _channels(value, what, layer, allow_none):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class _ConvNd(Module):
     _in_axis = 1  # the axis of W that holds C_in
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
         name = type(self).__name__
-        self.in_channels = _channels(in_channels, "in_channels", name, allow_none=True)
-        self.out_channels = _channels(out_channels, "out_channels", name, allow_none=False)
+        self.in_channels = None if in_channels is None else _positive_int(in_channels, "in_channels", name)
+        self.out_channels = _positive_int(out_channels, "out_channels", name)
         self.kernel_size = _pair(kernel_size, "kernel_size", name)
         if min(self.kernel_size) <= 0:
             raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size!r}")

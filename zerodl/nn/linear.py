@@ -6,16 +6,10 @@ import numpy as np
 from .. import functions as F
 from ..core.backend import get_array_module
 from . import init
-from .module import Module, _as_input, _shape_str
+from .module import Module, _as_input, _positive_int, _shape_str
 from .parameter import Parameter
 
 __all__ = ["Linear", "Flatten"]
-
-
-def _positive_int(value, what, layer):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Linear(Module):

@@ -72,6 +72,13 @@ def _as_input(x):
     return x if isinstance(x, Tensor) or is_array(x) else np.asarray(x)
 
 
+def _positive_int(value, what, layer):
+    """``int(value)``, or a ValueError naming the layer unless it is a positive integer (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def _shape_str(shape):
     return str(tuple(int(s) for s in shape))
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import functions as F
 from ..core.backend import get_array_module
-from .module import Module, _as_input, _shape_str
+from .module import Module, _as_input, _positive_int, _shape_str
 from .parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
@@ -16,10 +16,8 @@ class _BatchNorm(Module):
     def __init__(self, num_features=None, eps=1e-5, momentum=0.1):
         super().__init__()
         name = type(self).__name__
-        if num_features is not None and (
-            isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features <= 0
-        ):
-            raise ValueError(f"{name}: num_features must be a positive integer (or None to infer it), got {num_features!r}")
+        if num_features is not None:
+            num_features = _positive_int(num_features, "num_features (or None to infer it)", name)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
         if eps <= 0:
@@ -32,7 +30,7 @@ class _BatchNorm(Module):
         self.register_buffer("running_mean", None)
         self.register_buffer("running_var", None)
         if num_features is not None:
-            self._build(int(num_features), np)
+            self._build(num_features, np)
 
     def _build(self, num_features, xp):
         self.num_features = num_features

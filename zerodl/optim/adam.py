@@ -32,8 +32,7 @@ class Adam(Optimizer):
         betas = group["betas"] = tuple(float(b) for b in group["betas"])
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"{name}: invalid betas {betas!r} (two numbers in [0, 1))")
-        if not group["eps"] >= 0:
-            raise ValueError(f"{name}: invalid eps {group['eps']!r} (must be >= 0)")
+        self._check_nonnegative(group, "eps")
 
     def _step_group(self, group):
         lr = group["lr"]
@@ -57,10 +56,7 @@ class Adam(Optimizer):
                 if decoupled:
                     d *= 1.0 - lr * wd
                 else:
-                    buf1 = buffer(d, 1)
-                    np.multiply(d, wd, out=buf1)
-                    buf1 += g
-                    g = buf1
+                    g = self._with_weight_decay(g, d, wd)
             tmp = buffer(d)
             # m = b1 * m + (1 - b1) * g
             np.multiply(g, 1.0 - b1, out=tmp)

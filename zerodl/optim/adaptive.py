@@ -39,8 +39,7 @@ class AdaGrad(Optimizer):
 
     def _check_group(self, group):
         super()._check_group(group)
-        if not group["lr_decay"] >= 0 or not group["initial_accumulator_value"] >= 0 or not group["eps"] >= 0:
-            raise ValueError("AdaGrad: lr_decay, initial_accumulator_value and eps must be >= 0")
+        self._check_nonnegative(group, "lr_decay", "initial_accumulator_value", "eps")
 
     def _step_group(self, group):
         lr = group["lr"]
@@ -57,11 +56,7 @@ class AdaGrad(Optimizer):
                     s += init
                 st = state[p] = {"step": 0, "sum": s}
             st["step"] += 1
-            if wd:
-                buf1 = self._buffer(d, 1)
-                np.multiply(d, wd, out=buf1)
-                buf1 += g
-                g = buf1
+            g = self._with_weight_decay(g, d, wd)
             clr = lr / (1.0 + (st["step"] - 1) * decay)
             s = st["sum"]
             tmp = self._buffer(d)
@@ -87,8 +82,7 @@ class RMSprop(Optimizer):
         super()._check_group(group)
         if not 0 <= group["alpha"] <= 1:
             raise ValueError(f"RMSprop: invalid alpha {group['alpha']!r} (must be in [0, 1])")
-        if not group["eps"] >= 0 or not group["momentum"] >= 0:
-            raise ValueError("RMSprop: eps and momentum must be >= 0")
+        self._check_nonnegative(group, "eps", "momentum")
 
     def _step_group(self, group):
         lr = group["lr"]
@@ -107,11 +101,7 @@ class RMSprop(Optimizer):
                 if centered:
                     st["grad_avg"] = zeros_like(d)
             st["step"] += 1
-            if wd:
-                buf1 = self._buffer(d, 1)
-                np.multiply(d, wd, out=buf1)
-                buf1 += g
-                g = buf1
+            g = self._with_weight_decay(g, d, wd)
             sq = st["square_avg"]
             tmp = self._buffer(d)
             np.multiply(g, g, out=tmp)

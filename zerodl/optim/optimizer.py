@@ -34,6 +34,7 @@ then bit-for-bit the one the saved optimizer would have taken.
 """
 import json
 import math
+import numbers
 
 import numpy as np
 
@@ -127,9 +128,24 @@ class Optimizer:
         if not isinstance(lr, (int, float, np.floating, np.integer)) or isinstance(lr, bool) or not lr >= 0:
             raise ValueError(f"{name}: invalid learning rate {lr!r} (must be a number >= 0)")
         group["lr"] = float(lr)
-        wd = group.get("weight_decay", 0.0)
-        if not wd >= 0:
-            raise ValueError(f"{name}: invalid weight_decay {wd!r} (must be >= 0)")
+        if "weight_decay" in group:
+            self._check_nonnegative(group, "weight_decay")
+
+    def _check_nonnegative(self, group, *keys):
+        """A ValueError naming the optimizer, the key and the value unless each ``group[key]`` is a number >= 0."""
+        for k in keys:
+            v = group[k]
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
+                raise ValueError(f"{type(self).__name__}: invalid {k} {v!r} (must be a number >= 0)")
+
+    def _with_weight_decay(self, g, d, wd):
+        """``g + wd * d`` (the gradient of the L2 penalty added) in a scratch buffer; ``g`` if wd is 0."""
+        if not wd:
+            return g
+        buf = self._buffer(d, 1)
+        np.multiply(d, wd, out=buf)
+        buf += g
+        return buf
 
     # ----- learning rate ----------------------------------------------------------------
     @property

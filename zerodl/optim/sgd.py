@@ -32,8 +32,7 @@ class SGD(Optimizer):
 
     def _check_group(self, group):
         super()._check_group(group)
-        if not group["momentum"] >= 0:
-            raise ValueError(f"SGD: invalid momentum {group['momentum']!r} (must be >= 0)")
+        self._check_nonnegative(group, "momentum", "dampening")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
 
@@ -45,12 +44,8 @@ class SGD(Optimizer):
         nesterov = group["nesterov"]
         state = self.state
         for p, g, d in self._updates(group):
-            scratch = False
-            if wd:
-                buf1 = self._buffer(d, 1)
-                np.multiply(d, wd, out=buf1)
-                buf1 += g
-                g, scratch = buf1, True
+            scratch = bool(wd)  # g is then a scratch buffer that may be scaled in place
+            g = self._with_weight_decay(g, d, wd)
             if mu:
                 st = state.get(p)
                 if st is None:
@@ -94,8 +89,7 @@ class Momentum(Optimizer):
 
     def _check_group(self, group):
         super()._check_group(group)
-        if not group["momentum"] >= 0:
-            raise ValueError(f"Momentum: invalid momentum {group['momentum']!r} (must be >= 0)")
+        self._check_nonnegative(group, "momentum")
 
     def _step_group(self, group):
         lr = group["lr"]
