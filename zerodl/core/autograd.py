@@ -94,7 +94,20 @@ def backward(t, grad=None, retain_graph=False):
     # id(tensor) -> [tensor, grad]; holding the tensor keeps its id unique while in use.
     grads = {id(t): [t, grad]}
     for f in reversed(_topological_order(f)):
-        gxs = _backward_one(f, grads)
+        outputs = f.outputs
+        if len(outputs) == 1:  # the common case, inlined: this loop runs for every op
+            o = outputs[0]()
+            entry = grads.pop(id(o), None) if o is not None else None
+            if entry is None:
+                gxs = ()
+            else:
+                if o.retains_grad:
+                    o.grad = entry[1] if o.grad is None else o.grad + entry[1]
+                gxs = f.backward(entry[1])
+                if type(gxs) is not tuple:
+                    gxs = (gxs,)
+        else:
+            gxs = _backward_multi(f, grads)
         for x, gx in zip(f.inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
@@ -121,16 +134,10 @@ def _take_grad(ref, grads):
     return entry[1]
 
 
-def _backward_one(f, grads):
-    """Run ``f.backward`` on the gradients of its outputs; a tuple with one entry per input."""
-    if len(f.outputs) == 1:  # the common case, kept short
-        gy = _take_grad(f.outputs[0], grads)
-        if gy is None:
-            return ()
-        gxs = f.backward(gy)
-    else:
-        gys = [_take_grad(ref, grads) for ref in f.outputs]
-        if all(g is None for g in gys):
-            return ()
-        gxs = f.backward(*f._fill_missing(gys))
+def _backward_multi(f, grads):
+    """Run ``f.backward`` for an op with several outputs; a tuple with one entry per input."""
+    gys = [_take_grad(ref, grads) for ref in f.outputs]
+    if all(g is None for g in gys):
+        return ()
+    gxs = f.backward(*f._fill_missing(gys))
     return gxs if type(gxs) is tuple else (gxs,)

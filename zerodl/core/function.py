@@ -16,15 +16,22 @@ class Function:
     outputs = ()
 
     def __call__(self, *inputs):
-        if not all(isinstance(x, Tensor) for x in inputs):
-            like = next((x for x in inputs if isinstance(x, Tensor)), None)
-            inputs = [x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs]
+        # Plain loops rather than all()/any() generators: this runs for every op.
+        wants_grad = False
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                like = next((x for x in inputs if isinstance(x, Tensor)), None)
+                inputs = [x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs]
+                wants_grad = any(x.requires_grad for x in inputs)
+                break
+            if x.requires_grad:
+                wants_grad = True
         ys = self.forward(*[x.data for x in inputs])
         if type(ys) is tuple:
             outputs = tuple(Tensor._wrap(y) for y in ys)
         else:
             outputs = Tensor._wrap(ys)
-        if Config.enable_backprop and any(x.requires_grad for x in inputs):
+        if wants_grad and Config.enable_backprop:
             self.inputs = inputs
             if type(outputs) is tuple:
                 self.outputs = [weakref.ref(o) for o in outputs]

@@ -42,6 +42,10 @@ class SGD(Optimizer):
         wd = group["weight_decay"]
         damp = group["dampening"]
         nesterov = group["nesterov"]
+        if not (mu or wd):  # plain SGD, the common case: one temporary, nothing else
+            for p, g, d in self._updates(group):
+                d -= lr * g
+            return
         state = self.state
         for p, g, d in self._updates(group):
             scratch = bool(wd)  # g is then a scratch buffer that may be scaled in place
