@@ -184,3 +184,21 @@ def test_keras_lstm_lazy_and_stacked():
         model.fit(xs, ys, epochs=1, verbose=0)
         assert model.predict(xs).shape == (16, 1)
         assert isinstance(model.evaluate(xs, ys), float)
+
+
+def test_keras_optimizer_arguments_reach_zerodl_optimizers():
+    import zerodl as zd
+    import zerodl.optim as optim
+    from zerodl.keras import optimizers
+
+    p = [zd.tensor(np.ones(3), requires_grad=True)]
+    adamw = optimizers.Adam(0.01, weight_decay=0.004).build(p)
+    assert isinstance(adamw, optim.AdamW) and adamw.param_groups[0]["weight_decay"] == 0.004
+    adam = optimizers.Adam(0.01, amsgrad=True).build(p)
+    assert type(adam) is optim.Adam and adam.param_groups[0]["amsgrad"] is True
+    rms = optimizers.RMSprop(0.01, rho=0.8, momentum=0.5, centered=True).build(p)
+    g = rms.param_groups[0]
+    assert (g["alpha"], g["momentum"], g["centered"]) == (0.8, 0.5, True)
+    sgd = optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4).build(p)
+    g = sgd.param_groups[0]
+    assert (g["momentum"], g["nesterov"], g["weight_decay"]) == (0.9, True, 1e-4)

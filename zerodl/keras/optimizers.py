@@ -13,24 +13,29 @@ class KerasOptimizer:
 
 
 class Adam(KerasOptimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None):
+        # Keras's weight_decay is decoupled from the gradient: AdamW's rule.
+        self._decoupled = bool(weight_decay)
+        decay = {"weight_decay": weight_decay} if weight_decay else {}
+        super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon, amsgrad=amsgrad, **decay)
 
     def build(self, params):
-        return optim.Adam(params, lr=self.learning_rate, **self.kwargs)
+        cls = optim.AdamW if self._decoupled else optim.Adam
+        return cls(params, lr=self.learning_rate, **self.kwargs)
 
 
 class SGD(KerasOptimizer):
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        super().__init__(learning_rate, momentum=momentum, nesterov=nesterov)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None):
+        super().__init__(learning_rate, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay or 0.0)
 
     def build(self, params):
         return optim.SGD(params, lr=self.learning_rate, **self.kwargs)
 
 
 class RMSprop(KerasOptimizer):
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        super().__init__(learning_rate, alpha=rho, eps=epsilon)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+        super().__init__(learning_rate, alpha=rho, eps=epsilon, momentum=momentum, centered=centered)
 
     def build(self, params):
         return optim.RMSprop(params, lr=self.learning_rate, **self.kwargs)
