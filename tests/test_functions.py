@@ -2,6 +2,7 @@
 graph export; error messages."""
 import math
 import os
+import shutil
 import stat
 
 import numpy as np
@@ -412,3 +413,16 @@ def _t(*shape):
 def test_bad_input_errors_name_the_op_and_shapes(call, match):
     with pytest.raises((ValueError, IndexError), match=match):
         call()
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_plot_graph_renders_the_apple_graph(tmp_path):
+    apple = zd.tensor(100.0, requires_grad=True)
+    apple.name = "apple"
+    price = apple * 2.0 * 1.1
+    path = plot_graph(price, str(tmp_path / "apple.png"))
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    svg = plot_graph(price, str(tmp_path / "apple.svg"))
+    text = open(svg, encoding="utf-8").read()
+    assert "<svg" in text and "apple" in text and "Mul" in text
