@@ -6,6 +6,11 @@
 Weights are drawn as in the book (``weight_init_std=0.01``: normal with std 0.01, biases
 zero); Adam lr 1e-3, mini-batches of 100, trained with ``model.fit``. The book trains 20
 epochs and reports about 98.9% test accuracy; the test accuracy is printed after every epoch.
+Unlike the book, the learning rate decays along a cosine over the epochs
+(``zerodl.callbacks.LearningRateScheduler``): with a constant rate the net overfits after
+about 9 epochs and the last epoch's test accuracy wanders between 98.4% and 98.9%, so the
+result would depend on luck; decayed, the final weights settle (``--constant-lr`` for the book's
+schedule).
 
 Figures (under ``--out``): ``filters_before.png`` / ``filters_after.png`` (the 30 first-layer
 5x5 filters before and after training: noise, then edge and blob detectors, the book's
@@ -13,9 +18,12 @@ Figure 7-24), ``filters.png`` (both side by side) and ``learning_curve.png``.
 
     python examples/simple_convnet.py [--data-dir DIR] [--quick] [--out DIR] [--epochs N]
 """
+import math
+
 import numpy as np
 
 import zerodl.nn as nn
+from zerodl.callbacks import LearningRateScheduler
 import zerodl.optim as optim
 
 import _common as C
@@ -69,6 +77,7 @@ def main(argv=None):
     def extra(p):
         p.add_argument("--batch-size", type=int, default=100)
         p.add_argument("--lr", type=float, default=1e-3)
+        p.add_argument("--constant-lr", action="store_true", help="the book's constant learning rate")
 
     args = C.parse_args(__doc__, __file__, argv, extra, epochs="training epochs (default 20 as the book; --quick 2)")
     C.seed_everything(args.seed)
@@ -81,11 +90,15 @@ def main(argv=None):
     model.compile(optimizer=optim.Adam(model.parameters(), lr=args.lr),
                   loss="cross_entropy", metrics=["accuracy"])
     model.summary(input_shape=(1, 28, 28))
-    print(f"\nSimpleConvNet: Adam lr {args.lr}, batch {args.batch_size}, {epochs} epochs "
+    # lr at epoch e (0-based): lr/2 * (1 + cos(pi * e / epochs)), from lr down towards 0.
+    cosine = LearningRateScheduler(lambda e, lr: 0.5 * args.lr * (1 + math.cos(math.pi * e / epochs)))
+    schedule = "constant" if args.constant_lr else "cosine decay"
+    print(f"\nSimpleConvNet: Adam lr {args.lr} ({schedule}), batch {args.batch_size}, {epochs} epochs "
           f"on {len(x_train)} images (test accuracy shown as val_accuracy)")
     with C.Timer("training") as timer:
         history = model.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size,
-                            validation_data=(x_test, t_test), verbose=2)
+                            validation_data=(x_test, t_test), verbose=2,
+                            callbacks=[] if args.constant_lr else [cosine])
     logs = history.history
     test_acc = C.accuracy(model, x_test, t_test, batch_size=1000)
     train_acc = C.accuracy(model, x_train[:10000], t_train[:10000], batch_size=1000)
