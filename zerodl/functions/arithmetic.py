@@ -246,21 +246,3 @@ def linear(x, W, b=None):
     if b is None:
         return Linear()(x, W)
     return Linear()(x, W, b)
-
-
-def _rsub(x, other):
-    return Sub()(other, x) if isinstance(other, Tensor) else Sub()(_like(other, x), x)
-
-
-def _rdiv(x, other):
-    return Div()(_like(other, x), x)
-
-
-def _rpow(x, other):
-    return Pow()(_like(other, x), x)
-
-
-def _like(value, t):
-    from ..core import as_tensor
-
-    return as_tensor(value, t)
