@@ -2,7 +2,7 @@
 
 Broadcasting is undone in backward with ``sum_to``.
 """
-from ..core import Function, Tensor, get_array_module
+from ..core import Function, get_array_module
 from ._util import sum_to
 
 
