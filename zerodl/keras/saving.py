@@ -43,9 +43,14 @@ def save_weights(model, path):
     if path.lower().endswith(_H5) and not path.lower().endswith(".weights.h5"):
         raise ValueError(f"model.save_weights: HDF5 files are not supported; use a name ending in .weights.h5 "
                          f"(stored safely as safetensors) or .safetensors, got {path!r}")
-    zio.save(model.state_dict(), path, metadata={"format": "zerodl.keras.weights/1"})
+    # by position, in get_weights() order, as Keras matches weights to layers (names may differ)
+    arrays = {f"w{i:04d}": w for i, w in enumerate(model.get_weights())}
+    zio.save(arrays, path, metadata={"format": "zerodl.keras.weights/1"})
 
 
 def load_weights(model, path):
     state = zio.load(os.fspath(path))
-    model.load_state_dict(state, strict=True)
+    if all(k.startswith("w") and k[1:].isdigit() for k in state):
+        model.set_weights([state[k] for k in sorted(state)])
+    else:  # a zerodl model file or state dict: by name
+        model.load_state_dict(state, strict=True)

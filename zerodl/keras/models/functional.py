@@ -21,29 +21,35 @@ def _flatten(struct, where):
 
 
 def _ordered_nodes(inputs, outputs):
-    """Every node between ``inputs`` and ``outputs``, inputs first, each after its inputs."""
-    level, order = {}, []
+    """Every node between ``inputs`` and ``outputs`` in Keras's order: by depth from the
+    outputs (deepest first), ties in creation order. This is also the order of
+    ``model.layers`` and ``get_weights()``, so Keras's weight lists line up."""
+    seen, order = set(), []
     input_ids = {id(t) for t in inputs}
-    stack = [(t.node, False) for t in outputs]
-    while stack:
-        node, done = stack.pop()
-        if id(node) in level:
+    stack = [(t.node, False) for t in reversed(outputs)]
+    while stack:  # iterative post-order: each node after all its inputs
+        node, expanded = stack.pop()
+        if id(node) in seen:
             continue
-        deps = [t for t in node.inputs if id(t.node) not in level]
-        if done or not deps:
-            level[id(node)] = 1 + max((level[id(t.node)] for t in node.inputs), default=-1)
+        if expanded:
+            seen.add(id(node))
             order.append(node)
             continue
         stack.append((node, True))
-        for t in node.inputs:
+        for t in reversed(node.inputs):
             if t.node is None:
                 raise ValueError("keras.Model: an output does not depend on the given inputs")
-            stack.append((t.node, False))
+            if id(t.node) not in seen:
+                stack.append((t.node, False))
+    depth = {id(n): 0 for n in order}
+    for node in reversed(order):
+        for t in node.inputs:
+            depth[id(t.node)] = max(depth[id(t.node)], depth[id(node)] + 1)
     for node in order:
         if isinstance(node.layer, InputLayer) and id(node.outputs[0]) not in input_ids:
             raise ValueError(f"keras.Model: the outputs need input {node.layer.name!r}, which is not among the "
                              f"model's inputs")
-    return sorted(order, key=lambda n: (level[id(n)], n.serial))
+    return sorted(order, key=lambda n: (-depth[id(n)], n.serial))
 
 
 class Functional(Model):
