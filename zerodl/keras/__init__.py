@@ -11,7 +11,7 @@ or on data. See ``models`` for Sequential / functional / subclassed models and t
 """
 import sys
 
-from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils  # noqa: F401
+from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, regularizers, utils  # noqa: F401,E501
 from .layers import Input, Layer  # noqa: F401
 from .layers.base import KerasTensor, clear_session  # noqa: F401
 from .models import Model, Sequential, load_model  # noqa: F401

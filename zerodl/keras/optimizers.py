@@ -10,8 +10,9 @@ __all__ = ["Optimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "get"]
 class Optimizer:
     zerodl_class = None
 
-    def __init__(self, learning_rate, lr=None, **kwargs):
+    def __init__(self, learning_rate, lr=None, global_clipnorm=None, **kwargs):
         self._lr = float(lr if lr is not None else learning_rate)
+        self.global_clipnorm = global_clipnorm  # fit clips the gradients' global norm to it
         self.kwargs = kwargs
         self.built_optimizer = None
 
@@ -45,7 +46,8 @@ class Adam(Optimizer):
         decay = {"weight_decay": weight_decay} if weight_decay else {}
         if weight_decay:
             self.zerodl_class = optim.AdamW
-        super().__init__(learning_rate, lr, betas=(beta_1, beta_2), eps=epsilon, amsgrad=amsgrad, **decay)
+        super().__init__(learning_rate, lr, kwargs.get("global_clipnorm"), betas=(beta_1, beta_2), eps=epsilon,
+                         amsgrad=amsgrad, **decay)
 
 
 class AdamW(Adam):
@@ -60,21 +62,24 @@ class SGD(Optimizer):
     zerodl_class = optim.SGD
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, lr=None, **kwargs):
-        super().__init__(learning_rate, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay or 0.0)
+        super().__init__(learning_rate, lr, kwargs.get("global_clipnorm"), momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay or 0.0)
 
 
 class RMSprop(Optimizer):
     zerodl_class = optim.RMSprop
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, lr=None, **kwargs):
-        super().__init__(learning_rate, lr, alpha=rho, eps=epsilon, momentum=momentum, centered=centered)
+        super().__init__(learning_rate, lr, kwargs.get("global_clipnorm"), alpha=rho, eps=epsilon, momentum=momentum,
+                         centered=centered)
 
 
 class Adagrad(Optimizer):
     zerodl_class = optim.AdaGrad
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, lr=None, **kwargs):
-        super().__init__(learning_rate, lr, initial_accumulator_value=initial_accumulator_value, eps=epsilon)
+        super().__init__(learning_rate, lr, kwargs.get("global_clipnorm"),
+                         initial_accumulator_value=initial_accumulator_value, eps=epsilon)
 
 
 NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad}

@@ -8,6 +8,7 @@ to NCHW and back is the same memory, so a Conv2D -> MaxPooling2D chain copies no
 import numpy as np
 
 from ... import functions as F
+from .. import regularizers
 from .base import Layer, get_activation
 
 __all__ = ["Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
@@ -50,8 +51,9 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", name=None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         where = f"{type(self).__name__} {self.name}"
         if padding not in ("valid", "same"):
             raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")

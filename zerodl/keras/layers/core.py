@@ -4,6 +4,7 @@ import numpy as np
 
 from ... import functions as F
 from ...core import Tensor
+from .. import regularizers
 from .base import KerasTensor, Layer, Node, get_activation, unique_name
 
 __all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Rescaling",
@@ -45,8 +46,9 @@ class Dense(Layer):
     """``activation(inputs @ kernel + bias)``; kernel (in, units), over the last axis (any rank)."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", name=None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive int, got {units!r}")
         self.units, self.use_bias = int(units), use_bias

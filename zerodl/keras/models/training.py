@@ -17,6 +17,7 @@ from ...core import Tensor, no_grad
 from ...core.backend import as_numpy
 from ...core.random import get_rng
 from ...data import DataLoader, Dataset
+from ...optim import clip_grad_norm_
 from ...train.callbacks import CallbackList
 from ...train.progress import Progress, format_logs
 from .. import losses as L
@@ -217,6 +218,9 @@ class Trainer:
             opt = zk.optimizer
             self.__dict__["optimizer"] = opt.build(params) if isinstance(opt, O.Optimizer) else opt
         opt = self.optimizer
+        clip = getattr(zk.optimizer, "global_clipnorm", None)
+        clip_params = [p for p in self.parameters() if p.requires_grad] if clip else None
+        penalties = [la for la in self._all_layers() if getattr(la, "kernel_regularizer", None) is not None]
         bs = int(batch_size or 32)
         n_total = len(xs[0])
         steps = -(-n_total // bs)
@@ -251,8 +255,12 @@ class Trainer:
                     if cbl.has_batch_begin:
                         cbl.on_train_batch_begin(b, {"batch": b, "size": n})
                     loss = self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, True, sums, n)
+                    for la in penalties:
+                        loss = loss + la.kernel_regularizer(la.kernel)
                     opt.zero_grad()
                     loss.backward()
+                    if clip:
+                        clip_grad_norm_(clip_params, clip)
                     opt.step()
                     seen += n
                     if progress.bar:
