@@ -150,7 +150,8 @@ SIGNATURES = [
     # ---- losses
     ("zerodl.functions:mean_squared_error", "y, t", {}),
     ("zerodl.functions:sum_squared_error", "y, t", {}),
-    ("zerodl.functions:softmax_cross_entropy", "logits, t", {}),
+    ("zerodl.functions:softmax_cross_entropy", "logits, t, ignore_index=None", {}),
+    ("zerodl.functions:binary_cross_entropy", "p, t", {}),
     ("zerodl.functions:cross_entropy_error", "y, t", {}),
     ("zerodl.functions:binary_cross_entropy_with_logits", "z, t", {}),
     ("zerodl.functions:mean_absolute_error", "y, t", {}),

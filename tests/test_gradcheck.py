@@ -70,6 +70,7 @@ def _all_outputs(outputs):
 
 
 ONEHOT = np.eye(4)[[0, 2, 1]]
+IGNORED = np.array([1, -100, 0, 2])
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
 
 CASES = [
@@ -170,6 +171,10 @@ CASES = [
     ("cross_entropy_error_of_softmax", lambda x: F.cross_entropy_error(F.softmax(x), np.array([3, 0, 1])), [N(3, 4)]),
     ("bce_with_logits", lambda z: F.binary_cross_entropy_with_logits(z, SOFT), [N(3, 4)]),
     ("bce_with_logits_binary", lambda z: F.binary_cross_entropy_with_logits(z, np.array([1.0, 0.0, 1.0])), [N(3)]),
+    ("softmax_cross_entropy_ignore_index", lambda x: F.softmax_cross_entropy(x, IGNORED, ignore_index=-100), [N(4, 3)]),
+    ("softmax_cross_entropy_ignore_3d",
+     lambda x: F.softmax_cross_entropy(x, np.array([[0, 2], [2, 1]]), ignore_index=2), [N(2, 2, 3)]),
+    ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT), [P(3, 4, lo=0.05, hi=0.95)]),
     # --- dropout, batch norm, embedding ---
     ("dropout", _seeded_dropout(0.3), [N(4, 5)]),
     ("dropout_high_p", _seeded_dropout(0.8), [N(3, 5)]),
@@ -307,3 +312,41 @@ def test_gradient_check_params_of_nn_layers():
 def test_gradient_check_needs_a_differentiable_output():
     with pytest.raises(RuntimeError, match="gradient_check"):
         gradient_check(lambda x: zd.tensor([1.0], dtype=np.float64), np.ones(2))
+
+
+# ----- against PyTorch, where it is installed: value and gradient of the same call ------------
+# Each case: (name, zerodl f, torch f taking (torch, *tensors), input makers); both run in float64.
+TORCH_CASES = [
+    ("softmax_cross_entropy_ignore_index", lambda x: F.softmax_cross_entropy(x, IGNORED, ignore_index=-100),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor(IGNORED), ignore_index=-100), [N(4, 3)]),
+    ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, torch.tensor(SOFT)), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("binary_cross_entropy_at_0_and_1", lambda p: F.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0, 0.0])),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=torch.float64)),
+     [A([0.0, 1.0, 1.0, 0.0])]),
+]
+
+
+def _torch_ids(cases):
+    return [c[0] for c in cases]
+
+
+@pytest.mark.parametrize("name, f, tf, makers", TORCH_CASES, ids=_torch_ids(TORCH_CASES))
+def test_matches_torch(name, f, tf, makers):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = [make(rng) for make in makers]
+    xs = [zd.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    y, ty = f(*xs), tf(torch, *ts)
+    ty = ty[0] if isinstance(ty, tuple) else ty
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+    proj = _projection_for(y.shape)
+    (y * proj).sum().backward() if y.ndim else y.backward()
+    (ty * torch.tensor(proj)).sum().backward() if ty.ndim else ty.backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=f"{name}: input {i}")
+
+
+def _projection_for(shape):
+    return np.random.default_rng(3).standard_normal(shape)
