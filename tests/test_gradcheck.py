@@ -219,6 +219,17 @@ CASES = [
      [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)]),
     ("gru", lambda x, h0, Wx, Wh, bx, bh: _all_outputs(F.gru(x, h0, Wx, Wh, bx, bh)),
      [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)]),
+    # the other activations (kinks of relu / hard_sigmoid are measure-zero for normal inputs)
+    *[(f"rnn_{a}", lambda x, h0, Wx, Wh, b, a=a: _all_outputs(F.rnn(x, h0, Wx, Wh, b, activation=a)),
+       [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]) for a in ("relu", "sigmoid", "hard_sigmoid")],
+    *[(f"lstm_{a}_{r}", lambda x, h0, c0, Wx, Wh, b, a=a, r=r: _all_outputs(
+        F.lstm(x, h0, c0, Wx, Wh, b, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("sigmoid", "tanh"), ("relu", "hard_sigmoid"))],
+    *[(f"gru_{a}_{r}", lambda x, h0, Wx, Wh, bx, bh, a=a, r=r: _all_outputs(
+        F.gru(x, h0, Wx, Wh, bx, bh, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("relu", "hard_sigmoid"))],
 ]
 
 
