@@ -177,6 +177,9 @@ CASES = [
     ("batch_norm_4d_train", _bn(True, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
     ("batch_norm_2d_eval", _bn(False, "NC"), [N(4, 3), N(3), N(3)]),
     ("batch_norm_4d_eval", _bn(False, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("layer_norm", lambda x, g, b: F.layer_norm(x, 4, g, b), [N(3, 4), N(4), N(4)]),
+    ("layer_norm_2axes_3d", lambda x, g, b: F.layer_norm(x, (2, 3), g, b), [N(2, 2, 3), N(2, 3), N(2, 3)]),
+    ("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,), eps=1e-3), [N(2, 3, 5)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---

@@ -23,7 +23,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Flatten, Linear
 from .module import Module, get_module_class, module_from_config, module_to_config
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
 
@@ -50,6 +50,7 @@ __all__ = [
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
     "Embedding",
     "ReLU",
     "Sigmoid",
