@@ -69,6 +69,20 @@ def _all_outputs(outputs):
     return F.concat([hs.reshape(hs.shape[0], -1), *last], axis=1)
 
 
+def _sdpa_dropout(q, k, v):
+    zd.manual_seed(3)  # the same dropout mask on every call
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+
+def _sdpa_both(q, k, v):
+    """out and weights both feed the check (the weights are differentiable too)."""
+    out, w = F.scaled_dot_product_attention(q, k, v, mask=CAUSAL, return_weights=True)
+    return F.concat([out.reshape(2, -1), w.reshape(2, -1)], axis=1)
+
+
+CAUSAL = np.tril(np.ones((3, 4), dtype=bool))
+PAD = np.array([[True, True, False, False], [True, True, True, True]])[:, None, :]  # (N, 1, Tk)
+ROW_MASKED = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
 ONEHOT = np.eye(4)[[0, 2, 1]]
 IGNORED = np.array([1, -100, 0, 2])
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
@@ -195,6 +209,23 @@ CASES = [
     ("batch_norm_4d_train", _bn(True, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
     ("batch_norm_2d_eval", _bn(False, "NC"), [N(4, 3), N(3), N(3)]),
     ("batch_norm_4d_eval", _bn(False, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("layer_norm", lambda x, g, b: F.layer_norm(x, 4, g, b), [N(3, 4), N(4), N(4)]),
+    ("layer_norm_2axes_3d", lambda x, g, b: F.layer_norm(x, (2, 3), g, b), [N(2, 2, 3), N(2, 3), N(2, 3)]),
+    ("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,), eps=1e-3), [N(2, 3, 5)]),
+    # --- attention (zerodl/functions/attention.py) ---
+    ("sdpa", F.scaled_dot_product_attention, [N(2, 3, 5), N(2, 4, 5), N(2, 4, 6)]),
+    ("sdpa_heads_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=CAUSAL),
+     [N(2, 2, 3, 4), N(2, 2, 4, 4), N(2, 2, 4, 3)]),
+    ("sdpa_key_padding", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=PAD, scale=1.0),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_fully_masked_row", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=ROW_MASKED),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_weights_out", _sdpa_both, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_dropout", _sdpa_dropout, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 3)]),
+    ("sdpa_self", lambda x: F.scaled_dot_product_attention(x, x, x), [N(2, 3, 4)]),
+    ("masked_mean_time", lambda x: F.masked_mean(x, PAD[:, 0, :, None], axis=1), [N(2, 4, 3)]),
+    ("masked_mean_all", lambda x: F.masked_mean(x, PAD[:, 0, :]), [N(2, 4)]),
+    ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
