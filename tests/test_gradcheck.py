@@ -12,6 +12,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functions as F
+import zerodl.nn as nn
 from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
 
 
@@ -67,6 +68,10 @@ def _all_outputs(outputs):
     """(hs (N, T, H), hT (N, H)[, cT]) joined into one (N, T*H + H[+ H]) tensor."""
     hs, *last = outputs
     return F.concat([hs.reshape(hs.shape[0], -1), *last], axis=1)
+
+
+def _upsample(x):
+    return nn.Upsample(scale_factor=2, mode="bilinear")(x)
 
 
 ONEHOT = np.eye(4)[[0, 2, 1]]
@@ -194,6 +199,16 @@ CASES = [
     pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
     pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
     pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+    # --- resizing (functions/resize.py; nn.Upsample) ---
+    ("interpolate_nearest_x2", lambda x: F.interpolate(x, 2), [N(2, 2, 3, 4)]),
+    ("interpolate_nearest_2x3_1d", lambda x: F.interpolate(x, 3), [N(2, 3, 4)]),
+    ("interpolate_nearest_1.5", lambda x: F.interpolate(x, 1.5, mode="nearest"), [N(1, 2, 4, 3)]),
+    ("interpolate_nearest_down", lambda x: F.interpolate(x, (0.5, 0.7)), [N(2, 1, 6, 5)]),
+    ("interpolate_bilinear_x2", lambda x: F.interpolate(x, 2, mode="bilinear"), [N(2, 2, 3, 4)]),
+    ("interpolate_bilinear_0.7", lambda x: F.interpolate(x, 0.7, mode="bilinear"), [N(1, 2, 5, 6)]),
+    ("interpolate_bilinear_size_corners", lambda x: F.interpolate(x, size=(5, 2), mode="bilinear", align_corners=True),
+     [N(2, 1, 3, 4)]),
+    ("upsample_layer", lambda x: _upsample(x), [N(1, 2, 2, 3)]),
     # --- recurrent: every output (the whole sequence and the last states) feeds the check ---
     ("rnn", lambda x, h0, Wx, Wh, b: _all_outputs(F.rnn(x, h0, Wx, Wh, b)),
      [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]),

@@ -26,6 +26,7 @@ from .module import Module, get_module_class, module_from_config, module_to_conf
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
+from .upsample import Upsample
 
 try:  # written by a colleague; optional until it lands
     from .recurrent import GRU, LSTM, RNN
@@ -47,6 +48,7 @@ __all__ = [
     "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
+    "Upsample",
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
