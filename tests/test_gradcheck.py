@@ -12,6 +12,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functions as F
+import zerodl.nn as nn
 from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
 
 
@@ -83,6 +84,10 @@ def _sdpa_both(q, k, v):
 CAUSAL = np.tril(np.ones((3, 4), dtype=bool))
 PAD = np.array([[True, True, False, False], [True, True, True, True]])[:, None, :]  # (N, 1, Tk)
 ROW_MASKED = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+def _upsample(x):
+    return nn.Upsample(scale_factor=2, mode="bilinear")(x)
+
+
 ONEHOT = np.eye(4)[[0, 2, 1]]
 IGNORED = np.array([1, -100, 0, 2])
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
@@ -243,6 +248,16 @@ CASES = [
     pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
     pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
     pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+    # --- resizing (functions/resize.py; nn.Upsample) ---
+    ("interpolate_nearest_x2", lambda x: F.interpolate(x, 2), [N(2, 2, 3, 4)]),
+    ("interpolate_nearest_2x3_1d", lambda x: F.interpolate(x, 3), [N(2, 3, 4)]),
+    ("interpolate_nearest_1.5", lambda x: F.interpolate(x, 1.5, mode="nearest"), [N(1, 2, 4, 3)]),
+    ("interpolate_nearest_down", lambda x: F.interpolate(x, (0.5, 0.7)), [N(2, 1, 6, 5)]),
+    ("interpolate_bilinear_x2", lambda x: F.interpolate(x, 2, mode="bilinear"), [N(2, 2, 3, 4)]),
+    ("interpolate_bilinear_0.7", lambda x: F.interpolate(x, 0.7, mode="bilinear"), [N(1, 2, 5, 6)]),
+    ("interpolate_bilinear_size_corners", lambda x: F.interpolate(x, size=(5, 2), mode="bilinear", align_corners=True),
+     [N(2, 1, 3, 4)]),
+    ("upsample_layer", lambda x: _upsample(x), [N(1, 2, 2, 3)]),
     # --- recurrent: every output (the whole sequence and the last states) feeds the check ---
     ("rnn", lambda x, h0, Wx, Wh, b: _all_outputs(F.rnn(x, h0, Wx, Wh, b)),
      [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]),

@@ -28,6 +28,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
 from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding
+from .upsample import Upsample
 
 try:  # written by a colleague; optional until it lands
     from .recurrent import GRU, LSTM, RNN
@@ -49,6 +50,7 @@ __all__ = [
     "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
+    "Upsample",
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
