@@ -13,7 +13,9 @@ import functools
 import gzip
 from importlib import resources
 
-__all__ = ["kjv_bible", "KJV_SPLITS"]
+from .text import Vocab, encode_lines, tokenize_chars, tokenize_words
+
+__all__ = ["kjv_bible", "kjv_lm_splits", "KJV_SPLITS"]
 
 KJV_SPLITS = ("train", "valid", "test")
 _ALIASES = {"validation": "valid", "val": "valid"}
@@ -47,3 +49,20 @@ def kjv_bible(split="train", with_refs=False):
         raise ValueError(f"kjv_bible: split must be one of {KJV_SPLITS + ('all',)}, got {split!r}")
     rows = [r for r in _kjv_verses() if split == "all" or r[0] == split]
     return [r[1:] for r in rows] if with_refs else [r[4] for r in rows]
+
+
+def kjv_lm_splits(level="word", min_freq=3, max_size=None):
+    """The corpus ready for a language model: ``(vocab, {"train", "valid", "test"} -> ids)``.
+
+    ``level="word"``: ``tokenize_words`` (lower case, punctuation dropped), vocabulary of the
+    training words seen at least ``min_freq`` times (others are ``<unk>``); ``"char"``: every
+    character is a token (``min_freq`` ignored). Each verse ends with ``<eos>``; each split is
+    one int64 stream of ids.
+    """
+    if level not in ("word", "char"):
+        raise ValueError(f"kjv_lm_splits: level must be 'word' or 'char', got {level!r}")
+    tokenize = tokenize_words if level == "word" else tokenize_chars
+    texts = {s: kjv_bible(s) for s in KJV_SPLITS}
+    vocab = Vocab.build((tokenize(v) for v in texts["train"]),
+                        min_freq=min_freq if level == "word" else 1, max_size=max_size)
+    return vocab, {s: encode_lines(t, vocab, tokenize) for s, t in texts.items()}
