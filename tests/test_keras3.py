@@ -252,3 +252,49 @@ np.savez(sys.argv[1], *m.get_weights(), xi=xi, xs=xs, pred=m.predict([xi, xs], v
     model.set_weights([data[f"arr_{i}"] for i in range(n)])
     got = model.predict([data["xi"], data["xs"]])
     np.testing.assert_allclose(got, data["pred"], rtol=1e-4, atol=1e-5)
+
+
+def _keras_run(script, path):
+    r = subprocess.run([KERAS_PY, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        pytest.skip(f"real Keras did not run: {r.stderr[-300:]}")
+    return np.load(path, allow_pickle=False)
+
+
+BUILD_MORE = """
+img = keras.Input(shape=(7, 7, 2)); ids = keras.Input(shape=(5,), dtype="int32")
+a = layers.Conv2D(3, 3, strides=2, padding="same")(img)
+a = layers.UpSampling2D(2)(a)
+b = layers.UpSampling2D((2, 2), interpolation="bilinear")(layers.AveragePooling2D(2, padding="same")(img))
+b = layers.Conv2D(3, 1)(layers.Rescaling(0.5, offset=0.1)(b))
+m = layers.Multiply()([a, b])
+g = layers.GlobalMaxPooling2D()(layers.MaxPooling2D(2, padding="same")(m))
+e = layers.Embedding(11, 4)(ids)
+e = layers.SimpleRNN(3, return_sequences=True)(e)
+e = layers.Reshape((15,))(e)
+h = layers.Add()([layers.Dense(5, activation="relu")(e), layers.Dense(5)(g)])
+h = layers.Add()([h, layers.Dense(5)(layers.GlobalAveragePooling2D()(b))])
+out = layers.Dense(2, activation="sigmoid")(h)
+m = keras.Model([img, ids], out)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists(KERAS_PY), reason="no TensorFlow/Keras environment")
+def test_more_layers_match_real_keras(tmp_path):
+    """'same' padding with an odd total (stride 2, pools), bilinear/nearest upsampling,
+    Rescaling, Multiply/Add, global pools, Embedding, SimpleRNN, Reshape."""
+    script = ("import os, sys, numpy as np\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport keras\n"
+              "from keras import layers\n" + BUILD_MORE + """
+rng = np.random.default_rng(2)
+w = [rng.normal(size=a.shape).astype("float32") * 0.5 for a in m.get_weights()]
+m.set_weights(w)
+xi = rng.normal(size=(3, 7, 7, 2)).astype("float32"); xs = rng.integers(0, 11, (3, 5)).astype("int32")
+np.savez(sys.argv[1], *m.get_weights(), xi=xi, xs=xs, pred=m.predict([xi, xs], verbose=0))
+""")
+    data = _keras_run(script, tmp_path / "more.npz")
+    scope = {"keras": keras, "layers": layers}
+    exec(BUILD_MORE, scope)  # the same model-building lines, on zerodl.keras
+    model = scope["m"]
+    n = len([k for k in data.files if k.startswith("arr_")])
+    model.set_weights([data[f"arr_{i}"] for i in range(n)])
+    np.testing.assert_allclose(model.predict([data["xi"], data["xs"]]), data["pred"], rtol=1e-4, atol=1e-5)

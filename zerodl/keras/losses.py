@@ -74,8 +74,7 @@ class SparseCategoricalCrossentropy(Loss):
         if y_pred.ndim != 2:
             y_pred, t = y_pred.reshape(-1, C), t.reshape(-1)
         if self.from_logits or logits:
-            return F.softmax_cross_entropy(y_pred, t, ignore_index=self.ignore_class) \
-                if self.ignore_class is not None else F.softmax_cross_entropy(y_pred, t)
+            return F.softmax_cross_entropy(y_pred, t, ignore_index=self.ignore_class)
         onehot = np.eye(C, dtype=_arr(y_pred).dtype)[t]
         return _prob_ce(y_pred, onehot)
 

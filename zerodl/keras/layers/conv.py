@@ -8,6 +8,7 @@ to NCHW and back is the same memory, so a Conv2D -> MaxPooling2D chain copies no
 import numpy as np
 
 from ... import functions as F
+from ...core import Tensor
 from .. import regularizers
 from .base import Layer, get_activation
 
@@ -32,13 +33,25 @@ def _nhwc(x):
     return x.transpose(0, 2, 3, 1)
 
 
-def _same_padding(size, k, s, layer):
-    """Keras's 'same': output ceil(size / s); the padding must split evenly here."""
-    total = max((-(-size // s) - 1) * s + k - size, 0)
-    if total % 2:
-        raise ValueError(f"{layer}: padding='same' needs an even total padding here (kernel {k}, stride {s}, "
-                         f"input size {size}); use an odd kernel or padding='valid'")
-    return total // 2
+def _same_total(size, k, s):
+    """Keras's (TF's) 'same': output ceil(size / s); the total padding along one axis."""
+    return max((-(-size // s) - 1) * s + k - size, 0)
+
+
+def _pad_bottom_right(x, extra_h, extra_w, value=0.0):
+    """NHWC ``x`` with ``extra_h`` rows below and ``extra_w`` columns on the right filled with
+    ``value`` (TF puts the odd pixel of 'same' padding there)."""
+    if extra_h:
+        x = F.concat([x, np.full((x.shape[0], extra_h) + tuple(x.shape[2:]), value, dtype=x.dtype)], axis=1)
+    if extra_w:
+        x = F.concat([x, np.full(tuple(x.shape[:2]) + (extra_w, x.shape[3]), value, dtype=x.dtype)], axis=2)
+    return x
+
+
+def _same(x, kernel, strides, value=0.0):
+    """(x padded at the bottom/right by the odd pixel, symmetric padding left for the op)."""
+    totals = [_same_total(x.shape[1 + i], kernel[i], strides[i]) for i in (0, 1)]
+    return _pad_bottom_right(x, totals[0] % 2, totals[1] % 2, value), (totals[0] // 2, totals[1] // 2)
 
 
 def _check_image(x, layer):
@@ -75,15 +88,13 @@ class Conv2D(Layer):
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self._inits[1])
 
-    def _pads(self, x):
-        if self.padding == "valid":
-            return (0, 0)
-        return tuple(_same_padding(x.shape[1 + i], self.kernel_size[i], self.strides[i], self.name) for i in (0, 1))
-
     def pre_activation(self, x):
         _check_image(x, f"{type(self).__name__} {self.name}")
+        pads = (0, 0)
+        if self.padding == "same":
+            x, pads = _same(x, self.kernel_size, self.strides)
         W = self.kernel.transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
-        y = F.conv2d(_nchw(x), W, self.bias if self.use_bias else None, stride=self.strides, padding=self._pads(x))
+        y = F.conv2d(_nchw(x), W, self.bias if self.use_bias else None, stride=self.strides, padding=pads)
         return _nhwc(y)
 
     def call(self, x):
@@ -127,10 +138,16 @@ class _Pool(Layer):
 
     def call(self, x):
         _check_image(x, f"{type(self).__name__} {self.name}")
-        pads = (0, 0)
-        if self.padding == "same":
-            pads = tuple(_same_padding(x.shape[1 + i], self.pool_size[i], self.strides[i], self.name) for i in (0, 1))
-        return _nhwc(type(self).op(_nchw(x), self.pool_size, stride=self.strides, padding=pads))
+        if self.padding == "valid":
+            return _nhwc(type(self).op(_nchw(x), self.pool_size, stride=self.strides))
+        average = isinstance(self, AveragePooling2D)
+        xp, pads = _same(x, self.pool_size, self.strides, 0.0 if average else -np.inf)
+        y = type(self).op(_nchw(xp), self.pool_size, stride=self.strides, padding=pads)
+        if average:  # TF's 'same' average leaves the padding out of the count (F.avg_pool2d counts it)
+            ones, _ = _same(Tensor._wrap(np.ones((1,) + tuple(x.shape[1:3]) + (1,), dtype=x.dtype)), self.pool_size,
+                            self.strides)
+            y = y / F.avg_pool2d(_nchw(ones).data, self.pool_size, stride=self.strides, padding=pads).data
+        return _nhwc(y)
 
 
 class MaxPooling2D(_Pool):
@@ -158,17 +175,16 @@ class GlobalMaxPooling2D(GlobalAveragePooling2D):
 
 
 class UpSampling2D(Layer):
-    """Nearest-neighbour upsampling by ``size`` (each pixel repeated size[0] x size[1] times)."""
+    """Upsampling by ``size`` (``F.interpolate``): 'nearest' repeats each pixel size[0] x size[1]
+    times; 'bilinear' interpolates with half-pixel centres (Keras's and PyTorch's default)."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        if interpolation != "nearest":
-            raise ValueError(f"UpSampling2D {self.name}: only interpolation='nearest' is supported")
-        self.size = _pair(size, "size", "UpSampling2D")
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(f"UpSampling2D {self.name}: interpolation must be 'nearest' or 'bilinear', "
+                             f"got {interpolation!r}")
+        self.size, self.interpolation = _pair(size, "size", "UpSampling2D"), interpolation
 
     def call(self, x):
         _check_image(x, f"UpSampling2D {self.name}")
-        N, H, W, C = x.shape
-        a, b = self.size
-        y = F.broadcast_to(x.reshape(N, H, 1, W, 1, C), (N, H, a, W, b, C))
-        return y.reshape(N, H * a, W * b, C)
+        return _nhwc(F.interpolate(_nchw(x), scale_factor=self.size, mode=self.interpolation))
