@@ -240,6 +240,9 @@ class Layer(nn.Module):
         return out
 
     def __call__(self, inputs, *args, **kwargs):
+        d = self.__dict__
+        if type(inputs) is Tensor and d["built"] and d["_out_shape"] is not None and not self._is_model:
+            return self.call(inputs, *args, **kwargs)  # the hot path: a built layer on a tensor
         flat = _flat(inputs)
         if any(isinstance(t, KerasTensor) for t in flat):
             return self._symbolic_call(inputs, flat, kwargs)
