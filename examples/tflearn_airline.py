@@ -65,7 +65,7 @@ def run(args, seed, epochs):
     rmse = np.sqrt(np.mean((test_predict - testY) ** 2))
     # ---------------------------------------------------------------- end of the article's script
     naive = float(np.sqrt(np.mean((testX[:, -1] - testY) ** 2)))
-    return float(rmse), naive
+    return float(rmse), naive, (dataset, steps_of_history, len(trainX), train_predict, test_predict)
 
 
 def main(argv=None):
@@ -76,14 +76,30 @@ def main(argv=None):
     epochs = args.epochs or (2 if args.quick else 150)
     rmses = []
     for s in range(args.seeds or 1):
-        r, naive = run(args, args.seed + s, epochs)
+        r, naive, curves = run(args, args.seed + s, epochs)
         rmses.append(r)
+        if s == 0:
+            figure(args, curves, r)
         print(f"seed {args.seed + s}: test RMSE {r:.4f}")
     article = 0.1008 if args.layers == 1 else 0.1605
     C.result(f"tflearn_airline_{args.layers}layer_rmse_mean", float(np.mean(rmses)))
     C.result(f"tflearn_airline_{args.layers}layer_rmse_std", float(np.std(rmses)))
     C.result("naive_last_value_rmse", naive)
     print(f"article: RMSE {article} ({args.layers} layer(s)); real tflearn on TF 2.21, same data: 0.1037 (one layer)")
+
+
+def figure(args, curves, rmse):
+    dataset, steps, n_train, train_predict, test_predict = curves
+    plt = C.pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    months = np.arange(len(dataset))
+    ax.plot(months, dataset, "k-", lw=1, label="series (scaled)")
+    ax.plot(months[steps:steps + n_train], train_predict[:, 0], label="fit (training windows)")
+    ax.plot(months[steps + n_train:], test_predict[:, 0], "r-", label=f"forecast (test RMSE {rmse:.4f})")
+    ax.axvspan(steps + n_train, len(dataset), alpha=0.1, color="r")
+    C.decorate(ax, "month since 1949-01", "passengers, scaled to [0, 1]",
+               f"tflearn script on zerodl.tflearn ({args.layers} LSTM layer(s))")
+    C.save_figure(fig, args, f"forecast_{args.layers}layer.png")
 
 
 if __name__ == "__main__":
