@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .. import io as zio
-from .. import optim
+from .. import nn, optim
 from ..core import manual_seed
 from . import presets
 from .images import read_inputs
@@ -68,7 +68,7 @@ def train(args):
         "pixel_max": info["pixel_max"], "classes": info["classes"],
         "test_accuracy": result["accuracy"], "epochs": len(history.history["loss"]),
     }
-    zio.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
+    nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
     plot_path = plot_history(history, os.path.join(out, "learning_curve.png"),
                              title=f"{kind} on {args.dataset}")
     print(f"wrote {model_path}\nwrote {plot_path}")
@@ -89,7 +89,7 @@ def _load(path):
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such model file")
     try:
-        model = zio.load_model(path)
+        model = nn.load_model(path)
         meta = zio.load_metadata(path)
     except (ValueError, OSError, KeyError) as e:
         raise CommandError(f"{path}: cannot load the model ({e})") from None

@@ -13,7 +13,9 @@ Layers hold parameters and call ``zerodl.functions``. Naming and layout choices:
   for embeddings (see ``zerodl.nn.init``).
 
 Serialisation: ``nn.module_to_config(m)`` / ``nn.module_from_config(d)`` describe and rebuild
-an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights.
+an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights;
+``model.save(path)`` / ``nn.save_model`` and ``nn.load_model`` (also ``zd.load_model``) put
+both in one safetensors file (``nn.model_file``).
 """
 from . import init
 from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
@@ -22,15 +24,12 @@ from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Flatten, Linear
+from .model_file import load_model, read_model_metadata, save_model
 from .module import Module, get_module_class, module_from_config, module_to_config
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
-
-try:  # written by a colleague; optional until it lands
-    from .recurrent import GRU, LSTM, RNN
-except ImportError:  # pragma: no cover
-    pass
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "init",
@@ -39,6 +38,9 @@ __all__ = [
     "module_to_config",
     "module_from_config",
     "get_module_class",
+    "save_model",
+    "load_model",
+    "read_model_metadata",
     "Sequential",
     "ModuleList",
     "Linear",
@@ -59,8 +61,7 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Identity",
+    "RNN",
+    "LSTM",
+    "GRU",
 ]
-for _name in ("RNN", "LSTM", "GRU"):
-    if _name in globals():
-        __all__.append(_name)
-del _name

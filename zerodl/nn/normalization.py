@@ -3,7 +3,8 @@ import numpy as np
 
 from .. import functions as F
 from ..core.backend import get_array_module
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
@@ -17,7 +18,7 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         if num_features is not None:
-            num_features = _positive_int(num_features, "num_features (or None to infer it)", name)
+            num_features = positive_int(num_features, "num_features (or None to infer it)", name)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
         if eps <= 0:
@@ -48,16 +49,16 @@ class _BatchNorm(Module):
         return f"{type(self).__name__}({self.num_features if self.num_features is not None else '?'})"
 
     def forward(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim != self._ndim:
-            raise ValueError(f"{self._tag()}: expected input of shape {self._layout}, got shape {_shape_str(x.shape)}")
+            raise ValueError(f"{self._tag()}: expected input of shape {self._layout}, got shape {shape_str(x.shape)}")
         if self.gamma is None:
             self._build(int(x.shape[1]), get_array_module(x))
         elif x.shape[1] != self.num_features:
             want = self._layout.replace("C", str(self.num_features))
             raise ValueError(
                 f"{self._tag()}: expected {self.num_features} features, input of shape {want}, "
-                f"got shape {_shape_str(x.shape)}"
+                f"got shape {shape_str(x.shape)}"
             )
         return F.batch_norm(
             x, self.gamma, self.beta, self.running_mean, self.running_var,
