@@ -3,8 +3,8 @@
 Every ``import`` / ``from ... import`` in ``zerodl/`` -- at module level AND inside functions --
 may name only its own package or a package of a LOWER layer (docs/architecture.md):
 
-    core -> (functions, io) -> nn -> (optim, data) -> distributed -> callbacks -> utils -> train
-         -> (keras, tflearn, cli)
+    core -> (functions, io) -> nn -> (optim, data) -> distributed -> callbacks -> (utils, text)
+         -> train -> (keras, tflearn, cli)
 
 Packages in one layer are peers and may not import each other. ``_platform`` and
 ``_version`` import nothing of zerodl; the package root (``zerodl/__init__.py``,
@@ -27,7 +27,7 @@ LAYERS = [
     ("optim", "data"),
     ("distributed",),
     ("callbacks",),
-    ("utils",),
+    ("utils", "text"),
     ("train",),
     ("keras", "tflearn", "cli"),
 ]

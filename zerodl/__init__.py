@@ -11,7 +11,6 @@ from . import _platform  # noqa: F401  (first: process-wide settings; see zerodl
 from .core import (
     Function,
     Tensor,
-    as_tensor,
     default_dtype,
     enable_grad,
     get_default_dtype,
@@ -22,7 +21,23 @@ from .core import (
     set_default_dtype,
     tensor,
 )
+from .core.creation import (  # PyTorch's constructors; as_tensor is PyTorch's (data, dtype=None)
+    arange,
+    as_tensor,
+    empty,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
 from . import functions  # noqa: E402  (installs the Tensor operators)
+from .functions.shape import cat, stack_dim as stack  # noqa: E402  (torch.cat / torch.stack)
 from . import train  # noqa: E402  (installs fit/compile/... on nn.Module; imports nn, optim, data, io)
 from ._version import __version__
 from .io import load, load_checkpoint, save, save_checkpoint

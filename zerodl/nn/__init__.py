@@ -18,6 +18,7 @@ an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weig
 both in one safetensors file (``nn.model_file``).
 """
 from . import init
+from .attention import MultiheadAttention
 from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
@@ -26,10 +27,12 @@ from .embedding import Embedding
 from .linear import Flatten, Linear
 from .model_file import load_model, read_model_metadata, save_model
 from .module import Module, get_module_class, module_from_config, module_to_config
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
+from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding
 from .recurrent import GRU, LSTM, RNN
+from .upsample import Upsample
 
 __all__ = [
     "init",
@@ -49,9 +52,15 @@ __all__ = [
     "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
+    "Upsample",
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
+    "MultiheadAttention",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEncoding",
+    "sinusoidal_encoding",
     "Embedding",
     "ReLU",
     "Sigmoid",

@@ -7,7 +7,8 @@ Choices (see also the module docstrings of ``callbacks``, ``progress`` and
 ``losses_and_metrics``):
 
 - **Optimizer.** A name (``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``, ``"momentum"``,
-  ``"adamw"``; Keras's default rates: 1e-3, 0.01, 1e-3, 1e-3, 0.01, 1e-3), an optimizer class
+  ``"adamw"``: ``zerodl.optim.names``, the table the CLI and the Keras facade share; the
+  ``zerodl.optim`` class with its own defaults, which are PyTorch's), an optimizer class
   or factory ``f(params) -> optimizer`` (or an object with ``build(params)``, as the Keras
   facade's recipes), or a ready ``zerodl.optim`` optimizer. Names, classes and factories are
   turned into an optimizer at the start of the first ``fit``, after a dry forward pass (eval
@@ -51,146 +52,16 @@ import warnings
 
 import numpy as np
 
-from .. import data, nn, optim
+from .. import data, nn
 from ..callbacks import CallbackList, TrainingRun
 from ..core import Tensor
 from ..core.backend import as_numpy
+from .compiling import OPTIMIZERS, check_optimizer, compiled_state, make_optimizer, compile
 from .data_prep import convert_x, device_xp, eval_source, fit_data, float_dtype, takes_ids
-from .losses_and_metrics import FINAL_ACTIVATIONS, resolve_loss, resolve_metric
+from .losses_and_metrics import FINAL_ACTIVATIONS
 from .progress import Progress, format_logs
 
 __all__ = ["compile", "fit", "evaluate", "predict", "OPTIMIZERS"]
-
-# name -> (class name in zerodl.optim, keyword arguments: Keras's default learning rates)
-OPTIMIZERS = {
-    "adam": ("Adam", {"lr": 1e-3}),
-    "sgd": ("SGD", {"lr": 0.01}),
-    "rmsprop": ("RMSprop", {"lr": 1e-3}),
-    "adagrad": ("AdaGrad", {"lr": 1e-3}),
-    "momentum": ("Momentum", {"lr": 0.01, "momentum": 0.9}),
-    "adamw": ("AdamW", {"lr": 1e-3}),
-}
-
-
-class CompileState:
-    """What ``compile`` recorded on a model (``model._zd_compile``)."""
-
-    def __init__(self, optimizer_spec, loss, metrics, param_ids):
-        self.optimizer_spec = optimizer_spec  # name / factory / recipe; None for a ready optimizer
-        self.loss = loss  # losses_and_metrics.Loss or None
-        self.metrics = metrics  # [losses_and_metrics.Metric]
-        self.param_ids = param_ids  # ids of the parameters that existed at compile time
-        self.built = False  # the dry forward has run
-        self.warned = False
-
-
-# ----------------------------------------------------------------------------- compile
-def compile(model, optimizer="adam", loss="cross_entropy", metrics=None):  # noqa: A001 - Keras's name
-    """Configure ``model`` for ``fit``/``evaluate`` (see the module docstring)."""
-    loss_obj = resolve_loss(loss)
-    if metrics is None:
-        metrics = []
-    elif isinstance(metrics, str) or callable(metrics):
-        metrics = [metrics]
-    elif isinstance(metrics, dict):
-        raise TypeError("compile: metrics must be a list of names or callables (one output, no dict)")
-    mets = [resolve_metric(m, loss_obj) for m in metrics]
-    names = [m.name for m in mets]
-    for n in names:
-        if n == "loss" or names.count(n) > 1:
-            raise ValueError(f"compile: metric name {n!r} is used twice (or clashes with 'loss')")
-    spec, instance = _optimizer_spec(optimizer)
-    state = CompileState(spec, loss_obj, mets, {id(p) for p in model.parameters()})
-    model._zd_compile = state
-    # Plain names are recorded for nn.save_model, so load_model can compile again.
-    config = {}
-    if isinstance(optimizer, str):
-        config["optimizer"] = optimizer
-    if isinstance(loss, str):
-        config["loss"] = loss
-        if all(isinstance(m, str) for m in metrics):
-            config["metrics"] = list(metrics)
-    model._compile_config = config or None
-    model.optimizer = instance
-    model.stop_training = False
-    return None
-
-
-def _optimizer_spec(optimizer):
-    """(spec, instance): a name/factory/recipe to build later, or a ready optimizer."""
-    if optimizer is None:
-        return None, None
-    if isinstance(optimizer, str):
-        name = optimizer.lower()
-        if name not in OPTIMIZERS:
-            raise ValueError(f"compile: unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} "
-                             "or pass a zerodl.optim optimizer")
-        return name, None
-    if isinstance(optimizer, type):
-        return optimizer, None
-    if hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad"):
-        return None, optimizer
-    if hasattr(optimizer, "build") or callable(optimizer):
-        return optimizer, None
-    raise TypeError(f"compile: optimizer must be a name, a zerodl.optim optimizer or a factory, "
-                    f"got {type(optimizer).__name__}")
-
-
-def _make_optimizer(spec, params):
-    params = list(params)
-    if not params:
-        raise ValueError("fit: the model has no parameters to train")
-    if isinstance(spec, str):
-        cls_name, kwargs = OPTIMIZERS[spec]
-        return getattr(optim, cls_name)(params, **kwargs)
-    if not isinstance(spec, type) and hasattr(spec, "build"):
-        return spec.build(params)
-    return spec(params)
-
-
-def _compiled(model, where):
-    state = getattr(model, "_zd_compile", None)
-    if state is None:
-        raise RuntimeError(
-            f"{where}: the model is not compiled; call model.compile(optimizer='adam', "
-            f"loss='cross_entropy', metrics=['accuracy']) first"
-        )
-    return state
-
-
-def _optimizer_param_ids(opt):
-    groups = getattr(opt, "param_groups", None)
-    if groups is not None:
-        try:
-            return {id(p) for g in groups for p in (g["params"] if isinstance(g, dict) else g)}
-        except (TypeError, KeyError):
-            pass
-    params = getattr(opt, "params", None)
-    if params is not None:
-        try:
-            return {id(p) for p in params}
-        except TypeError:
-            pass
-    return None
-
-
-def _check_optimizer(model, state, opt):
-    """A ready optimizer must know the parameters created after compile (lazy layers)."""
-    known = _optimizer_param_ids(opt)
-    new = [p for p in model.parameters() if id(p) not in state.param_ids and (known is None or id(p) not in known)]
-    if not new:
-        return
-    if hasattr(opt, "add_param_group"):
-        opt.add_param_group({"params": new})
-        state.param_ids.update(id(p) for p in new)
-        return
-    raise RuntimeError(
-        f"fit: the model created {len(new)} parameter(s) at its first call (layers whose input size is "
-        "inferred), which the optimizer given to compile cannot know. Either pass the optimizer by name "
-        "(compile(optimizer='adam')), or call the model once before building the optimizer: "
-        "model(x[:1]); opt = optim.Adam(model.parameters()); model.compile(optimizer=opt, ...)"
-    )
-
 
 # ----------------------------------------------------------------------------- forward
 def _is_head(layer, head):
@@ -268,11 +139,11 @@ def _build(model, state, probe, head):
     if opt is None:
         if state.optimizer_spec is None:
             raise RuntimeError("fit: compile was given optimizer=None; pass an optimizer to model.compile")
-        opt = _make_optimizer(state.optimizer_spec, model.parameters())
+        opt = make_optimizer(state.optimizer_spec, model.parameters())
         model.optimizer = opt
         state.param_ids.update(id(p) for p in model.parameters())
     else:
-        _check_optimizer(model, state, opt)
+        check_optimizer(model, state, opt)
     return opt
 
 
@@ -328,7 +199,7 @@ def _prob_fn(head, metrics):
 def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
         shuffle=True, callbacks=None, verbose=1, initial_epoch=0):
     """Train ``model``; returns a :class:`~zerodl.train.History` (see the module docstring)."""
-    state = _compiled(model, "fit")
+    state = compiled_state(model, "fit")
     if state.loss is None:
         raise RuntimeError("fit: compile was given loss=None; pass a loss to model.compile")
     verbose = _check_verbose(verbose, "fit")
@@ -422,7 +293,7 @@ def _running(loss_sum, seen, metrics, sums):
 # ----------------------------------------------------------------------------- evaluate / predict
 def evaluate(model, x, y=None, batch_size=32, verbose=0):
     """Loss and metrics on ``(x, y)`` (eval mode, no_grad, in batches) -> ``{"loss": ..., ...}``."""
-    state = _compiled(model, "evaluate")
+    state = compiled_state(model, "evaluate")
     if state.loss is None:
         raise RuntimeError("evaluate: compile was given loss=None; pass a loss to model.compile")
     verbose = _check_verbose(verbose, "evaluate")

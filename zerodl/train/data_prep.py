@@ -14,7 +14,7 @@ import numpy as np
 from .. import data
 from ..core import Tensor, get_default_dtype, get_rng
 from ..core.backend import get_array_module, is_array
-from ..data.dataset import _collate
+from ..data.dataset import collate
 
 __all__ = ["fit_data", "eval_source", "convert_x", "convert_y", "float_dtype", "takes_ids", "device_xp"]
 
@@ -120,7 +120,7 @@ class _Subset:
         gb = getattr(self.dataset, "get_batch", None)
         if gb is not None:
             return gb(idx)
-        return _collate([self.dataset[int(i)] for i in idx], "validation_split")
+        return collate([self.dataset[int(i)] for i in idx], "validation_split")
 
 
 def _loader_batches(loader, convert_x, convert_y, where):
