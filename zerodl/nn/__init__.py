@@ -12,16 +12,20 @@ Layers hold parameters and call ``zerodl.functions``. Naming and layout choices:
 - Default initialisation: He normal for Linear and Conv weights, zero biases, N(0, 0.01)
   for embeddings (see ``zerodl.nn.init``).
 
+PyTorch's functional API is ``zerodl.nn.functional``; its loss modules (``CrossEntropyLoss``,
+``MSELoss``, ...) are in ``loss.py``.
+
 Serialisation: ``nn.module_to_config(m)`` / ``nn.module_from_config(d)`` describe and rebuild
 an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights.
 """
-from . import init
+from . import functional, init
 from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Flatten, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, get_module_class, module_from_config, module_to_config
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
@@ -34,6 +38,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "init",
+    "functional",
     "Parameter",
     "Module",
     "module_to_config",
@@ -59,6 +64,12 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Identity",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "MSELoss",
+    "L1Loss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
 ]
 for _name in ("RNN", "LSTM", "GRU"):
     if _name in globals():
