@@ -170,6 +170,7 @@ SIGNATURES = [
     ("zerodl.nn:BCELoss", "weight=None, reduction='mean'", {}),
     ("zerodl.nn:BCEWithLogitsLoss", "weight=None, reduction='mean', pos_weight=None", {}),
     ("zerodl.nn:Softmax", "dim=-1", {}),
+    ("zerodl.nn:Conv2d", "in_channels, out_channels, kernel_size, stride=1, padding=0", {}),
     ("zerodl:stack", "tensors, dim=0", {}),
     ("zerodl:no_grad", "", {}),
     ("zerodl:manual_seed", "seed", {}),

@@ -132,3 +132,37 @@ def test_softmax_dim_and_the_older_axis():
     assert nn.module_from_config(nn.module_to_config(nn.LogSoftmax(dim=1))).dim == 1
     with pytest.raises(TypeError, match="Softmax: got dim=1 and axis=0"):
         nn.Softmax(dim=1, axis=0)
+
+
+def test_conv2d_padding_same_and_valid():
+    zd.manual_seed(0)
+    x = zd.randn(2, 3, 5, 6)
+    same = nn.Conv2d(3, 4, 3, padding="same")
+    ref = nn.Conv2d(3, 4, 3, padding=1)
+    ref.W.data[...] = same.W.data
+    np.testing.assert_allclose(same(x).data, ref(x).data, rtol=1e-6)
+    even = nn.Conv2d(3, 4, (2, 4), padding="same")
+    y = even(x)
+    assert y.shape == (2, 4, 5, 6)
+    want = F.conv2d(NF.pad(x, (1, 2, 0, 1)), even.W, even.b)  # PyTorch: the extra row/column at the end
+    np.testing.assert_allclose(y.data, want.data, rtol=1e-6)
+    assert nn.Conv2d(3, 4, 3, padding="valid")(x).shape == (2, 4, 3, 4)
+    copy = nn.module_from_config(nn.module_to_config(even))
+    assert copy.padding == "same" and "padding='same'" in repr(copy)
+    with pytest.raises(ValueError, match=r"Conv2d: padding='same' needs stride 1 \(as PyTorch\), got stride \(2, 2\)"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="Conv2d: padding must be an int, a pair, 'same' or 'valid'"):
+        nn.Conv2d(3, 4, 3, padding="full")
+
+
+def test_conv2d_padding_same_matches_torch():
+    torch = pytest.importorskip("torch")
+    for k in (3, 2, (3, 4)):
+        with zd.default_dtype(np.float64):
+            c = nn.Conv2d(2, 3, k, padding="same")
+        t = torch.nn.Conv2d(2, 3, k, padding="same").double()
+        with torch.no_grad():
+            t.weight.copy_(torch.tensor(c.W.data))
+            t.bias.copy_(torch.tensor(c.b.data))
+        x = np.random.default_rng(2).standard_normal((1, 2, 5, 6))
+        np.testing.assert_allclose(c(zd.tensor(x, dtype=np.float64)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-10)
