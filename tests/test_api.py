@@ -562,7 +562,8 @@ def test_save_load_safetensors(tmp_path):
     path = tmp_path / "s.safetensors"
     zd.save(state, str(path), metadata={"note": "hello"})
     header, data_len = _read_safetensors_header(path)  # the safetensors layout, read by hand
-    assert header["__metadata__"] == {"note": "hello"}
+    meta = dict(header["__metadata__"])
+    assert meta.pop("zerodl.checksum").startswith("crc32/1:") and meta == {"note": "hello"}
     assert header["a.W"]["dtype"] == "F32" and header["a.W"]["shape"] == [2, 3]
     assert header["b"]["dtype"] == "I64" and header["c"]["dtype"] == "F64"
     assert data_len == 24 + 16 + 16

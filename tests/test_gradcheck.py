@@ -12,6 +12,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functions as F
+import zerodl.nn as nn
 import zerodl.nn.functional as NF
 from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
 
@@ -68,6 +69,24 @@ def _all_outputs(outputs):
     """(hs (N, T, H), hT (N, H)[, cT]) joined into one (N, T*H + H[+ H]) tensor."""
     hs, *last = outputs
     return F.concat([hs.reshape(hs.shape[0], -1), *last], axis=1)
+
+
+def _sdpa_dropout(q, k, v):
+    zd.manual_seed(3)  # the same dropout mask on every call
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+
+def _sdpa_both(q, k, v):
+    """out and weights both feed the check (the weights are differentiable too)."""
+    out, w = F.scaled_dot_product_attention(q, k, v, mask=CAUSAL, return_weights=True)
+    return F.concat([out.reshape(2, -1), w.reshape(2, -1)], axis=1)
+
+
+CAUSAL = np.tril(np.ones((3, 4), dtype=bool))
+PAD = np.array([[True, True, False, False], [True, True, True, True]])[:, None, :]  # (N, 1, Tk)
+ROW_MASKED = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+def _upsample(x):
+    return nn.Upsample(scale_factor=2, mode="bilinear")(x)
 
 
 ONEHOT = np.eye(4)[[0, 2, 1]]
@@ -209,6 +228,23 @@ CASES = [
     ("batch_norm_4d_train", _bn(True, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
     ("batch_norm_2d_eval", _bn(False, "NC"), [N(4, 3), N(3), N(3)]),
     ("batch_norm_4d_eval", _bn(False, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("layer_norm", lambda x, g, b: F.layer_norm(x, 4, g, b), [N(3, 4), N(4), N(4)]),
+    ("layer_norm_2axes_3d", lambda x, g, b: F.layer_norm(x, (2, 3), g, b), [N(2, 2, 3), N(2, 3), N(2, 3)]),
+    ("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,), eps=1e-3), [N(2, 3, 5)]),
+    # --- attention (zerodl/functions/attention.py) ---
+    ("sdpa", F.scaled_dot_product_attention, [N(2, 3, 5), N(2, 4, 5), N(2, 4, 6)]),
+    ("sdpa_heads_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=CAUSAL),
+     [N(2, 2, 3, 4), N(2, 2, 4, 4), N(2, 2, 4, 3)]),
+    ("sdpa_key_padding", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=PAD, scale=1.0),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_fully_masked_row", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=ROW_MASKED),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_weights_out", _sdpa_both, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_dropout", _sdpa_dropout, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 3)]),
+    ("sdpa_self", lambda x: F.scaled_dot_product_attention(x, x, x), [N(2, 3, 4)]),
+    ("masked_mean_time", lambda x: F.masked_mean(x, PAD[:, 0, :, None], axis=1), [N(2, 4, 3)]),
+    ("masked_mean_all", lambda x: F.masked_mean(x, PAD[:, 0, :]), [N(2, 4)]),
+    ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
@@ -226,6 +262,16 @@ CASES = [
     pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
     pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
     pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+    # --- resizing (functions/resize.py; nn.Upsample) ---
+    ("interpolate_nearest_x2", lambda x: F.interpolate(x, 2), [N(2, 2, 3, 4)]),
+    ("interpolate_nearest_2x3_1d", lambda x: F.interpolate(x, 3), [N(2, 3, 4)]),
+    ("interpolate_nearest_1.5", lambda x: F.interpolate(x, 1.5, mode="nearest"), [N(1, 2, 4, 3)]),
+    ("interpolate_nearest_down", lambda x: F.interpolate(x, (0.5, 0.7)), [N(2, 1, 6, 5)]),
+    ("interpolate_bilinear_x2", lambda x: F.interpolate(x, 2, mode="bilinear"), [N(2, 2, 3, 4)]),
+    ("interpolate_bilinear_0.7", lambda x: F.interpolate(x, 0.7, mode="bilinear"), [N(1, 2, 5, 6)]),
+    ("interpolate_bilinear_size_corners", lambda x: F.interpolate(x, size=(5, 2), mode="bilinear", align_corners=True),
+     [N(2, 1, 3, 4)]),
+    ("upsample_layer", lambda x: _upsample(x), [N(1, 2, 2, 3)]),
     # --- recurrent: every output (the whole sequence and the last states) feeds the check ---
     ("rnn", lambda x, h0, Wx, Wh, b: _all_outputs(F.rnn(x, h0, Wx, Wh, b)),
      [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]),
@@ -233,6 +279,17 @@ CASES = [
      [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)]),
     ("gru", lambda x, h0, Wx, Wh, bx, bh: _all_outputs(F.gru(x, h0, Wx, Wh, bx, bh)),
      [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)]),
+    # the other activations (kinks of relu / hard_sigmoid are measure-zero for normal inputs)
+    *[(f"rnn_{a}", lambda x, h0, Wx, Wh, b, a=a: _all_outputs(F.rnn(x, h0, Wx, Wh, b, activation=a)),
+       [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]) for a in ("relu", "sigmoid", "hard_sigmoid")],
+    *[(f"lstm_{a}_{r}", lambda x, h0, c0, Wx, Wh, b, a=a, r=r: _all_outputs(
+        F.lstm(x, h0, c0, Wx, Wh, b, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("sigmoid", "tanh"), ("relu", "hard_sigmoid"))],
+    *[(f"gru_{a}_{r}", lambda x, h0, Wx, Wh, bx, bh, a=a, r=r: _all_outputs(
+        F.gru(x, h0, Wx, Wh, bx, bh, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("relu", "hard_sigmoid"))],
 ]
 
 

@@ -214,7 +214,10 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.x, self.W
-        gx = gy @ W.T if self.needs_grad(0) else None
+        gx = None
+        if self.needs_grad(0):
+            # NOTE: (N, T, out) @ W.T runs one small GEMM per sample; one (N*T, out) GEMM is faster.
+            gx = gy @ W.T if gy.ndim == 2 else (gy.reshape(-1, gy.shape[-1]) @ W.T).reshape(x.shape)
         gW = gb = None
         if self.needs_grad(1):
             if x.ndim == 2:
