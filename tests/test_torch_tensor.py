@@ -245,3 +245,26 @@ def test_in_place_values_and_rules():
     with pytest.raises(TypeError, match="cannot write float64 values in place into a tensor of dtype int64"):
         i = zd.arange(3)
         i += np.array([0.5, 0.5, 0.5])
+
+
+# ----- devices --------------------------------------------------------------------------------
+def test_to_cpu_is_a_no_op_and_cuda_names_the_problem(monkeypatch):
+    import zerodl.core.tensor as tensor_module
+
+    x = zd.ones(2)
+    assert x.to("cpu") is x
+    assert x.to(np.float64).dtype == np.float64
+
+    def no_device(arr):
+        raise type("CUDARuntimeError", (Exception,), {})("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    monkeypatch.setattr(tensor_module, "as_cupy", no_device)
+    with pytest.raises(RuntimeError, match=r"Tensor.to\('cuda'\): CuPy found no usable GPU \(CUDARuntimeError: cudaErrorNoDevice"):
+        x.to("cuda")
+
+    def no_cupy(arr):
+        raise RuntimeError("CuPy is not installed: pip install 'zerodl[gpu]' (cupy-cuda12x)")
+
+    monkeypatch.setattr(tensor_module, "as_cupy", no_cupy)
+    with pytest.raises(RuntimeError, match=r"Tensor.to\('cuda'\): CuPy is not installed"):
+        x.to("cuda:0")
