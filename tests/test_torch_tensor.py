@@ -234,6 +234,9 @@ def test_in_place_values_and_rules():
     np.testing.assert_array_equal(t.data, [8, 8, 7])
     t.fill_(2)
     assert t.data.tolist() == [2, 2, 2] and t.dtype == np.float32
+    total = zd.tensor([1.0, 2.0]).sum()  # a 0-d result (held as a NumPy scalar)
+    total += 1
+    assert total.item() == 4.0
     w = zd.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"\+=: a leaf tensor that requires grad cannot be changed in place"):
         w += 1
