@@ -321,3 +321,16 @@ def test_nested_models_sequences_and_batchnorm_on_3d_round_trip(tmp_path):
     again = keras.models.load_model(tmp_path / "nested.keras")
     np.testing.assert_allclose(again.predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
     assert [la.name for la in again.layers] == [la.name for la in model.layers]
+
+
+def test_summary_of_a_lazily_built_sequential_after_fit(capsys):
+    keras.clear_session()
+    model = keras.Sequential([layers.Conv2D(4, (3, 3), activation="relu"), layers.Flatten(), layers.Dense(3)])
+    model.summary()
+    assert "? " in capsys.readouterr().out  # not built yet: Keras prints '?' too
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((4, 8, 8, 1), "float32"), np.zeros((4, 3), "float32"), epochs=1, verbose=0)
+    model.summary()
+    out = capsys.readouterr().out
+    assert "(None, 6, 6, 4)" in out and "(None, 144)" in out and "?" not in out
+    assert model.count_params() == 3 * 3 * 4 + 4 + 144 * 3 + 3
