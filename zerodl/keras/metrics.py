@@ -17,6 +17,7 @@ def _np(a):
 
 class Metric:
     name = None
+    needs_probs = True  # False: the same on logits as on softmax probabilities (argmax), so fit skips the softmax
 
     def __init__(self, name=None, dtype=None):
         self.name = name or self.name
@@ -52,6 +53,7 @@ def _labels(y_true, y_pred):
 
 class SparseCategoricalAccuracy(Metric):
     name = "sparse_categorical_accuracy"
+    needs_probs = False
 
     def values(self, y_true, y_pred):
         return y_pred.argmax(axis=-1) == _labels(y_true, y_pred)
@@ -59,6 +61,7 @@ class SparseCategoricalAccuracy(Metric):
 
 class CategoricalAccuracy(Metric):
     name = "categorical_accuracy"
+    needs_probs = False
 
     def values(self, y_true, y_pred):
         return y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)
@@ -79,6 +82,7 @@ class TopKCategoricalAccuracy(Metric):
     """1 when the true class (one-hot targets) is among the ``k`` highest predictions."""
 
     name = "top_k_categorical_accuracy"
+    needs_probs = False
 
     def __init__(self, k=5, name=None, dtype=None):
         self.k = int(k)
