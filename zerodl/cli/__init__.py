@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from . import commands, tune
 from .errors import CommandError, one_line, os_failure
 from .presets import DATASETS
 
@@ -52,15 +53,16 @@ def build_parser():
 
     s = sub.add_parser("summary", help="print the layers of a saved model")
     s.add_argument("model")
+
+    tune.add_parser(sub)
     return p
 
 
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
-        from . import commands
-
-        return getattr(commands, args.command)(args)
+        handler = getattr(args, "run", None) or getattr(commands, args.command)
+        return handler(args)
     except CommandError as e:
         return _fail(e.prefix, e, e.exit_code)
     except KeyboardInterrupt:
