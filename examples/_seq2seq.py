@@ -81,3 +81,22 @@ def accuracy_figure(args, histories, filename, title, book=None, book_label=None
         ax.axhline(book, color="gray", ls=":", lw=1, label=book_label)
     C.decorate(ax, "epoch", "test exact match", title=title, ylim=(-0.02, 1.02), legend={"loc": "lower right"})
     return C.save_figure(fig, args, filename)
+
+
+def attention_figure(args, weights, task, x, t, filename, title):
+    """Heat maps of attention weights (n, Ty-1, Tx) over questions ``x`` (n, Tx) in their own
+    order: output characters (of ``t[:, 1:]``) down, question characters across."""
+    n = len(x)
+    fig, axes = C.pyplot().subplots(1, n, figsize=(4.2 * n, 3.6))
+    v = task.vocab
+    for ax, i in zip(np.atleast_1d(axes), range(n)):
+        q = v.decode(x[i], strip=False)
+        width = len(q.rstrip())
+        ax.imshow(weights[i][:, :width], cmap="gray", aspect="auto")
+        ax.set_xticks(range(width))
+        ax.set_xticklabels(list(q[:width]), fontsize=7)
+        ax.set_yticks(range(t.shape[1] - 1))
+        ax.set_yticklabels(list(v.decode(t[i, 1:], strip=False)), fontsize=8)
+        ax.set_title(repr(q.rstrip()), fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return C.save_figure(fig, args, filename)

@@ -28,20 +28,8 @@ def attention_maps(args, model, task, n=4):
     x = S.inputs(task.x_test[:n], True)
     t = task.t_test[:n]
     w = model.attention_weights(x, t[:, :-1]).data[:, :, ::-1]  # back to the question's order
-    plt = C.pyplot()
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6))
-    v = task.vocab
-    for ax, i in zip(np.atleast_1d(axes), range(n)):
-        q = v.decode(task.x_test[i], strip=False)
-        width = len(q.rstrip())
-        ax.imshow(w[i][:, :width], cmap="gray", aspect="auto")
-        ax.set_xticks(range(width))
-        ax.set_xticklabels(list(q[:width]), fontsize=7)
-        ax.set_yticks(range(t.shape[1] - 1))
-        ax.set_yticklabels(list(v.decode(t[i, 1:], strip=False)), fontsize=8)
-        ax.set_title(repr(q.rstrip()), fontsize=9)
-    fig.suptitle("attention weights: output (down) over the input (across)", fontsize=10)
-    return C.save_figure(fig, args, "attention_map.png")
+    return S.attention_figure(args, w, task, task.x_test[:n], t, "attention_map.png",
+                              "attention weights: output (down) over the input (across)")
 
 
 def main(argv=None):

@@ -42,21 +42,8 @@ def cross_attention_figure(args, model, task, n=4):
     with zd.no_grad():
         model(x, t[:, :-1])
     del layer.cross_attn.forward
-    w = seen["w"].data
-    plt = C.pyplot()
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6))
-    v = task.vocab
-    for ax, i in zip(np.atleast_1d(axes), range(n)):
-        q = v.decode(x[i], strip=False)
-        width = len(q.rstrip())
-        ax.imshow(w[i][:, :width], cmap="gray", aspect="auto")
-        ax.set_xticks(range(width))
-        ax.set_xticklabels(list(q[:width]), fontsize=7)
-        ax.set_yticks(range(t.shape[1] - 1))
-        ax.set_yticklabels(list(v.decode(t[i, 1:], strip=False)), fontsize=8)
-        ax.set_title(repr(q.rstrip()), fontsize=9)
-    fig.suptitle("Transformer: last decoder layer's attention over the question (mean of heads)", fontsize=10)
-    return C.save_figure(fig, args, "cross_attention.png")
+    return S.attention_figure(args, seen["w"].data, task, x, t, "cross_attention.png",
+                              "Transformer: last decoder layer's attention over the question (mean of heads)")
 
 
 def main(argv=None):
