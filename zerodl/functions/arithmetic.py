@@ -121,6 +121,41 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
+class Abs(Function):
+    """``|x|``; backward ``gy * sign(x)`` (0 at x = 0, as PyTorch)."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        return gy * get_array_module(gy).sign(self.x)
+
+
+class Cast(Function):
+    """``x`` in another floating dtype (``.float()``, ``.double()``); the gradient is cast back."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.in_dtype)
+
+
+class Clone(Function):
+    """A copy of ``x`` that stays in the graph (``.clone()``); the gradient passes through."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
 class MatMul(Function):
     """``x @ W``; backward: ``gx = gy @ W.T``, ``gW = x.T @ gy`` (batched: over leading axes)."""
 
@@ -237,6 +272,11 @@ def log(x):
 def sqrt(x):
     """Square root element-wise; any shape -> the same shape."""
     return Sqrt()(x)
+
+
+def abs(x):  # noqa: A001 - PyTorch's name
+    """``|x|`` element-wise; the gradient is ``sign(x)`` (0 at 0)."""
+    return Abs()(x)
 
 
 def matmul(x, W):

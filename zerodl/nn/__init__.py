@@ -29,6 +29,7 @@ from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
 from .transformer import Seq2seqTransformer, TransformerDecoderLayer, TransformerEncoderLayer
 from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding
+from .upsample import Upsample
 
 try:  # written by a colleague; optional until it lands
     from .recurrent import GRU, LSTM, RNN
@@ -50,6 +51,7 @@ __all__ = [
     "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
+    "Upsample",
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
