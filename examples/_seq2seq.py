@@ -7,6 +7,7 @@ greedy decoding on the held-out split and prints one line.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -61,6 +62,22 @@ def train(model, task, epochs, batch_size=128, lr=1e-3, max_grad=5.0, reverse=Fa
         if target is not None and acc >= target:
             break
     return history
+
+
+def cosine_schedule(lr, total_steps, warmup=0):
+    """A ``before_step`` for :func:`train`: linear warm-up over ``warmup`` steps, then the rate
+    follows half a cosine from ``lr`` down to 0 at ``total_steps``."""
+    step = [0]
+
+    def before_step(opt):
+        step[0] += 1
+        s = step[0]
+        if s <= warmup:
+            opt.lr = lr * s / warmup
+        else:
+            opt.lr = 0.5 * lr * (1 + math.cos(math.pi * min(1.0, (s - warmup) / max(1, total_steps - warmup))))
+
+    return before_step
 
 
 def show_examples(task, x, pred, n=5, reverse=False):

@@ -21,6 +21,7 @@ def task():
 def _models(V):
     zd.manual_seed(0)
     out = {k: Seq2seq(V, 8, 16, k) for k in ("plain", "peeky", "attention")}
+    out["attention_peeky"] = Seq2seq(V, 8, 16, "attention", peeky=True)
     with zd.default_dtype(np.float64):
         out["transformer"] = nn.Seq2seqTransformer(V, d_model=16, nhead=2, dim_feedforward=32, dropout=0.0, pad_id=0)
     return out
@@ -34,7 +35,7 @@ def _sequence_logprob(model, x, start, seq):
     return np.take_along_axis(logp, seq[..., None], axis=-1)[..., 0].sum(axis=1)
 
 
-@pytest.mark.parametrize("kind", ["plain", "peeky", "attention", "transformer"])
+@pytest.mark.parametrize("kind", ["plain", "peeky", "attention", "attention_peeky", "transformer"])
 def test_decode_step_agrees_with_teacher_forcing(task, kind):
     model = _models(len(task.vocab))[kind]
     model.eval()

@@ -48,23 +48,29 @@ def _book_init(module):
 class Seq2seq(Module):
     """LSTM encoder-decoder (plain, peeky or with attention); see the module docstring.
 
+    ``Seq2seq(vocab_size, wordvec_size=16, hidden_size=128, decoder="plain", peeky=False)``;
+    ``decoder="peeky"`` is ``"plain"`` with ``peeky=True``; ``decoder="attention",
+    peeky=True`` also peeks (the encoder's h joins the decoder's input and the output layer's).
+
     Shapes: ``forward(xs (N, Tx) ids, ts_in (N, Ty) ids) -> scores (N, Ty, V)``.
     Parameters: ``encoder_embed``, ``encoder`` (LSTM D -> H), ``decoder_embed``, ``decoder``
-    (LSTM D -> H, or D + H -> H when peeky), ``out`` (Linear H, or 2H when peeky or attention,
-    -> V). Initialised as the book (Xavier-normal weights, zero biases).
+    (LSTM D -> H, or D + H -> H when peeky), ``out`` (Linear H, plus H when peeky, plus H
+    with attention, -> V). Initialised as the book (Xavier-normal weights, zero biases).
     """
 
-    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, decoder="plain"):
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, decoder="plain", peeky=False):
         super().__init__()
         if decoder not in _DECODERS:
             raise ValueError(f"Seq2seq: decoder must be one of {_DECODERS}, got {decoder!r}")
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.kind, self.hidden_size = decoder, H
+        self.peeky = bool(peeky) or decoder == "peeky"
+        self.attention = decoder == "attention"
+        self.hidden_size = H
         self.encoder_embed = Embedding(V, D)
         self.encoder = LSTM(D, H, return_sequences=True)
         self.decoder_embed = Embedding(V, D)
-        self.decoder = LSTM(D + H if decoder == "peeky" else D, H, return_sequences=True)
-        self.out = Linear(H if decoder == "plain" else 2 * H, V)
+        self.decoder = LSTM(D + H if self.peeky else D, H, return_sequences=True)
+        self.out = Linear(H * (1 + self.peeky + self.attention), V)
         _book_init(self)
 
     # ----- decoding protocol ---------------------------------------------------------------
@@ -76,21 +82,26 @@ class Seq2seq(Module):
         h = memory[:, -1]
         return h, Tensor._wrap(h.data * 0)
 
-    def decode(self, ids, state, memory):
-        """ids (N, T) -> (scores (N, T, V), the LSTM's last (h, c))."""
+    def _run_decoder(self, ids, state, memory):
+        """The decoder LSTM over ids (N, T): (its states (N, T, H), the peeked h (N, T, H) or None)."""
         e = self.decoder_embed(ids)
-        N, T = e.shape[:2]
-        if self.kind == "peeky":
+        peek = None
+        if self.peeky:
+            N, T = e.shape[:2]
             peek = F.broadcast_to(memory[:, -1][:, None, :], (N, T, self.hidden_size))
             e = F.concat([e, peek], axis=-1)
-        hs = self.decoder(e, state)
-        if self.kind == "peeky":
-            hs = F.concat([hs, peek], axis=-1)
-        elif self.kind == "attention":
-            context = F.scaled_dot_product_attention(hs, memory, memory, scale=1.0)
-            hs = F.concat([context, hs], axis=-1)
+        return self.decoder(e, state), peek
+
+    def decode(self, ids, state, memory):
+        """ids (N, T) -> (scores (N, T, V), the LSTM's last (h, c))."""
+        hs, peek = self._run_decoder(ids, state, memory)
+        parts = [hs]
+        if self.attention:
+            parts.insert(0, F.scaled_dot_product_attention(hs, memory, memory, scale=1.0))
+        if peek is not None:
+            parts.append(peek)
         h, c = self.decoder.state
-        return self.out(hs), (h[0], c[0])
+        return self.out(parts[0] if len(parts) == 1 else F.concat(parts, axis=-1)), (h[0], c[0])
 
     def decode_step(self, ids, state, memory):
         scores, state = self.decode(np.asarray(ids)[:, None], state, memory)
@@ -98,10 +109,10 @@ class Seq2seq(Module):
 
     def attention_weights(self, xs, ts_in):
         """The attention maps (N, Ty, Tx) of the attention decoder under teacher forcing."""
-        if self.kind != "attention":
-            raise ValueError(f"Seq2seq: attention_weights needs decoder='attention', this one is {self.kind!r}")
+        if not self.attention:
+            raise ValueError("Seq2seq: attention_weights needs decoder='attention'")
         memory = self.encode(xs)
-        hs = self.decoder(self.decoder_embed(ts_in), self.initial_state(memory))
+        hs, _ = self._run_decoder(ts_in, self.initial_state(memory), memory)
         return F.scaled_dot_product_attention(hs, memory, memory, scale=1.0, return_weights=True)[1]
 
     # ----- training --------------------------------------------------------------------------
@@ -114,7 +125,8 @@ class Seq2seq(Module):
         return F.softmax_cross_entropy(self(xs, ts[:, :-1]), ts[:, 1:])
 
     def extra_repr(self):
-        return f"decoder={self.kind!r}, hidden_size={self.hidden_size}"
+        kind = "attention" if self.attention else "plain"
+        return f"decoder={kind!r}, peeky={self.peeky}, hidden_size={self.hidden_size}"
 
 
 # ----- decoding -----------------------------------------------------------------------------
