@@ -35,10 +35,13 @@ the same numbers for 1,000 real test digits are the reference.
 Figures (under ``--out``): ``samples.png`` (the 8x8 grid from fixed noise after the last
 epoch), ``frames/epoch_NN.png`` (the same grid after every epoch), ``samples.gif`` (those frames
 animated; needs Pillow: ``pip install zerodl[images]``), ``losses.png`` (both losses per
-iteration and the quality per epoch), ``real_vs_generated.png``.
+iteration and the quality per epoch), ``real_vs_generated.png``; all rewritten after every epoch,
+with the generator's weights (``generator.safetensors``), so a run stopped early keeps them.
 
     python examples/dcgan.py [--data-dir DIR] [--quick] [--out DIR] [--epochs N]
 """
+import contextlib
+import io
 import math
 import time
 
@@ -289,17 +292,26 @@ def main(argv=None):
             print(f"epoch {epoch:2d}: L_D {np.mean(losses_D[-steps:]):.3f}  L_G {np.mean(losses_G[-steps:]):.3f}  "
                   f"share p>=0.9 {share:.3f}  entropy {entropy:.3f}  classes {hist.tolist()}  "
                   f"({time.perf_counter() - timer.t0:.0f} s)", flush=True)
+            # Every epoch, so that a run stopped early still leaves its figures and weights.
+            write_outputs(args, G, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z,
+                          final=epoch == epochs)
 
     C.result("epochs", epochs)
     C.result("seconds_per_epoch", timer.seconds / epochs, "{:.1f}")
     C.result("generated_share_p_ge_0.9", per_epoch[-1][0])
     C.result("generated_class_entropy_nats", per_epoch[-1][1])
     C.result("first_epoch_meeting_target", first_ok if first_ok else "not reached")
-    print(f"figure: {save_frame(args, frames[-1], 'samples.png')}")
-    save_gif(args, frames)
-    losses_figure(args, losses_D, losses_G, per_epoch, real_share)
-    real_vs_generated(args, x_test[:64] * 2 - 1, generate(G, fixed_z))
 
+
+def write_outputs(args, G, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z, final):
+    """samples.png, samples.gif, losses.png, real_vs_generated.png and generator.safetensors."""
+    with contextlib.nullcontext() if final else contextlib.redirect_stdout(io.StringIO()):
+        print(f"figure: {save_frame(args, frames[-1], 'samples.png')}")
+        save_gif(args, frames)
+        losses_figure(args, losses_D, losses_G, per_epoch, real_share)
+        real_vs_generated(args, x_test[:64] * 2 - 1, generate(G, fixed_z))
+    zd.save(G.state_dict(), args.out / "generator.safetensors",
+            metadata={"epochs": str(len(per_epoch)), "g_width": str(args.g_width)})
 
 if __name__ == "__main__":
     main()
