@@ -2,9 +2,9 @@
 
 1. Pretrain a CNN on every training image of digits 0-4 (about 30,600)::
 
-       body: Conv2d(1, 32, 3, p1) -> ReLU -> MaxPool 2 -> Conv2d(32, 64, 3, p1) -> ReLU -> MaxPool 2
-             -> Flatten                                                       (64 x 7 x 7 = 3136)
-       head: Linear(3136, 128) -> ReLU -> Linear(128, 5)
+       body: Conv2d(1, 16, 3, p1) -> ReLU -> MaxPool 2 -> Conv2d(16, 32, 3, p1) -> ReLU -> MaxPool 2
+             -> Flatten                                                       (32 x 7 x 7 = 1568)
+       head: Linear(1568, 128) -> ReLU -> Linear(128, 5)
 
 2. For digits 5-9, only 100 labelled training images per class (500 in all). Three ways to
    train the same network on them, each with a new head:
@@ -37,14 +37,14 @@ METHODS = ("frozen", "scratch", "fine-tuned")
 
 def body():
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 32 x 14 x 14
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # 64 x 7 x 7
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 16 x 14 x 14
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # 32 x 7 x 7
         nn.Flatten(),
     )
 
 
 def head(classes=5):
-    return nn.Sequential(nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, classes))
+    return nn.Sequential(nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, classes))
 
 
 def train(model, opt, x, t, epochs, batch_size, rng, x_test=None, t_test=None, every=1):
