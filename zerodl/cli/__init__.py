@@ -2,6 +2,7 @@
 import argparse
 import sys
 
+from . import tune
 from .presets import DATASETS
 
 
@@ -31,6 +32,8 @@ def build_parser():
 
     s = sub.add_parser("summary", help="print the layers of a saved model")
     s.add_argument("model")
+
+    tune.add_parser(sub)
     return p
 
 
@@ -39,7 +42,8 @@ def main(argv=None):
     from . import commands
 
     try:
-        return getattr(commands, args.command)(args)
+        handler = getattr(args, "run", None) or getattr(commands, args.command)
+        return handler(args)
     except commands.CommandError as e:
         print(f"zerodl: error: {e}", file=sys.stderr)
         return 2
