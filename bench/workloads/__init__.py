@@ -4,10 +4,11 @@ executes n batches; the child process times one unit of ``batches(opts)`` batche
 ``warmup`` untimed ones."""
 from bench.workloads.base import Options, Workload
 from bench.workloads.convnet import W2, W5
+from bench.workloads.dcgan import GAN
 from bench.workloads.deepconvnet import W3
 from bench.workloads.lstm_lm import W4
 from bench.workloads.mlp import W1
 
-WORKLOADS: dict[str, Workload] = {w.key: w for w in (W1, W2, W3, W4, W5)}
+WORKLOADS: dict[str, Workload] = {w.key: w for w in (W1, W2, W3, W4, W5, GAN)}
 
 __all__ = ["WORKLOADS", "Options", "Workload"]
