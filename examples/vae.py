@@ -15,7 +15,7 @@ Loss: the negative evidence lower bound, averaged over the batch, for each image
     KL = -1/2 * sum_j ( 1 + logvar_j - mu_j**2 - exp(logvar_j) )        (closed form, Gaussians)
 
 Reparameterisation trick: the expectation is estimated with one sample drawn as
-``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)`` drawn outside the graph, so the
+``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)`` (``zd.randn``) a constant of the graph, so the
 gradient reaches ``mu`` and ``logvar`` through ordinary arithmetic (``d z / d mu = 1``,
 ``d z / d logvar = z_std * eps / 2``) instead of through a sampling step.
 
@@ -150,7 +150,7 @@ def main(argv=None):
             total = 0.0
             for i in range(0, len(order), args.batch_size):
                 xb = x_train[order[i:i + args.batch_size]]
-                eps = rng.standard_normal((len(xb), args.latent_dim)).astype(np.float32)
+                eps = zd.randn(len(xb), args.latent_dim)  # zerodl's seeded generator
                 loss, _, _ = negative_elbo(model, xb, eps)
                 opt.zero_grad()
                 loss.backward()
