@@ -128,6 +128,30 @@ SIGNATURES = [
     ("zerodl:Tensor.max", "axis=None, keepdims=False", {}),
     ("zerodl:Tensor.min", "axis=None, keepdims=False", {}),
     ("zerodl:Tensor.zero_grad", "", {}),
+    # ---- 0.2: PyTorch's names on Tensor, and the constructors
+    ("zerodl:Tensor.sum", "axis=None, keepdims=False, *, dim=None, keepdim=None", {}),
+    ("zerodl:Tensor.max", "axis=None, keepdims=False, *, dim=None, keepdim=None", {}),
+    ("zerodl:Tensor.permute", "*dims", {}),
+    ("zerodl:Tensor.view", "*shape", {}),
+    ("zerodl:Tensor.unsqueeze", "dim", {}),
+    ("zerodl:Tensor.squeeze", "dim=None", {}),
+    ("zerodl:Tensor.flatten", "start_dim=0, end_dim=-1", {}),
+    ("zerodl:Tensor.argmax", "dim=None, keepdim=False", {}),
+    ("zerodl:Tensor.argmin", "dim=None, keepdim=False", {}),
+    *[(f"zerodl:Tensor.{n}", "", {}) for n in "numel clone float double long abs exp log sqrt zero_".split()],
+    ("zerodl:Tensor.add_", "other, alpha=1", {}),
+    ("zerodl:Tensor.mul_", "other", {}),
+    ("zerodl:Tensor.copy_", "src", {}),
+    ("zerodl:Tensor.clamp_", "min=None, max=None", {}),
+    *[(f"zerodl:{n}", "*size, dtype=None, requires_grad=False", {}) for n in ("zeros", "ones", "randn", "rand")],
+    ("zerodl:full", "size, fill_value, dtype=None", {}),
+    ("zerodl:zeros_like", "t, dtype=None", {"loose": ("t",)}),
+    ("zerodl:ones_like", "t, dtype=None", {"loose": ("t",)}),
+    ("zerodl:arange", "start, end=None, step=1, dtype=None", {}),
+    ("zerodl:from_numpy", "a", {"loose": ("a",)}),
+    ("zerodl:as_tensor", "data, dtype=None", {}),
+    ("zerodl:cat", "tensors, dim=0", {}),
+    ("zerodl:stack", "tensors, dim=0", {}),
     ("zerodl:no_grad", "", {}),
     ("zerodl:manual_seed", "seed", {}),
     ("zerodl:save", "state, path, metadata=None", {}),
@@ -150,7 +174,8 @@ SIGNATURES = [
     # ---- losses
     ("zerodl.functions:mean_squared_error", "y, t", {}),
     ("zerodl.functions:sum_squared_error", "y, t", {}),
-    ("zerodl.functions:softmax_cross_entropy", "logits, t", {}),
+    ("zerodl.functions:softmax_cross_entropy", "logits, t, ignore_index=None", {}),
+    ("zerodl.functions:binary_cross_entropy", "p, t", {}),
     ("zerodl.functions:cross_entropy_error", "y, t", {}),
     ("zerodl.functions:binary_cross_entropy_with_logits", "z, t", {}),
     ("zerodl.functions:mean_absolute_error", "y, t", {}),
@@ -517,7 +542,8 @@ def test_save_load_safetensors(tmp_path):
     path = tmp_path / "s.safetensors"
     zd.save(state, str(path), metadata={"note": "hello"})
     header, data_len = _read_safetensors_header(path)  # the safetensors layout, read by hand
-    assert header["__metadata__"] == {"note": "hello"}
+    meta = dict(header["__metadata__"])
+    assert meta.pop("zerodl.checksum").startswith("crc32/1:") and meta == {"note": "hello"}
     assert header["a.W"]["dtype"] == "F32" and header["a.W"]["shape"] == [2, 3]
     assert header["b"]["dtype"] == "I64" and header["c"]["dtype"] == "F64"
     assert data_len == 24 + 16 + 16

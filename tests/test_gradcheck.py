@@ -12,6 +12,7 @@ import pytest
 
 import zerodl as zd
 import zerodl.functions as F
+import zerodl.nn as nn
 from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
 
 
@@ -69,7 +70,26 @@ def _all_outputs(outputs):
     return F.concat([hs.reshape(hs.shape[0], -1), *last], axis=1)
 
 
+def _sdpa_dropout(q, k, v):
+    zd.manual_seed(3)  # the same dropout mask on every call
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+
+def _sdpa_both(q, k, v):
+    """out and weights both feed the check (the weights are differentiable too)."""
+    out, w = F.scaled_dot_product_attention(q, k, v, mask=CAUSAL, return_weights=True)
+    return F.concat([out.reshape(2, -1), w.reshape(2, -1)], axis=1)
+
+
+CAUSAL = np.tril(np.ones((3, 4), dtype=bool))
+PAD = np.array([[True, True, False, False], [True, True, True, True]])[:, None, :]  # (N, 1, Tk)
+ROW_MASKED = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+def _upsample(x):
+    return nn.Upsample(scale_factor=2, mode="bilinear")(x)
+
+
 ONEHOT = np.eye(4)[[0, 2, 1]]
+IGNORED = np.array([1, -100, 0, 2])
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
 
 CASES = [
@@ -117,6 +137,19 @@ CASES = [
     ("transpose_axes", lambda x: F.transpose(x, 1, 2, 0), [N(2, 3, 4)]),
     ("transpose_neg_axes", lambda x: x.transpose(0, -1, 1), [N(2, 3, 4)]),
     ("T", lambda x: x.T, [N(3, 4)]),
+    ("transpose_swap_2d", lambda x: x.transpose(0, 1), [N(3, 4)]),
+    ("transpose_swap_3d", lambda x: x.transpose(1, 2), [N(2, 3, 4)]),
+    ("permute", lambda x: x.permute(2, 0, 1), [N(2, 3, 4)]),
+    ("view_unsqueeze_flatten", lambda x: x.view(6, 2).unsqueeze(1).flatten(1) * 1.0, [N(3, 4)]),
+    ("squeeze", lambda x: x.squeeze(1) * 1.0, [N(3, 1, 2)]),
+    ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),
+    ("mean_dim", lambda x: F.mean(x, dim=(0, 2)), [N(2, 3, 4)]),
+    ("max_dim_values", lambda x: x.max(dim=1)[0], [D(3, 4)]),
+    ("min_dim_keepdim_values", lambda x: F.min(x, dim=0, keepdim=True).values, [D(3, 4)]),
+    ("gather", lambda x: x.gather(1, np.array([[0, 0], [2, 1], [3, 3]])), [N(3, 4)]),
+    ("cat_dim", lambda a, b: zd.cat([a, b], dim=1), [N(2, 2), N(2, 3)]),
+    ("abs", F.abs, [D(3, 4)]),
+    ("clone", lambda x: x.clone() * x, [N(3, 4)]),
     ("broadcast_to", lambda x: F.broadcast_to(x, (2, 3)), [N(3)]),
     ("broadcast_to_3d", lambda x: F.broadcast_to(x, (2, 4, 3)), [N(2, 1, 3)]),
     ("sum_to", lambda x: F.sum_to(x, (3, 1)), [N(2, 3, 4)]),
@@ -170,6 +203,10 @@ CASES = [
     ("cross_entropy_error_of_softmax", lambda x: F.cross_entropy_error(F.softmax(x), np.array([3, 0, 1])), [N(3, 4)]),
     ("bce_with_logits", lambda z: F.binary_cross_entropy_with_logits(z, SOFT), [N(3, 4)]),
     ("bce_with_logits_binary", lambda z: F.binary_cross_entropy_with_logits(z, np.array([1.0, 0.0, 1.0])), [N(3)]),
+    ("softmax_cross_entropy_ignore_index", lambda x: F.softmax_cross_entropy(x, IGNORED, ignore_index=-100), [N(4, 3)]),
+    ("softmax_cross_entropy_ignore_3d",
+     lambda x: F.softmax_cross_entropy(x, np.array([[0, 2], [2, 1]]), ignore_index=2), [N(2, 2, 3)]),
+    ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT), [P(3, 4, lo=0.05, hi=0.95)]),
     # --- dropout, batch norm, embedding ---
     ("dropout", _seeded_dropout(0.3), [N(4, 5)]),
     ("dropout_high_p", _seeded_dropout(0.8), [N(3, 5)]),
@@ -177,6 +214,23 @@ CASES = [
     ("batch_norm_4d_train", _bn(True, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
     ("batch_norm_2d_eval", _bn(False, "NC"), [N(4, 3), N(3), N(3)]),
     ("batch_norm_4d_eval", _bn(False, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("layer_norm", lambda x, g, b: F.layer_norm(x, 4, g, b), [N(3, 4), N(4), N(4)]),
+    ("layer_norm_2axes_3d", lambda x, g, b: F.layer_norm(x, (2, 3), g, b), [N(2, 2, 3), N(2, 3), N(2, 3)]),
+    ("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,), eps=1e-3), [N(2, 3, 5)]),
+    # --- attention (zerodl/functions/attention.py) ---
+    ("sdpa", F.scaled_dot_product_attention, [N(2, 3, 5), N(2, 4, 5), N(2, 4, 6)]),
+    ("sdpa_heads_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=CAUSAL),
+     [N(2, 2, 3, 4), N(2, 2, 4, 4), N(2, 2, 4, 3)]),
+    ("sdpa_key_padding", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=PAD, scale=1.0),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_fully_masked_row", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=ROW_MASKED),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_weights_out", _sdpa_both, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_dropout", _sdpa_dropout, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 3)]),
+    ("sdpa_self", lambda x: F.scaled_dot_product_attention(x, x, x), [N(2, 3, 4)]),
+    ("masked_mean_time", lambda x: F.masked_mean(x, PAD[:, 0, :, None], axis=1), [N(2, 4, 3)]),
+    ("masked_mean_all", lambda x: F.masked_mean(x, PAD[:, 0, :]), [N(2, 4)]),
+    ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
@@ -194,6 +248,16 @@ CASES = [
     pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
     pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
     pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+    # --- resizing (functions/resize.py; nn.Upsample) ---
+    ("interpolate_nearest_x2", lambda x: F.interpolate(x, 2), [N(2, 2, 3, 4)]),
+    ("interpolate_nearest_2x3_1d", lambda x: F.interpolate(x, 3), [N(2, 3, 4)]),
+    ("interpolate_nearest_1.5", lambda x: F.interpolate(x, 1.5, mode="nearest"), [N(1, 2, 4, 3)]),
+    ("interpolate_nearest_down", lambda x: F.interpolate(x, (0.5, 0.7)), [N(2, 1, 6, 5)]),
+    ("interpolate_bilinear_x2", lambda x: F.interpolate(x, 2, mode="bilinear"), [N(2, 2, 3, 4)]),
+    ("interpolate_bilinear_0.7", lambda x: F.interpolate(x, 0.7, mode="bilinear"), [N(1, 2, 5, 6)]),
+    ("interpolate_bilinear_size_corners", lambda x: F.interpolate(x, size=(5, 2), mode="bilinear", align_corners=True),
+     [N(2, 1, 3, 4)]),
+    ("upsample_layer", lambda x: _upsample(x), [N(1, 2, 2, 3)]),
     # --- recurrent: every output (the whole sequence and the last states) feeds the check ---
     ("rnn", lambda x, h0, Wx, Wh, b: _all_outputs(F.rnn(x, h0, Wx, Wh, b)),
      [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]),
@@ -201,6 +265,17 @@ CASES = [
      [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)]),
     ("gru", lambda x, h0, Wx, Wh, bx, bh: _all_outputs(F.gru(x, h0, Wx, Wh, bx, bh)),
      [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)]),
+    # the other activations (kinks of relu / hard_sigmoid are measure-zero for normal inputs)
+    *[(f"rnn_{a}", lambda x, h0, Wx, Wh, b, a=a: _all_outputs(F.rnn(x, h0, Wx, Wh, b, activation=a)),
+       [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]) for a in ("relu", "sigmoid", "hard_sigmoid")],
+    *[(f"lstm_{a}_{r}", lambda x, h0, c0, Wx, Wh, b, a=a, r=r: _all_outputs(
+        F.lstm(x, h0, c0, Wx, Wh, b, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("sigmoid", "tanh"), ("relu", "hard_sigmoid"))],
+    *[(f"gru_{a}_{r}", lambda x, h0, Wx, Wh, bx, bh, a=a, r=r: _all_outputs(
+        F.gru(x, h0, Wx, Wh, bx, bh, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("relu", "hard_sigmoid"))],
 ]
 
 
@@ -307,3 +382,50 @@ def test_gradient_check_params_of_nn_layers():
 def test_gradient_check_needs_a_differentiable_output():
     with pytest.raises(RuntimeError, match="gradient_check"):
         gradient_check(lambda x: zd.tensor([1.0], dtype=np.float64), np.ones(2))
+
+
+# ----- against PyTorch, where it is installed: value and gradient of the same call ------------
+# Each case: (name, zerodl f, torch f taking (torch, *tensors), input makers); both run in float64.
+TORCH_CASES = [
+    ("transpose_swap", lambda x: x.transpose(1, 2), lambda torch, x: x.transpose(1, 2), [N(2, 3, 4)]),
+    ("permute", lambda x: x.permute(2, 0, 1), lambda torch, x: x.permute(2, 0, 1), [N(2, 3, 4)]),
+    ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), lambda torch, x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),
+    ("max_dim", lambda x: x.max(dim=1).values, lambda torch, x: x.max(dim=1).values, [D(3, 4)]),
+    ("min_dim", lambda x: x.min(dim=0)[0], lambda torch, x: x.min(dim=0)[0], [D(3, 4)]),
+    ("gather", lambda x: x.gather(1, np.array([[0, 0], [2, 1]])),
+     lambda torch, x: x.gather(1, torch.tensor([[0, 0], [2, 1]])), [N(2, 4)]),
+    ("abs", lambda x: x.abs(), lambda torch, x: x.abs(), [D(3, 4)]),
+    ("flatten_unsqueeze", lambda x: x.flatten(1).unsqueeze(0), lambda torch, x: x.flatten(1).unsqueeze(0), [N(2, 3, 4)]),
+    ("softmax_cross_entropy_ignore_index", lambda x: F.softmax_cross_entropy(x, IGNORED, ignore_index=-100),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor(IGNORED), ignore_index=-100), [N(4, 3)]),
+    ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, torch.tensor(SOFT)), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("binary_cross_entropy_at_0_and_1", lambda p: F.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0, 0.0])),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=torch.float64)),
+     [A([0.0, 1.0, 1.0, 0.0])]),
+]
+
+
+def _torch_ids(cases):
+    return [c[0] for c in cases]
+
+
+@pytest.mark.parametrize("name, f, tf, makers", TORCH_CASES, ids=_torch_ids(TORCH_CASES))
+def test_matches_torch(name, f, tf, makers):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = [make(rng) for make in makers]
+    xs = [zd.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    y, ty = f(*xs), tf(torch, *ts)
+    ty = ty[0] if isinstance(ty, tuple) else ty
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+    proj = _projection_for(y.shape)
+    (y * proj).sum().backward() if y.ndim else y.backward()
+    (ty * torch.tensor(proj)).sum().backward() if ty.ndim else ty.backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=f"{name}: input {i}")
+
+
+def _projection_for(shape):
+    return np.random.default_rng(3).standard_normal(shape)

@@ -9,7 +9,6 @@ from . import _platform  # noqa: F401  (first: process-wide settings; see zerodl
 from .core import (
     Function,
     Tensor,
-    as_tensor,
     default_dtype,
     enable_grad,
     get_default_dtype,
@@ -20,7 +19,23 @@ from .core import (
     set_default_dtype,
     tensor,
 )
+from .core.creation import (  # PyTorch's constructors; as_tensor is PyTorch's (data, dtype=None)
+    arange,
+    as_tensor,
+    empty,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
 from . import functions  # noqa: E402  (installs the Tensor operators)
+from .functions.shape import cat, stack_dim as stack  # noqa: E402  (torch.cat / torch.stack)
 
 __version__ = "0.1.0"
 

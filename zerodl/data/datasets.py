@@ -6,6 +6,7 @@
 ``digits()``               UCI 8x8 digits (embedded), images uint8 (1797, 8, 8) in 0..16
 ``spiral()``               the book's / DeZero's 2-D spiral, x float32 (N, 2), t int64 (N,)
 ``airline_passengers()``   Box & Jenkins monthly airline passengers, float32 (144,)
+``kjv_bible(split)``       the King James Bible, verses (list of str), fixed train/valid/test
 =========================  =============================================================
 
 MNIST and Fashion-MNIST are read from the four IDX files under their usual
@@ -33,9 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from . import download as _download
+from .corpus import kjv_bible
 from .idx import read_idx
+from .seq_tasks import addition, dates  # noqa: F401  (book 2's generated tasks)
 
-__all__ = ["mnist", "fashion_mnist", "digits", "spiral", "airline_passengers", "FASHION_MNIST_CLASSES"]
+__all__ = ["mnist", "fashion_mnist", "digits", "spiral", "airline_passengers", "kjv_bible", "FASHION_MNIST_CLASSES"]
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -16,6 +16,7 @@ Serialisation: ``nn.module_to_config(m)`` / ``nn.module_from_config(d)`` describ
 an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights.
 """
 from . import init
+from .attention import MultiheadAttention
 from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
@@ -23,9 +24,11 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Flatten, Linear
 from .module import Module, get_module_class, module_from_config, module_to_config
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
+from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding
+from .upsample import Upsample
 
 try:  # written by a colleague; optional until it lands
     from .recurrent import GRU, LSTM, RNN
@@ -47,9 +50,15 @@ __all__ = [
     "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
+    "Upsample",
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
+    "MultiheadAttention",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEncoding",
+    "sinusoidal_encoding",
     "Embedding",
     "ReLU",
     "Sigmoid",
