@@ -161,3 +161,4 @@ def test_a_raising_rank_ends_the_job_with_its_message(tmp_path):
     assert elapsed < 20, f"the job took {elapsed:.1f}s to end after rank 1 raised"
     assert "[rank 1/2] RuntimeError: rank one fails on purpose" in text, text
     assert "aborting the job because rank 1 failed" in text
+

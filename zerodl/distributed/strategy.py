@@ -12,12 +12,16 @@ usual:
 - ``epoch_logs(model, logs, seen)``: the epoch's training logs averaged over the ranks
   (weighted by the samples each saw) and BatchNorm's running statistics averaged
   (:func:`average_buffers`; normalisation during training uses each rank's own batch);
-- ``is_writer``: whether this rank prints progress and writes files (rank 0 only).
+- ``is_writer``: whether this rank prints progress and writes files (rank 0 only);
+- ``any_rank(flag)``: ``stop_training`` agreed over the ranks (after each batch when callbacks
+  have batch hooks, and after each epoch), so that all ranks stop at the same step.
 
 Validation runs on every rank over the whole validation data (the weights and buffers are
 the same everywhere, so every rank gets the same numbers and takes the same decisions in
 EarlyStopping or ReduceLROnPlateau).
 """
+import numpy as np
+
 from . import comm
 from .buckets import DEFAULT_BUCKET_BYTES
 from .optimizer import DistributedOptimizer
@@ -53,6 +57,14 @@ class DataParallel:
     @staticmethod
     def step(optimizer, n):
         optimizer.step(weight=n)
+
+    @staticmethod
+    def any_rank(flag):
+        """True on every rank when ``flag`` is true on any (``stop_training`` set by a callback
+        on one rank stops them all at the same step)."""
+        buf = np.array([1.0 if flag else 0.0])
+        comm.allreduce_(buf)
+        return bool(buf[0] > 0)
 
     @staticmethod
     def epoch_logs(model, logs, seen):
