@@ -4,8 +4,8 @@
 usual:
 
 - ``loader(loader)``: this rank's shard of the training loader (a :class:`DistributedLoader`
-  with the same data set, batch size and shuffle; the seed is rank 0's, so every rank draws
-  the same permutation);
+  with the same data set, batch size, shuffle and drop_last; the seed is rank 0's, so every
+  rank draws the same permutation);
 - ``optimizer(model, optimizer)``: rank 0's weights broadcast to every rank, and the
   optimizer wrapped in a :class:`DistributedOptimizer`;
 - ``step(optimizer, n)``: average the gradients (weighted by the batch size ``n``), then update;
@@ -44,7 +44,9 @@ class DataParallel:
 
     def loader(self, loader):
         seed = getattr(loader, "seed", None)
-        seed = comm.broadcast_object(int(seed) % 2**63 if isinstance(seed, int) else 0)
+        if not isinstance(seed, (int, np.integer)):  # an unseeded loader: a fresh seed, rank 0's for all
+            seed = np.random.default_rng().integers(0, 2**62)
+        seed = comm.broadcast_object(int(seed) % 2**63)
         return DistributedLoader(loader.dataset, batch_size=loader.batch_size, shuffle=loader.shuffle, seed=seed,
                                  drop_last=getattr(loader, "drop_last", False))
 
