@@ -234,6 +234,9 @@ def test_in_place_values_and_rules():
     np.testing.assert_array_equal(t.data, [8, 8, 7])
     t.fill_(2)
     assert t.data.tolist() == [2, 2, 2] and t.dtype == np.float32
+    total = zd.tensor([1.0, 2.0]).sum()  # a 0-d result (held as a NumPy scalar)
+    total += 1
+    assert total.item() == 4.0
     w = zd.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"\+=: a leaf tensor that requires grad cannot be changed in place"):
         w += 1
@@ -245,3 +248,28 @@ def test_in_place_values_and_rules():
     with pytest.raises(TypeError, match="cannot write float64 values in place into a tensor of dtype int64"):
         i = zd.arange(3)
         i += np.array([0.5, 0.5, 0.5])
+
+
+# ----- devices --------------------------------------------------------------------------------
+def test_to_cpu_is_a_no_op_and_cuda_names_the_problem(monkeypatch):
+    import sys
+
+    tensor_module = sys.modules["zerodl.core.tensor"]  # (zerodl.core.tensor is also the function)
+
+    x = zd.ones(2)
+    assert x.to("cpu") is x
+    assert x.to(np.float64).dtype == np.float64
+
+    def no_device(arr):
+        raise type("CUDARuntimeError", (Exception,), {})("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    monkeypatch.setattr(tensor_module, "as_cupy", no_device)
+    with pytest.raises(RuntimeError, match=r"Tensor.to\('cuda'\): CuPy found no usable GPU \(CUDARuntimeError: cudaErrorNoDevice"):
+        x.to("cuda")
+
+    def no_cupy(arr):
+        raise RuntimeError("CuPy is not installed: pip install 'zerodl[gpu]' (cupy-cuda12x)")
+
+    monkeypatch.setattr(tensor_module, "as_cupy", no_cupy)
+    with pytest.raises(RuntimeError, match=r"Tensor.to\('cuda'\): CuPy is not installed"):
+        x.to("cuda:0")

@@ -35,15 +35,16 @@ class Size(int):
         for s in shape:
             n *= s
         obj = int.__new__(cls, n)
-        obj.shape = tuple(shape)
+        obj._shape = tuple(shape)  # not .shape: an int must not pass for an array
         return obj
 
     def __call__(self, dim=None):
+        shape = self._shape
         if dim is None:
-            return self.shape
-        if isinstance(dim, bool) or not isinstance(dim, int) or not -len(self.shape) <= dim < len(self.shape):
-            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of shape {self.shape}")
-        return self.shape[dim]
+            return shape
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -len(shape) <= dim < len(shape):
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of shape {shape}")
+        return shape[dim]
 
     __repr__ = int.__repr__
     __str__ = int.__repr__

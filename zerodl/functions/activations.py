@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core import Function, Tensor, as_tensor, get_array_module
 from ._util import array as _array, floating as _floating, sigmoid as _sigmoid
+from .shape import _axis_arg
 
 __all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softmax", "log_softmax", "identity"]
 
@@ -267,14 +268,14 @@ def gelu(x):
     return GELU()(x)
 
 
-def softmax(x, axis=-1):
-    """Softmax along ``axis`` (stable for any logits); any shape -> the same shape."""
-    return Softmax(axis)(x)
+def softmax(x, axis=-1, *, dim=None):
+    """Softmax along ``axis`` (PyTorch's ``dim``; stable for any logits); any shape -> the same shape."""
+    return Softmax(_axis_arg("softmax", axis, dim, -1))(x)
 
 
-def log_softmax(x, axis=-1):
-    """``log(softmax(x))`` along ``axis``, computed stably; any shape -> the same shape."""
-    return LogSoftmax(axis)(x)
+def log_softmax(x, axis=-1, *, dim=None):
+    """``log(softmax(x))`` along ``axis`` (PyTorch's ``dim``), computed stably; any shape -> the same shape."""
+    return LogSoftmax(_axis_arg("log_softmax", axis, dim, -1))(x)
 
 
 def identity(x):
