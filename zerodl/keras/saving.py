@@ -9,6 +9,7 @@ safetensors file with the name the script gave, since Keras 3 requires that suff
 import os
 
 from .. import io as zio
+from .. import nn
 
 __all__ = ["save_model", "save_weights", "load_weights"]
 
@@ -35,7 +36,7 @@ def save_model(model, path, overwrite=True):
     inputs = getattr(model, "inputs", None)
     if inputs and len(inputs) == 1:
         extra["input_shape"] = list(inputs[0].shape)
-    zio.save_model(model, path, **extra)
+    nn.save_model(model, path, **extra)
 
 
 def save_weights(model, path):

@@ -18,7 +18,7 @@ from ...core.backend import as_numpy
 from ...core.random import get_rng
 from ...data import DataLoader, Dataset
 from ...optim import clip_grad_norm_
-from ...train.callbacks import CallbackList
+from ...callbacks import CallbackList, TrainingRun
 from ...train.progress import Progress, format_logs
 from .. import losses as L
 from .. import metrics as M
@@ -57,14 +57,6 @@ def _per_output(spec, names, what):
             raise ValueError(f"compile: {len(spec)} {what} for {len(names)} outputs ({names})")
         return list(spec)
     return [spec] * len(names) if what == "losses" or len(names) == 1 else [spec] + [None] * (len(names) - 1)
-
-
-class _Run:
-    """What zerodl's callbacks read from a running fit (BackupAndRestore's optimizer/epoch)."""
-
-    def __init__(self, model, optimizer, epochs, initial_epoch):
-        self.model, self.optimizer, self.train_loader = model, optimizer, None
-        self.epochs, self.initial_epoch, self.history, self.callbacks = epochs, initial_epoch, None, []
 
 
 class Trainer:
@@ -227,16 +219,16 @@ class Trainer:
         if verbose not in ("auto", True, False, None, 0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
         verbose = 1 if verbose in ("auto", True) else int(verbose or 0)
-        run = _Run(self, opt, epochs, initial_epoch)
-        cbl = CallbackList(callbacks, model=self, params={"epochs": epochs, "steps": steps, "verbose": verbose})
-        run.history, run.callbacks = cbl.history, cbl.callbacks
+        run = TrainingRun(self, opt, None, epochs, initial_epoch)  # what zerodl's callbacks read (callback.run)
+        cbl = CallbackList(callbacks, model=self, params={"epochs": epochs, "steps": steps, "verbose": verbose},
+                           run=run)
         progress = Progress(verbose, epochs, steps)
         wrap = Tensor._wrap
         self.stop_training = False
         logs = None
         was = self.training
         try:
-            cbl.on_train_begin(None, run)
+            cbl.on_train_begin(None)
             for epoch in range(run.initial_epoch, epochs):
                 if self.stop_training:
                     break
@@ -277,7 +269,7 @@ class Trainer:
                     cbl.on_test_end(vlogs)
                     logs.update({"val_" + k: v for k, v in vlogs.items()})
                 progress.epoch_end(epoch, logs, b + 1)
-                cbl.on_epoch_end(epoch, logs, run)
+                cbl.on_epoch_end(epoch, logs)
             cbl.on_train_end(logs)
         finally:
             progress.close()
