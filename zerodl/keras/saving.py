@@ -9,6 +9,7 @@ safetensors file with the name the script gave, since Keras 3 requires that suff
 import os
 
 from .. import io as zio
+from .. import nn
 
 __all__ = ["save_model", "save_weights", "load_weights"]
 
@@ -31,11 +32,11 @@ def save_model(model, path, overwrite=True):
     path = _check_model_path(path, "model.save")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"model.save: {path} exists (overwrite=False)")
-    extra = {"keras_facade": "zerodl.keras"}
+    extra = {"facade": "zerodl.keras"}  # nn.load_model imports zerodl.keras for files naming it
     inputs = getattr(model, "inputs", None)
     if inputs and len(inputs) == 1:
         extra["input_shape"] = list(inputs[0].shape)
-    zio.save_model(model, path, **extra)
+    nn.save_model(model, path, **extra)
 
 
 def save_weights(model, path):
