@@ -142,7 +142,7 @@ def test_shape_methods():
     assert x.numel() == 24 and x.dim() == 3
     with pytest.raises(ValueError, match=r"unsqueeze: dim 4 is out of range for a tensor of shape \(2, 3, 4\)"):
         x.unsqueeze(4)
-    with pytest.raises(ValueError, match=r"reshape: cannot reshape \(2, 3, 4\) into \(5, -1\)"):
+    with pytest.raises(ValueError, match=r"view: cannot reshape \(2, 3, 4\) into \(5, -1\)"):
         x.view(5, -1)
 
 
