@@ -7,20 +7,12 @@ import os
 import numpy as np
 
 from .. import io as zio
-from .. import optim
+from .. import nn, optim
 from ..core import manual_seed
 from . import presets
 from .images import read_inputs
 
-OPTIMIZERS = {
-    "sgd": optim.SGD,
-    "momentum": optim.Momentum,
-    "adagrad": optim.AdaGrad,
-    "rmsprop": optim.RMSprop,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-}
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
+OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade use too
 
 
 class CommandError(Exception):
@@ -45,11 +37,12 @@ def train(args):
     x_test = presets.prepare(x_test, kind, info["pixel_max"])
     model = presets.build_model(kind, x_train.shape[1:], info["classes"])
 
-    name = args.optimizer.lower()
-    if name not in OPTIMIZERS:
-        raise CommandError(f"unknown optimizer {args.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    lr = args.lr if args.lr is not None else DEFAULT_LR[name]
-    model.compile(optimizer=OPTIMIZERS[name](model.parameters(), lr=lr), loss="cross_entropy", metrics=["accuracy"])
+    try:  # --lr, or the optimizer's own default (PyTorch's; see zerodl.optim.names)
+        opt = optim.names.create(args.optimizer, model.parameters(),
+                                 **({} if args.lr is None else {"lr": args.lr}))
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
 
     out = args.out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out, exist_ok=True)
@@ -68,7 +61,7 @@ def train(args):
         "pixel_max": info["pixel_max"], "classes": info["classes"],
         "test_accuracy": result["accuracy"], "epochs": len(history.history["loss"]),
     }
-    zio.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
+    nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
     plot_path = plot_history(history, os.path.join(out, "learning_curve.png"),
                              title=f"{kind} on {args.dataset}")
     print(f"wrote {model_path}\nwrote {plot_path}")
@@ -89,7 +82,7 @@ def _load(path):
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such model file")
     try:
-        model = zio.load_model(path)
+        model = nn.load_model(path)
         meta = zio.load_metadata(path)
     except (ValueError, OSError, KeyError) as e:
         raise CommandError(f"{path}: cannot load the model ({e})") from None

@@ -169,7 +169,7 @@ class Tensor:
         ``grad`` defaults to 1 for a one-element tensor; other shapes must pass it.
         The graph is freed afterwards unless ``retain_graph=True``.
         """
-        autograd.backward(self, grad, retain_graph)
+        autograd.backward(self, grad.data if isinstance(grad, Tensor) else grad, retain_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward (as ``torch.Tensor.retain_grad``)."""

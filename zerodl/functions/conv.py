@@ -187,7 +187,7 @@ class _Windows:
             else:
                 # Wide rows: the output is copied out anyway (dropping the extra columns, adding
                 # the bias), so it can also be put back in sample order: then the whole chunk is
-                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q), 3-19 % faster than n GEMMs.
+                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q), faster than n GEMMs (docs/benchmarks.md).
                 out = _scratch(xp, "out", (C_out, n * self.L), x.dtype)
                 xp.matmul(W2, self.im2col(x[n0:n1], per_sample=False), out=out)
                 out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)
@@ -304,7 +304,7 @@ def _input_grad(w, gy, W):
 
     With stride 1 the same sum is a conv2d of gy, padded by K-1-P, with the kernel flipped and
     its channel axes swapped: packing those columns (one copy) beats adding KH*KW slabs back
-    (KH*KW read-modify-write passes): 2-38 % faster on DeepConvNet's layers. Else col2im.
+    (KH*KW read-modify-write passes) on DeepConvNet's layers. Else col2im.
     """
     if w.SH == w.SW == 1 and w.PH < w.KH and w.PW < w.KW:
         padding = (w.KH - 1 - w.PH, w.KW - 1 - w.PW)
@@ -443,7 +443,7 @@ class MaxPool2d(Function):
             # The slab v is a strided view, slow to read: read it once (the new running max),
             # then find where v was strictly greater as where the (contiguous) max changed.
             xp.maximum(y, v, out=y_new)
-            # arithmetic, not masked assignment (branch-free: several times faster). Offsets
+            # arithmetic, not masked assignment (branch-free, faster: docs/benchmarks.md). Offsets
             # come in increasing order, so the maximum keeps the latest strict improvement.
             better = (y_new != y).astype(arg.dtype)
             better *= arg.dtype.type(k)

@@ -10,7 +10,7 @@ def _scatter_add_rows(gy2, ids, V):
     """``out[ids[i]] += gy2[i]`` into a zero (V, D) array.
 
     NumPy: sort the ids, sum each run of equal ids with ``add.reduceat`` and write each sum
-    once: 1.5-2.5x faster than ``np.add.at`` on typical sizes (and exact in the ids' order).
+    once: faster than ``np.add.at`` (docs/benchmarks.md), and exact in the ids' order.
     """
     xp = get_array_module(gy2)
     out = xp.zeros((V, gy2.shape[1]), dtype=gy2.dtype)

@@ -17,7 +17,7 @@ exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N)
 import numpy as np
 
 from ..core import Function, Tensor, get_array_module
-from .activations import _array, _floating, _sigmoid
+from ._util import array as _array, floating as _floating, sigmoid as _sigmoid
 
 __all__ = [
     "mean_squared_error",

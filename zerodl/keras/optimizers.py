@@ -47,7 +47,8 @@ NAMES = {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop}
 def get(spec):
     """An optimizer recipe from a name ('adam'), a recipe, or a ready zerodl optimizer."""
     if isinstance(spec, str):
+        optim.names.keras_defaults(spec)  # the shared name table (zerodl.optim.names): unknown names
         if spec.lower() not in NAMES:
             raise ValueError(f"unknown optimizer {spec!r}; choose one of {', '.join(NAMES)}")
-        return NAMES[spec.lower()]()
+        return NAMES[spec.lower()]()  # signature defaults == optim.names.KERAS_DEFAULTS (tested)
     return spec

@@ -4,8 +4,9 @@ import numpy as np
 from .. import functions as F
 from ..core.backend import get_array_module
 from . import init
+from ._checks import as_input, positive_int, shape_str
 from .functional import pad
-from .module import Module, _as_input, _positive_int, _shape_str
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
@@ -46,8 +47,8 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
         name = type(self).__name__
-        self.in_channels = None if in_channels is None else _positive_int(in_channels, "in_channels", name)
-        self.out_channels = _positive_int(out_channels, "out_channels", name)
+        self.in_channels = None if in_channels is None else positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
         self.kernel_size = _pair(kernel_size, "kernel_size", name)
         if min(self.kernel_size) <= 0:
             raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size!r}")
@@ -94,17 +95,17 @@ class _ConvNd(Module):
         return f"{type(self).__name__}({c_in} -> {self.out_channels}, kernel_size={self.kernel_size})"
 
     def _check(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim != 4:
             raise ValueError(
-                f"{self._tag()}: expected input of shape (N, C, H, W), got shape {_shape_str(x.shape)}"
+                f"{self._tag()}: expected input of shape (N, C, H, W), got shape {shape_str(x.shape)}"
             )
         if self.W is None:
             self._build(int(x.shape[1]), get_array_module(x))
         elif x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self._tag()}: expected input with {self.in_channels} channels (N, {self.in_channels}, H, W), "
-                f"got shape {_shape_str(x.shape)}"
+                f"got shape {shape_str(x.shape)}"
             )
         return x
 
