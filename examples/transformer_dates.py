@@ -5,7 +5,8 @@ Model: ``nn.Seq2seqTransformer``: token embeddings plus sinusoidal positional en
 ``--layers`` encoder and decoder layers (pre-norm: LayerNorm, ``nn.MultiheadAttention``
 with ``--heads`` heads, a ReLU feed-forward block), causal self-attention in the decoder,
 the source's trailing spaces masked out of the attention over it (``pad_id``). Adam with a
-linear warm-up over the first ``--warmup`` steps, batch 128, gradients clipped to norm 1.
+linear warm-up over the first ``--warmup`` steps, then a cosine decay to 0 at the last step;
+batch 128, gradients clipped to norm 1.
 Exact match of greedy decoding on the test split after every epoch; beam search at the end.
 
 Figures: ``accuracy.png`` (test exact match per epoch) and ``cross_attention.png`` (the
@@ -48,17 +49,17 @@ def cross_attention_figure(args, model, task, n=4):
 
 def main(argv=None):
     def extra(p):
-        p.add_argument("--d-model", type=int, default=None, help="model width (default 64; --quick 16)")
+        p.add_argument("--d-model", type=int, default=None, help="model width (default 32; --quick 16)")
         p.add_argument("--heads", type=int, default=4)
         p.add_argument("--layers", type=int, default=2, help="encoder and decoder layers (default 2)")
         p.add_argument("--ff", type=int, default=None, help="feed-forward width (default 2 x d_model)")
         p.add_argument("--dropout", type=float, default=0.0)
-        p.add_argument("--lr", type=float, default=2e-3)
-        p.add_argument("--warmup", type=int, default=300, help="warm-up steps (default 300)")
+        p.add_argument("--lr", type=float, default=3e-3)
+        p.add_argument("--warmup", type=int, default=200, help="warm-up steps (default 200, at most a fifth of all)")
 
-    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs (default 8; --quick 2)")
-    epochs = args.epochs or (2 if args.quick else 8)
-    d = args.d_model or (16 if args.quick else 64)
+    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs (default 10; --quick 2)")
+    epochs = args.epochs or (2 if args.quick else 10)
+    d = args.d_model or (16 if args.quick else 32)
     task = datasets.dates(n=1000 if args.quick else 50_000, seed=1984)
     pad = task.vocab.char_to_id[" "]
     print(f"dates: {len(task.x_train)} train / {len(task.x_test)} test, vocabulary {len(task.vocab)}")
@@ -69,15 +70,10 @@ def main(argv=None):
     n_params = sum(p.size for p in model.parameters())
     print(f"Transformer: d_model {d}, {args.heads} heads, {args.layers}+{args.layers} layers, "
           f"{n_params} parameters; Adam lr {args.lr}, warm-up {args.warmup} steps")
-    step = [0]
-
-    def warmup(opt):
-        step[0] += 1
-        opt.lr = args.lr * min(1.0, step[0] / args.warmup)
-
+    steps = epochs * (len(task.x_train) // 128)
     with C.Timer("training"):
         h = S.train(model, task, epochs, lr=args.lr, max_grad=1.0, seed=args.seed, label="transformer",
-                    before_step=warmup)
+                    before_step=S.cosine_schedule(args.lr, steps, min(args.warmup, steps // 5)))
     greedy, pred = exact_match(model, task.x_test, task.t_test)
     beam, _ = exact_match(model, task.x_test, task.t_test, beam_width=3)
     S.show_examples(task, task.x_test, pred, n=8)

@@ -14,7 +14,7 @@ CASES = {
                           "attention_exact_match_best"], ["accuracy.png"]),
     "attention_dates": ([], ["dates_attention_exact_match", "dates_attention_exact_match_beam3"],
                         ["accuracy.png", "attention_map.png"]),
-    "transformer_dates": (["--warmup", "5"], ["dates_transformer_exact_match", "parameters"],
+    "transformer_dates": ([], ["dates_transformer_exact_match", "parameters"],
                           ["accuracy.png", "cross_attention.png"]),
 }
 

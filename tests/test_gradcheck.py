@@ -269,6 +269,9 @@ CASES = [
     ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
+    ("embedding_dot", lambda h, W: F.embedding_dot(h, np.array([[1, 2, 1], [0, 4, 4]]), W), [N(2, 3), N(5, 3)]),
+    ("embedding_dot_sparse", lambda h, W: F.embedding_dot(h, np.array([[3, 3], [0, 1]]), W, sparse=True) ** 2,
+     [N(2, 4), N(4, 4)]),
     ("embedding_sparse", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W, sparse=True) ** 2, [N(5, 3)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
     pytest.param("conv2d", lambda x, W, b: F.conv2d(x, W, b, stride=1, padding=1), [N(2, 2, 4, 4), N(3, 2, 3, 3), N(3)], marks=_conv),

@@ -179,8 +179,6 @@ def test_sequential_file_opens_in_a_fresh_process_and_cli(tmp_path):
         str(tmp_path / "seq.keras"), str(tmp_path / "x.npy"))
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if "unknown module class" in r.stderr:
-        pytest.xfail("the model-file registry that imports zerodl.keras is not merged yet")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("KerasSequential") and str(np.round(model.predict(x[:2]), 5).tolist()) in r.stdout
     r = subprocess.run([sys.executable, "-m", "zerodl", "summary", str(tmp_path / "seq.keras")], capture_output=True,

@@ -22,6 +22,7 @@ def _models(V):
     zd.manual_seed(0)
     out = {k: Seq2seq(V, 8, 16, k) for k in ("plain", "peeky", "attention")}
     out["attention_peeky"] = Seq2seq(V, 8, 16, "attention", peeky=True)
+    out["attention_heads"] = Seq2seq(V, 8, 16, "attention", peeky=True, attention_heads=2, out_hidden=12)
     with zd.default_dtype(np.float64):
         out["transformer"] = nn.Seq2seqTransformer(V, d_model=16, nhead=2, dim_feedforward=32, dropout=0.0, pad_id=0)
     return out
@@ -35,7 +36,7 @@ def _sequence_logprob(model, x, start, seq):
     return np.take_along_axis(logp, seq[..., None], axis=-1)[..., 0].sum(axis=1)
 
 
-@pytest.mark.parametrize("kind", ["plain", "peeky", "attention", "attention_peeky", "transformer"])
+@pytest.mark.parametrize("kind", ["plain", "peeky", "attention", "attention_peeky", "attention_heads", "transformer"])
 def test_decode_step_agrees_with_teacher_forcing(task, kind):
     model = _models(len(task.vocab))[kind]
     model.eval()
@@ -49,7 +50,7 @@ def test_decode_step_agrees_with_teacher_forcing(task, kind):
             np.testing.assert_allclose(logits.data, full[:, step], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["plain", "attention", "transformer"])
+@pytest.mark.parametrize("kind", ["plain", "attention", "attention_heads", "transformer"])
 def test_beam_search_width_one_is_greedy_and_wider_is_at_least_as_likely(task, kind):
     model = _models(len(task.vocab))[kind]
     x, start, L = task.x_test[:20], int(task.t_test[0, 0]), task.t_test.shape[1] - 1

@@ -133,3 +133,19 @@ def test_matches_torch_sparse_embedding():
     (y * y * c).sum().backward()
     assert tw.grad.is_sparse
     np.testing.assert_allclose(np.asarray(Ws.grad), tw.grad.to_dense().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_row_sums_match_add_at_for_any_run_lengths():
+    from zerodl.functions.embedding import _sum_rows
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, V = int(rng.integers(0, 300)), int(rng.integers(1, 60))
+        ids = rng.integers(0, V, n)
+        ids[: int(rng.integers(0, n + 1))] = 0  # one long run (>= 16 rows) most of the time
+        g = rng.standard_normal((n, 3))
+        rows, sums = _sum_rows(ids, g)
+        ref = np.zeros((V, 3))
+        np.add.at(ref, ids, g)
+        np.testing.assert_array_equal(rows, np.unique(ids))
+        np.testing.assert_allclose(sums, ref[rows], atol=1e-12)

@@ -3,10 +3,10 @@
 The architecture and step of ``examples/dcgan.py`` (imported from there for zerodl, so the
 benchmark times exactly what the example runs), and the same in PyTorch::
 
-    G: Linear(100, 128*7*7) - BatchNorm1d - ReLU - reshape - ConvTranspose2d(128, 64, 4, s2, p1)
-       - BatchNorm2d - ReLU - ConvTranspose2d(64, 1, 4, s2, p1) - Tanh
-    D: Conv2d(1, 32, 4, s2, p1) - LeakyReLU(0.2) - Conv2d(32, 64, 4, s2, p1) - BatchNorm2d
-       - LeakyReLU(0.2) - Flatten - Linear(3136, 1)
+    G: Linear(100, 64*7*7) - BatchNorm1d - ReLU - reshape - ConvTranspose2d(64, 32, 4, s2, p1)
+       - BatchNorm2d - ReLU - ConvTranspose2d(32, 1, 4, s2, p1) - Tanh
+    D: Conv2d(1, 16, 4, s2, p1) - LeakyReLU(0.2) - Conv2d(16, 32, 4, s2, p1) - BatchNorm2d
+       - LeakyReLU(0.2) - Flatten - Linear(1568, 1)
 
 One step: D on a real batch and on G(z).detach() (BCE with logits), Adam(2e-4, (0.5, 0.999));
 then G through D with D frozen (``requires_grad_(False)``: no weight gradients for D), Adam.
@@ -23,7 +23,7 @@ import numpy as np
 from bench.data import load_mnist
 from bench.workloads.base import Options, Workload, batch_slices, conv_flops, linear_flops
 
-BATCH, NOISE, G_WIDTH, D_WIDTH = 64, 100, 128, 32
+BATCH, NOISE, G_WIDTH, D_WIDTH = 64, 100, 64, 16
 STEPS = 20
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -32,7 +32,7 @@ def save_model(model, path, overwrite=True):
     path = _check_model_path(path, "model.save")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"model.save: {path} exists (overwrite=False)")
-    extra = {"keras_facade": "zerodl.keras"}
+    extra = {"facade": "zerodl.keras"}  # nn.load_model imports zerodl.keras for files naming it
     inputs = getattr(model, "inputs", None)
     if inputs and len(inputs) == 1:
         extra["input_shape"] = list(inputs[0].shape)

@@ -26,6 +26,7 @@ import numpy as np
 from .. import functions as F
 from ..core import Tensor, no_grad
 from . import init
+from .attention import MultiheadAttention
 from .embedding import Embedding
 from .linear import Linear
 from .module import Module
@@ -51,14 +52,19 @@ class Seq2seq(Module):
     ``Seq2seq(vocab_size, wordvec_size=16, hidden_size=128, decoder="plain", peeky=False)``;
     ``decoder="peeky"`` is ``"plain"`` with ``peeky=True``; ``decoder="attention",
     peeky=True`` also peeks (the encoder's h joins the decoder's input and the output layer's).
+    Beyond the book: ``attention_heads=k`` replaces the plain dot-product attention by an
+    ``nn.MultiheadAttention(H, k)`` (learned projections, k heads), and ``out_hidden=m`` puts a
+    tanh layer of m units before the output layer.
 
     Shapes: ``forward(xs (N, Tx) ids, ts_in (N, Ty) ids) -> scores (N, Ty, V)``.
     Parameters: ``encoder_embed``, ``encoder`` (LSTM D -> H), ``decoder_embed``, ``decoder``
-    (LSTM D -> H, or D + H -> H when peeky), ``out`` (Linear H, plus H when peeky, plus H
-    with attention, -> V). Initialised as the book (Xavier-normal weights, zero biases).
+    (LSTM D -> H, or D + H -> H when peeky), ``mha`` (with ``attention_heads``), ``out_hidden``
+    (with ``out_hidden``), ``out`` (Linear H, plus H when peeky, plus H with attention, or m,
+    -> V). Initialised as the book (Xavier-normal weights, zero biases).
     """
 
-    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, decoder="plain", peeky=False):
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, decoder="plain", peeky=False,
+                 attention_heads=None, out_hidden=None):
         super().__init__()
         if decoder not in _DECODERS:
             raise ValueError(f"Seq2seq: decoder must be one of {_DECODERS}, got {decoder!r}")
@@ -70,7 +76,10 @@ class Seq2seq(Module):
         self.encoder = LSTM(D, H, return_sequences=True)
         self.decoder_embed = Embedding(V, D)
         self.decoder = LSTM(D + H if self.peeky else D, H, return_sequences=True)
-        self.out = Linear(H * (1 + self.peeky + self.attention), V)
+        self.mha = MultiheadAttention(H, attention_heads) if self.attention and attention_heads else None
+        width = H * (1 + self.peeky + self.attention)
+        self.out_hidden = Linear(width, out_hidden) if out_hidden else None
+        self.out = Linear(out_hidden or width, V)
         _book_init(self)
 
     # ----- decoding protocol ---------------------------------------------------------------
@@ -92,16 +101,26 @@ class Seq2seq(Module):
             e = F.concat([e, peek], axis=-1)
         return self.decoder(e, state), peek
 
+    def _attend(self, hs, memory, return_weights=False):
+        """Context vectors (N, T, H) of the decoder states over the encoder states (and the weights)."""
+        if self.mha is not None:
+            context, w = self.mha(hs, memory, memory, need_weights=return_weights)
+            return (context, w) if return_weights else context
+        return F.scaled_dot_product_attention(hs, memory, memory, scale=1.0, return_weights=return_weights)
+
     def decode(self, ids, state, memory):
         """ids (N, T) -> (scores (N, T, V), the LSTM's last (h, c))."""
         hs, peek = self._run_decoder(ids, state, memory)
         parts = [hs]
         if self.attention:
-            parts.insert(0, F.scaled_dot_product_attention(hs, memory, memory, scale=1.0))
+            parts.insert(0, self._attend(hs, memory))
         if peek is not None:
             parts.append(peek)
+        y = parts[0] if len(parts) == 1 else F.concat(parts, axis=-1)
+        if self.out_hidden is not None:
+            y = F.tanh(self.out_hidden(y))
         h, c = self.decoder.state
-        return self.out(parts[0] if len(parts) == 1 else F.concat(parts, axis=-1)), (h[0], c[0])
+        return self.out(y), (h[0], c[0])
 
     def decode_step(self, ids, state, memory):
         scores, state = self.decode(np.asarray(ids)[:, None], state, memory)
@@ -113,7 +132,7 @@ class Seq2seq(Module):
             raise ValueError("Seq2seq: attention_weights needs decoder='attention'")
         memory = self.encode(xs)
         hs, _ = self._run_decoder(ts_in, self.initial_state(memory), memory)
-        return F.scaled_dot_product_attention(hs, memory, memory, scale=1.0, return_weights=True)[1]
+        return self._attend(hs, memory, return_weights=True)[1]
 
     # ----- training --------------------------------------------------------------------------
     def forward(self, xs, ts_in):

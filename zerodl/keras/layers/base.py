@@ -13,9 +13,9 @@ import numpy as np
 
 from ... import functions as F
 from ... import nn
-from ...core import Tensor, no_grad
+from ...core import Tensor
 from ...core.backend import as_numpy
-from ...nn.module import _recording_init
+from ...nn._config import _recording_init
 from .. import initializers
 
 __all__ = ["Layer", "KerasTensor", "Node", "LAYERS", "unique_name", "clear_session", "ACTIVATIONS"]
@@ -274,14 +274,8 @@ class Layer(nn.Module):
         for fill in ((2, 3) if any(None in s[1:] for s in shapes) else (2,)):
             arrays = [Tensor._wrap(np.zeros(_probe(s, fill), dtype=np.int64 if "int" in str(dt) else self._dtype))
                       for s, dt in zip(shapes, list(dtypes) + ["float32"] * len(shapes))]
-            modes = [(m, m.training) for m in self.modules()]
-            self.eval()
-            try:
-                with no_grad():
-                    out = self.call(arrays if isinstance(input_shape, list) else arrays[0])
-            finally:
-                for m, mode in modes:
-                    m.training = mode
+            with self.switch_mode():
+                out = self.call(arrays if isinstance(input_shape, list) else arrays[0])
             results.append([tuple(o.shape) for o in _flat(out)])
         merged = [tuple(None if i == 0 or (len(results) > 1 and results[1][k][i] != d) else d
                         for i, d in enumerate(s)) for k, s in enumerate(results[0])]

@@ -115,9 +115,12 @@ class Model(Trainer, Layer):
         return int(sum(np.prod(np.shape(w)) for w in self.weights))
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
-                layer_range=None):
+                layer_range=None, input_shape=None):
         """Print the table Keras prints (layer names and types, output shapes with None for the
-        batch, parameter counts, totals). Returns None, as Keras."""
+        batch, parameter counts, totals). Returns None, as Keras. (``input_shape``: zerodl's
+        summary argument, used by ``zerodl summary``; it builds an unbuilt Sequential.)"""
+        if input_shape is not None and not self.built and hasattr(self, "build"):
+            self.build((None,) + tuple(input_shape))
         _summary.print_summary(self, print_fn or print)
 
     def get_config(self):

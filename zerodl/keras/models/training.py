@@ -13,7 +13,7 @@ several inputs and outputs (a loss, weight and metrics per output).
 """
 import numpy as np
 
-from ...core import Tensor, no_grad
+from ...core import Tensor
 from ...core.backend import as_numpy
 from ...core.random import get_rng
 from ...data import DataLoader, Dataset
@@ -120,13 +120,8 @@ class Trainer:
     def _prepare(self, xs, where):
         zk = self._zk
         if zk.fused is None:
-            with no_grad():  # build lazily-shaped layers from one sample, in eval mode
-                was = self.training
-                self.eval()
-                try:
-                    self._call_outputs([Tensor._wrap(a[:1]) for a in xs])
-                finally:
-                    self.train(was)
+            with self.switch_mode():  # build lazily-shaped layers from one sample, in eval mode
+                self._call_outputs([Tensor._wrap(a[:1]) for a in xs])
             heads = [h if (lo is not None and not getattr(lo, "from_logits", True)) else None
                      for h, lo in zip(zk.heads, zk.losses)]
             zk.fused = self.fusable_outputs(heads) if hasattr(self, "fusable_outputs") else []
@@ -171,18 +166,13 @@ class Trainer:
             for m in mets:
                 m.reset_state()
         sums, seen = {}, 0
-        was = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for i in range(0, len(xs[0]), batch_size):
-                    xb = [Tensor._wrap(a[i:i + batch_size]) for a in xs]
-                    yb = [a[i:i + batch_size] for a in ys]
-                    n = len(yb[0])
-                    self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, False, sums, n)
-                    seen += n
-        finally:
-            self.train(was)
+        with self.switch_mode():
+            for i in range(0, len(xs[0]), batch_size):
+                xb = [Tensor._wrap(a[i:i + batch_size]) for a in xs]
+                yb = [a[i:i + batch_size] for a in ys]
+                n = len(yb[0])
+                self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, False, sums, n)
+                seen += n
         if not seen:
             raise ValueError("evaluate: no samples")
         return sums, seen
@@ -219,61 +209,60 @@ class Trainer:
         if verbose not in ("auto", True, False, None, 0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
         verbose = 1 if verbose in ("auto", True) else int(verbose or 0)
-        run = TrainingRun(self, opt, None, epochs, initial_epoch)  # what zerodl's callbacks read (callback.run)
+        run = TrainingRun(self, opt, None, epochs, initial_epoch)  # no DataLoader: batches come from arrays
         cbl = CallbackList(callbacks, model=self, params={"epochs": epochs, "steps": steps, "verbose": verbose},
                            run=run)
         progress = Progress(verbose, epochs, steps)
         wrap = Tensor._wrap
         self.stop_training = False
         logs = None
-        was = self.training
-        try:
-            cbl.on_train_begin(None)
-            for epoch in range(run.initial_epoch, epochs):
-                if self.stop_training:
-                    break
-                cbl.on_epoch_begin(epoch, None)
-                self.train()
-                progress.epoch_begin(epoch)
-                for mets in zk.metrics:
-                    for m in mets:
-                        m.reset_state()
-                order = get_rng().permutation(n_total) if shuffle else np.arange(n_total)
-                sums, seen, b = {}, 0, -1
-                for b in range(steps):
-                    idx = order[b * bs:(b + 1) * bs]
-                    xb, yb = [wrap(a[idx]) for a in xs], [a[idx] for a in ys]
-                    n = len(idx)
-                    if cbl.has_batch_begin:
-                        cbl.on_train_batch_begin(b, {"batch": b, "size": n})
-                    loss = self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, True, sums, n)
-                    for la in penalties:
-                        loss = loss + la.kernel_regularizer(la.kernel)
-                    opt.zero_grad()
-                    loss.backward()
-                    if clip:
-                        clip_grad_norm_(clip_params, clip)
-                    opt.step()
-                    seen += n
-                    if progress.bar:
-                        progress.batch_end(b + 1, lambda: self._logs(zk, sums, seen))
-                    if cbl.has_batch_end:
-                        cbl.on_train_batch_end(b, {"batch": b, "size": n, "loss": float(loss.data)})
+        # every module in training mode for the loop; each gets its own mode back at the end
+        with self.switch_mode(training=True, grad=True):
+            try:
+                cbl.on_train_begin(None)
+                for epoch in range(run.initial_epoch, epochs):
                     if self.stop_training:
                         break
-                logs = self._logs(zk, sums, seen)
-                if val is not None:
-                    cbl.on_test_begin()
-                    vs, vn = self._evaluate_arrays(zk, val[0], val[1], int(validation_batch_size or bs))
-                    vlogs = self._logs(zk, vs, vn)
-                    cbl.on_test_end(vlogs)
-                    logs.update({"val_" + k: v for k, v in vlogs.items()})
-                progress.epoch_end(epoch, logs, b + 1)
-                cbl.on_epoch_end(epoch, logs)
-            cbl.on_train_end(logs)
-        finally:
-            progress.close()
-            self.train(was)
+                    cbl.on_epoch_begin(epoch, None)
+                    progress.epoch_begin(epoch)
+                    for mets in zk.metrics:
+                        for m in mets:
+                            m.reset_state()
+                    order = get_rng().permutation(n_total) if shuffle else np.arange(n_total)
+                    sums, seen, b = {}, 0, -1
+                    for b in range(steps):
+                        idx = order[b * bs:(b + 1) * bs]
+                        xb, yb = [wrap(a[idx]) for a in xs], [a[idx] for a in ys]
+                        n = len(idx)
+                        if cbl.has_batch_begin:
+                            cbl.on_train_batch_begin(b, {"batch": b, "size": n})
+                        loss = self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, True, sums, n)
+                        for la in penalties:
+                            loss = loss + la.kernel_regularizer(la.kernel)
+                        opt.zero_grad()
+                        loss.backward()
+                        if clip:
+                            clip_grad_norm_(clip_params, clip)
+                        opt.step()
+                        seen += n
+                        if progress.bar:
+                            progress.batch_end(b + 1, lambda: self._logs(zk, sums, seen))
+                        if cbl.has_batch_end:
+                            cbl.on_train_batch_end(b, {"batch": b, "size": n, "loss": float(loss.data)})
+                        if self.stop_training:
+                            break
+                    logs = self._logs(zk, sums, seen)
+                    if val is not None:
+                        cbl.on_test_begin()
+                        vs, vn = self._evaluate_arrays(zk, val[0], val[1], int(validation_batch_size or bs))
+                        vlogs = self._logs(zk, vs, vn)
+                        cbl.on_test_end(vlogs)
+                        logs.update({"val_" + k: v for k, v in vlogs.items()})
+                    progress.epoch_end(epoch, logs, b + 1)
+                    cbl.on_epoch_end(epoch, logs)
+                cbl.on_train_end(logs)
+            finally:
+                progress.close()
         self.__dict__["history"] = cbl.history
         return cbl.history
 
@@ -300,18 +289,13 @@ class Trainer:
             x = self._xy_inputs(x)
         xs = self._arrays(x, self._data_input_names(), "predict (x)")
         bs = int(batch_size or 32)
-        was = self.training
-        self.eval()
         parts = []
-        try:
-            with no_grad():
-                if not self.built and not hasattr(self, "_inputs"):
-                    self._call_outputs([Tensor._wrap(a[:1]) for a in xs])
-                for i in range(0, len(xs[0]), bs):
-                    outs = self._call_outputs([Tensor._wrap(a[i:i + bs]) for a in xs])
-                    parts.append([as_numpy(o.data) for o in outs])
-        finally:
-            self.train(was)
+        with self.switch_mode():
+            if not self.built and not hasattr(self, "_inputs"):
+                self._call_outputs([Tensor._wrap(a[:1]) for a in xs])
+            for i in range(0, len(xs[0]), bs):
+                outs = self._call_outputs([Tensor._wrap(a[i:i + bs]) for a in xs])
+                parts.append([as_numpy(o.data) for o in outs])
         outs = [np.concatenate(p) for p in zip(*parts)]
         keys = getattr(self, "_output_keys", None)
         if keys:
