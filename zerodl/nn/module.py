@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core import Tensor, enable_grad, get_default_dtype, no_grad
 from ..core.backend import as_numpy, get_array_module, is_array
-from . import _config
+from . import _config, _copying
 from ._checks import as_input as _as_input  # noqa: F401  (old private names, used by layers)
 from ._checks import positive_int as _positive_int  # noqa: F401
 from ._checks import IncompatibleKeys, check_state_keys
@@ -59,6 +59,7 @@ class Module:
 
     training = True
     stop_training = False  # set by callbacks to end ``fit``
+    copy = _copying.copy_module  # ``model.copy()``: independent weights, no grads (EMA, target nets)
 
     def __new__(cls, *args, **kwargs):
         # Registries exist before __init__, so a subclass that forgets super().__init__() works.
