@@ -319,10 +319,10 @@ def test_divergence_after_an_epoch_keeps_the_last_finite_checkpoint(tmp_path, mo
 
 
 def test_predict_and_evaluate_refuse_a_model_with_non_finite_weights(trained, tmp_path, capsys):
-    model, meta = zd.io.load_model(trained / "model.safetensors", with_metadata=True)
+    model, meta = zd.load_model(trained / "model.safetensors", with_metadata=True)
     next(iter(model.parameters())).data[0, 0, 0, 0] = np.nan
     bad = tmp_path / "nan.safetensors"
-    zd.io.save_model(model, bad, metadata={"zerodl.cli": meta["zerodl.cli"]})
+    zd.nn.save_model(model, bad, metadata={"zerodl.cli": meta["zerodl.cli"]})
     x, _ = datasets.digits()
     np.save(tmp_path / "one.npy", x[:1])
     assert main(["predict", str(bad), str(tmp_path / "one.npy")]) == 2
@@ -375,13 +375,13 @@ def test_disk_full_while_saving_the_model_keeps_the_old_file(trained, tmp_path, 
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    real_save = commands.zio.save_model
+    real_save = commands.nn.save_model
 
     def save_on_a_full_disk(*a, **kw):
         monkeypatch.setattr(os, "fsync", full)
         return real_save(*a, **kw)
 
-    monkeypatch.setattr(commands.zio, "save_model", save_on_a_full_disk)
+    monkeypatch.setattr(commands.nn, "save_model", save_on_a_full_disk)
     assert main([*TINY, "--out", str(out), "--overwrite"]) == 1
     err = capsys.readouterr().err
     assert "cannot write the results" in err and "no space left on the device" in err

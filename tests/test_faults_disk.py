@@ -16,7 +16,8 @@ import zerodl as zd
 import zerodl.nn as nn
 import zerodl.optim as optim
 from zerodl.cli.run_folder import HistoryCSV
-from zerodl.io import save_checkpoint, save_model
+from zerodl.io import save_checkpoint
+from zerodl.nn import save_model
 
 
 def _model(width=4):

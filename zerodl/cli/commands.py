@@ -5,8 +5,7 @@ import os
 
 import numpy as np
 
-from .. import io as zio
-from .. import optim
+from .. import nn, optim
 from ..callbacks import BackupAndRestore
 from ..core import manual_seed
 from . import presets
@@ -14,15 +13,7 @@ from .errors import CommandError, Interrupted, RunFailure, need_file, need_folde
 from .images import read_inputs
 from .run_folder import HISTORY, MODEL, Diverged, HistoryCSV, RunFolder, StopOnDivergence
 
-OPTIMIZERS = {
-    "sgd": optim.SGD,
-    "momentum": optim.Momentum,
-    "adagrad": optim.AdaGrad,
-    "rmsprop": optim.RMSprop,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-}
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
+OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade use too
 
 
 def train(args):
@@ -35,9 +26,11 @@ def train(args):
     if kind == "cnn" and args.dataset == "spiral":
         raise CommandError("the spiral data set has 2-D points, not images: use --model mlp")
     name = args.optimizer.lower()
-    if name not in OPTIMIZERS:
-        raise CommandError(f"unknown optimizer {args.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    lr = args.lr if args.lr is not None else DEFAULT_LR[name]
+    try:  # --lr, or the optimizer's own default (PyTorch's; see zerodl.optim.names)
+        optim.names.resolve(name)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    lr = args.lr
     epochs = args.epochs or presets.DEFAULT_EPOCHS[args.dataset]
     x_train, t_train, x_test, t_test, info = _load_split(args.dataset, args.data_dir)
     x_train = presets.prepare(x_train, kind, info["pixel_max"])
@@ -48,7 +41,7 @@ def train(args):
     run = RunFolder(args.out, options, overwrite=args.overwrite)
     manual_seed(args.seed)
     model = presets.build_model(kind, x_train.shape[1:], info["classes"])
-    model.compile(optimizer=OPTIMIZERS[name](model.parameters(), lr=lr), loss="cross_entropy", metrics=["accuracy"])
+    model.compile(optimizer=optim.names.create(name, model.parameters(), **({} if lr is None else {"lr": lr})), loss="cross_entropy", metrics=["accuracy"])
     done = run.checkpoint_epochs() if run.resume else None
     if done is not None:
         print(f"resuming the run in {run.path} after epoch {done} of {epochs}")
@@ -80,7 +73,7 @@ def train(args):
         "test_accuracy": result["accuracy"], "epochs": len(history.history["loss"]),
     }
     try:
-        zio.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
+        nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
         plot_path = run.file("learning_curve.png")
         tmp = run.file(".learning_curve.tmp.png")  # a figure is complete or absent, as the rest
         plot_history(history, tmp, title=f"{kind} on {args.dataset}")
@@ -137,7 +130,7 @@ def _load(path, finite=False):
     whose weights hold NaN or Inf (one saved from a diverged run)."""
     need_file(path, "model file")
     try:
-        model, meta = zio.load_model(path, with_metadata=True)
+        model, meta = nn.load_model(path, with_metadata=True)
         facts = json.loads(meta["zerodl.cli"]) if "zerodl.cli" in meta else {}
     except PermissionError as e:
         raise os_failure(e, "read the model file") from None
