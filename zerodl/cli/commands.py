@@ -8,10 +8,11 @@ import numpy as np
 from .. import nn, optim
 from ..callbacks import BackupAndRestore
 from ..core import manual_seed
+from ..train import TrainingDiverged
 from . import presets
 from .errors import CommandError, Interrupted, RunFailure, need_file, need_folder, one_line, os_failure
 from .images import read_inputs
-from .run_folder import HISTORY, MODEL, Diverged, HistoryCSV, RunFolder, StopOnDivergence
+from .run_folder import HISTORY, MODEL, HistoryCSV, RunFolder
 
 OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade use too
 
@@ -47,17 +48,15 @@ def train(args):
         print(f"resuming the run in {run.path} after epoch {done} of {epochs}")
     else:
         print(f"training a {kind} on {args.dataset}: {len(x_train)} training samples, {epochs} epochs")
-    callbacks = [StopOnDivergence(), HistoryCSV(run.file(HISTORY), keep_existing=run.resume),
+    callbacks = [HistoryCSV(run.file(HISTORY), keep_existing=run.resume),
                  BackupAndRestore(run.checkpoint_dir, delete_checkpoint=False)]
-    try:
-        # Overflow on the way to a NaN loss is reported once, as a divergence, not as raw warnings.
-        with np.errstate(all="ignore"):
-            history = model.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size,
-                                validation_split=0.1, callbacks=callbacks, verbose=args.verbose)
-            result = model.evaluate(x_test, t_test, batch_size=500)
-    except Diverged as d:
-        raise RunFailure(f"training diverged: {d} (try a smaller --lr); no model was saved; "
-                         + _kept(run)) from None
+    try:  # fit stops at the first NaN/Inf loss (TrainingDiverged), before the epoch's checkpoint
+        history = model.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size,
+                            validation_split=0.1, callbacks=callbacks, verbose=args.verbose)
+        result = model.evaluate(x_test, t_test, batch_size=500)
+    except TrainingDiverged as d:
+        raise RunFailure(f"training diverged: the loss became {d.loss} at epoch {d.epoch + 1}, batch "
+                         f"{d.batch + 1} (try a smaller --lr); no model was saved; " + _kept(run)) from None
     except KeyboardInterrupt:
         raise Interrupted(_kept(run, resume_hint=True)) from None
     bad = _non_finite(model)

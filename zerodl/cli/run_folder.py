@@ -16,7 +16,6 @@ import csv
 import datetime
 import io
 import json
-import math
 import os
 
 from .. import io as zio
@@ -181,26 +180,3 @@ class HistoryCSV(Callback):
         for e in sorted(self.rows):
             w.writerow([e] + [self.rows[e].get(k, "NA") for k in self.keys])
         zio.atomic_write(self.path, buf.getvalue())
-
-
-class Diverged(Exception):
-    """The loss of a training batch was NaN or infinite."""
-
-    def __init__(self, epoch, batch, loss):
-        super().__init__(f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}")
-        self.epoch, self.batch, self.loss = epoch, batch, loss
-
-
-class StopOnDivergence(Callback):
-    """Raise ``Diverged`` at the first batch whose loss is not finite, before the epoch's end
-    hooks run, so no checkpoint or history row is written from the diverged weights."""
-
-    epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise Diverged(self.epoch, batch, loss)
