@@ -387,3 +387,21 @@ def test_disk_full_while_saving_the_model_keeps_the_old_file(trained, tmp_path, 
     assert "cannot write the results" in err and "no space left on the device" in err
     assert model.read_bytes() == before
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_read_only_current_folder_for_the_default_runs_folder(tmp_path, monkeypatch, capsys):
+    """`zerodl train` with no --out where ./runs cannot be created (the issue's first report:
+    `OSError: [Errno 30] Read-only file system: 'runs'` as a traceback)."""
+    monkeypatch.chdir(tmp_path)
+    real_mkdir = os.mkdir
+
+    def read_only_mkdir(path, *a, **kw):
+        if os.path.realpath(path).startswith(str(tmp_path.resolve()) + os.sep):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return real_mkdir(path, *a, **kw)
+
+    monkeypatch.setattr(os, "mkdir", read_only_mkdir)
+    assert main(TINY) == 1
+    assert capsys.readouterr().err.strip() == ("zerodl: error: cannot create the run folder (runs): "
+                                               "the file system is read-only")
+    assert os.listdir(tmp_path) == []
