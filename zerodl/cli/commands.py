@@ -12,7 +12,7 @@ from ..train import TrainingDiverged
 from . import presets
 from .errors import CommandError, Interrupted, RunFailure, need_file, need_folder, one_line, os_failure
 from .images import read_inputs
-from .run_folder import HISTORY, MODEL, HistoryCSV, RunFolder
+from .run_folder import HISTORY, MODEL, CheckWeights, HistoryCSV, RunFolder, WeightsNotFinite, first_non_finite
 
 OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade use too
 
@@ -48,7 +48,7 @@ def train(args):
         print(f"resuming the run in {run.path} after epoch {done} of {epochs}")
     else:
         print(f"training a {kind} on {args.dataset}: {len(x_train)} training samples, {epochs} epochs")
-    callbacks = [HistoryCSV(run.file(HISTORY), keep_existing=run.resume),
+    callbacks = [CheckWeights(), HistoryCSV(run.file(HISTORY), keep_existing=run.resume),
                  BackupAndRestore(run.checkpoint_dir, delete_checkpoint=False)]
     try:  # fit stops at the first NaN/Inf loss (TrainingDiverged), before the epoch's checkpoint
         history = model.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size,
@@ -57,12 +57,11 @@ def train(args):
     except TrainingDiverged as d:
         raise RunFailure(f"training diverged: the loss became {d.loss} at epoch {d.epoch + 1}, batch "
                          f"{d.batch + 1} (try a smaller --lr); no model was saved; " + _kept(run)) from None
+    except WeightsNotFinite as d:
+        raise RunFailure(f"training diverged: {d} (try a smaller --lr); no model was saved; "
+                         + _kept(run)) from None
     except KeyboardInterrupt:
         raise Interrupted(_kept(run, resume_hint=True)) from None
-    bad = _non_finite(model)
-    if bad:
-        raise RunFailure(f"training diverged: the weights of {bad} are not finite; no model was saved; "
-                         + _kept(run))
     print(f"test loss: {result['loss']:.4f}  test accuracy: {result['accuracy']:.4f}")
 
     model_path = run.file(MODEL)
@@ -88,20 +87,12 @@ def _kept(run, resume_hint=False):
     """What an unfinished run leaves in its folder, in words."""
     epochs = run.checkpoint_epochs()
     if epochs is None:
-        return f"no epoch had finished, so nothing was kept in {run.path}"
+        return f"no epoch had finished, so no checkpoint was kept in {run.path}"
     text = (f"{run.file(HISTORY)} has the {epochs} finished epoch{'s' * (epochs != 1)} and "
             f"{run.checkpoint_file} the last finite checkpoint (after epoch {epochs})")
     if resume_hint:
         text += f"; run the same command with --out {run.path} to resume"
     return text
-
-
-def _non_finite(model):
-    """The name of the first parameter holding NaN or Inf (None when all are finite)."""
-    for name, p in model.named_parameters():
-        if not np.isfinite(p.data).all():
-            return name
-    return None
 
 
 def _load_split(dataset, data_dir):
@@ -135,7 +126,7 @@ def _load(path, finite=False):
         raise os_failure(e, "read the model file") from None
     except (ValueError, OSError, KeyError, TypeError) as e:
         raise CommandError(f"{path}: cannot load the model ({one_line(e)})") from None
-    bad = _non_finite(model) if finite else None
+    bad = first_non_finite(model) if finite else None
     if bad:
         raise CommandError(f"{path}: the weights of {bad} are not finite (NaN or Inf): the model "
                            "comes from a diverged training run and cannot predict")

@@ -18,6 +18,8 @@ import io
 import json
 import os
 
+import numpy as np
+
 from .. import io as zio
 from ..callbacks import BackupAndRestore, Callback
 from .errors import CommandError, RunFailure, need_folder, os_failure
@@ -180,3 +182,30 @@ class HistoryCSV(Callback):
         for e in sorted(self.rows):
             w.writerow([e] + [self.rows[e].get(k, "NA") for k in self.keys])
         zio.atomic_write(self.path, buf.getvalue())
+
+
+class WeightsNotFinite(Exception):
+    """The weights hold NaN/Inf at the end of an epoch (an update overflowed)."""
+
+    def __init__(self, epoch, name):
+        super().__init__(f"the weights of {name} became NaN/Inf in epoch {epoch + 1}")
+        self.epoch, self.name = epoch, name
+
+
+class CheckWeights(Callback):
+    """Raise ``WeightsNotFinite`` at an epoch's end (before the checkpoint, which runs last)
+    if an update turned a weight into NaN/Inf while every loss was finite, so that the
+    checkpoint kept is always a finite one."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        name = first_non_finite(self.model)
+        if name is not None:
+            raise WeightsNotFinite(epoch, name)
+
+
+def first_non_finite(model):
+    """The name of the first parameter holding NaN or Inf (None when all are finite)."""
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            return name
+    return None
