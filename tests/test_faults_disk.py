@@ -125,8 +125,8 @@ def test_cli_on_a_read_only_file_system_says_so(tiny_fs, capsys):
         pytest.skip("cannot remount read-only")
     assert main(["train", "--model", "mlp", "--epochs", "1", "--out", str(tiny_fs / "run")]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == (f"zerodl: error: cannot write into the output folder {tiny_fs / 'run'} "
-                           f"({tiny_fs / 'run'}): the file system is read-only")
+    assert err.strip() == (f"zerodl: error: cannot write into the output folder {tiny_fs / 'run'}: "
+                           "the file system is read-only")
     np.testing.assert_equal(os.listdir(tiny_fs), [])
 
 
