@@ -42,7 +42,8 @@ def train(args):
     run = RunFolder(args.out, options, overwrite=args.overwrite)
     manual_seed(args.seed)
     model = presets.build_model(kind, x_train.shape[1:], info["classes"])
-    model.compile(optimizer=optim.names.create(name, model.parameters(), **({} if lr is None else {"lr": lr})), loss="cross_entropy", metrics=["accuracy"])
+    opt = optim.names.create(name, model.parameters(), **({} if lr is None else {"lr": lr}))
+    model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
     done = run.checkpoint_epochs() if run.resume else None
     if done is not None:
         print(f"resuming the run in {run.path} after epoch {done} of {epochs}")
