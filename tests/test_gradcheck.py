@@ -12,6 +12,8 @@ import pytest
 
 import zerodl as zd
 import zerodl.functions as F
+import zerodl.nn as nn
+import zerodl.nn.functional as NF
 from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
 
 
@@ -69,7 +71,43 @@ def _all_outputs(outputs):
     return F.concat([hs.reshape(hs.shape[0], -1), *last], axis=1)
 
 
+def _sdpa_dropout(q, k, v):
+    zd.manual_seed(3)  # the same dropout mask on every call
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+
+def _sdpa_both(q, k, v):
+    """out and weights both feed the check (the weights are differentiable too)."""
+    out, w = F.scaled_dot_product_attention(q, k, v, mask=CAUSAL, return_weights=True)
+    return F.concat([out.reshape(2, -1), w.reshape(2, -1)], axis=1)
+
+
+def _layer(make):
+    """A layer built once in float64 (seeded): the check covers its inputs' gradients; its
+    parameters are checked with ``gradient_check(params=...)`` in tests/test_attention.py."""
+    import zerodl.nn as nn
+
+    zd.manual_seed(11)
+    with zd.default_dtype(np.float64):
+        return make(nn)
+
+
+_MHA = _layer(lambda nn: nn.MultiheadAttention(4, 2))
+_ENC = _layer(lambda nn: nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0))
+_DEC = _layer(lambda nn: nn.TransformerDecoderLayer(4, 2, dim_feedforward=6, dropout=0.0, norm_first=True))
+_PE = _layer(lambda nn: nn.SinusoidalPositionalEncoding(4, max_len=8, scale=2.0))
+
+
+CAUSAL = np.tril(np.ones((3, 4), dtype=bool))
+PAD = np.array([[True, True, False, False], [True, True, True, True]])[:, None, :]  # (N, 1, Tk)
+ROW_MASKED = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+def _upsample(x):
+    return nn.Upsample(scale_factor=2, mode="bilinear")(x)
+
+
 ONEHOT = np.eye(4)[[0, 2, 1]]
+IGNORED = np.array([1, -100, 0, 2])
+CW = np.array([0.5, 2.0, 1.5])
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
 
 CASES = [
@@ -117,6 +155,19 @@ CASES = [
     ("transpose_axes", lambda x: F.transpose(x, 1, 2, 0), [N(2, 3, 4)]),
     ("transpose_neg_axes", lambda x: x.transpose(0, -1, 1), [N(2, 3, 4)]),
     ("T", lambda x: x.T, [N(3, 4)]),
+    ("transpose_swap_2d", lambda x: x.transpose(0, 1), [N(3, 4)]),
+    ("transpose_swap_3d", lambda x: x.transpose(1, 2), [N(2, 3, 4)]),
+    ("permute", lambda x: x.permute(2, 0, 1), [N(2, 3, 4)]),
+    ("view_unsqueeze_flatten", lambda x: x.view(6, 2).unsqueeze(1).flatten(1) * 1.0, [N(3, 4)]),
+    ("squeeze", lambda x: x.squeeze(1) * 1.0, [N(3, 1, 2)]),
+    ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),
+    ("mean_dim", lambda x: F.mean(x, dim=(0, 2)), [N(2, 3, 4)]),
+    ("max_dim_values", lambda x: x.max(dim=1)[0], [D(3, 4)]),
+    ("min_dim_keepdim_values", lambda x: F.min(x, dim=0, keepdim=True).values, [D(3, 4)]),
+    ("gather", lambda x: x.gather(1, np.array([[0, 0], [2, 1], [3, 3]])), [N(3, 4)]),
+    ("cat_dim", lambda a, b: zd.cat([a, b], dim=1), [N(2, 2), N(2, 3)]),
+    ("abs", F.abs, [D(3, 4)]),
+    ("clone", lambda x: x.clone() * x, [N(3, 4)]),
     ("broadcast_to", lambda x: F.broadcast_to(x, (2, 3)), [N(3)]),
     ("broadcast_to_3d", lambda x: F.broadcast_to(x, (2, 4, 3)), [N(2, 1, 3)]),
     ("sum_to", lambda x: F.sum_to(x, (3, 1)), [N(2, 3, 4)]),
@@ -170,6 +221,22 @@ CASES = [
     ("cross_entropy_error_of_softmax", lambda x: F.cross_entropy_error(F.softmax(x), np.array([3, 0, 1])), [N(3, 4)]),
     ("bce_with_logits", lambda z: F.binary_cross_entropy_with_logits(z, SOFT), [N(3, 4)]),
     ("bce_with_logits_binary", lambda z: F.binary_cross_entropy_with_logits(z, np.array([1.0, 0.0, 1.0])), [N(3)]),
+    ("softmax_cross_entropy_ignore_index", lambda x: F.softmax_cross_entropy(x, IGNORED, ignore_index=-100), [N(4, 3)]),
+    ("softmax_cross_entropy_ignore_3d",
+     lambda x: F.softmax_cross_entropy(x, np.array([[0, 2], [2, 1]]), ignore_index=2), [N(2, 2, 3)]),
+    ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT), [P(3, 4, lo=0.05, hi=0.95)]),
+    # --- zerodl.nn.functional: PyTorch's losses with weight / ignore_index / reduction / smoothing ---
+    ("nf_cross_entropy_weight_smooth", lambda x: NF.cross_entropy(x, IGNORED, weight=CW, label_smoothing=0.2), [N(4, 3)]),
+    ("nf_cross_entropy_none_3d", lambda x: NF.cross_entropy(x, np.array([[0, 2], [1, 1]]), reduction="none"), [N(2, 3, 2)]),
+    ("nf_cross_entropy_prob_sum", lambda x: NF.cross_entropy(x, SOFT, reduction="sum", label_smoothing=0.1), [N(3, 4)]),
+    ("nf_nll_loss_weight", lambda x: NF.nll_loss(x, IGNORED, weight=CW), [N(4, 3)]),
+    ("nf_mse_loss_none", lambda x, t: NF.mse_loss(x, t, reduction="none"), [N(3, 2), N(3, 2)]),
+    ("nf_l1_loss_sum", lambda x: NF.l1_loss(x, np.zeros((3, 4)), reduction="sum"), [D(3, 4)]),
+    ("nf_bce_weight_none", lambda p: NF.binary_cross_entropy(p, SOFT, weight=SOFT[0], reduction="none"), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("nf_bce_logits_pos_weight", lambda z: NF.binary_cross_entropy_with_logits(z, SOFT, pos_weight=np.array([1.0, 2.0, 0.5, 3.0])), [N(3, 4)]),
+    ("nf_pad_constant", lambda x: NF.pad(x, (1, 2, 0, 1), value=0.5), [N(2, 2, 3)]),
+    ("nf_pad_reflect", lambda x: NF.pad(x, (2, 1), mode="reflect"), [N(2, 4)]),
+    ("nf_pad_replicate_crop", lambda x: NF.pad(x, (-1, 2), mode="replicate"), [N(2, 4)]),
     # --- dropout, batch norm, embedding ---
     ("dropout", _seeded_dropout(0.3), [N(4, 5)]),
     ("dropout_high_p", _seeded_dropout(0.8), [N(3, 5)]),
@@ -177,6 +244,29 @@ CASES = [
     ("batch_norm_4d_train", _bn(True, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
     ("batch_norm_2d_eval", _bn(False, "NC"), [N(4, 3), N(3), N(3)]),
     ("batch_norm_4d_eval", _bn(False, "NCHW"), [N(2, 3, 2, 2), N(3), N(3)]),
+    ("layer_norm", lambda x, g, b: F.layer_norm(x, 4, g, b), [N(3, 4), N(4), N(4)]),
+    ("layer_norm_2axes_3d", lambda x, g, b: F.layer_norm(x, (2, 3), g, b), [N(2, 2, 3), N(2, 3), N(2, 3)]),
+    ("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,), eps=1e-3), [N(2, 3, 5)]),
+    # --- attention (zerodl/functions/attention.py) ---
+    ("sdpa", F.scaled_dot_product_attention, [N(2, 3, 5), N(2, 4, 5), N(2, 4, 6)]),
+    ("sdpa_heads_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=CAUSAL),
+     [N(2, 2, 3, 4), N(2, 2, 4, 4), N(2, 2, 4, 3)]),
+    ("sdpa_key_padding", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=PAD, scale=1.0),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_fully_masked_row", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=ROW_MASKED),
+     [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_weights_out", _sdpa_both, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
+    ("sdpa_dropout", _sdpa_dropout, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 3)]),
+    ("sdpa_self", lambda x: F.scaled_dot_product_attention(x, x, x), [N(2, 3, 4)]),
+    ("multihead_attention_cross", lambda q, kv: _MHA(q, kv, kv, key_padding_mask=~PAD[:, 0, :3])[0],
+     [N(2, 3, 4), N(2, 3, 4)]),
+    ("multihead_attention_qkv_weights", lambda q, k, v: _MHA(q, k, v, is_causal=True)[1], [N(2, 3, 4), N(2, 3, 4), N(2, 3, 4)]),
+    ("transformer_encoder_layer", lambda x: _ENC(x), [N(2, 3, 4)]),
+    ("transformer_decoder_layer", lambda t, m: _DEC(t, m, tgt_is_causal=True), [N(2, 3, 4), N(2, 5, 4)]),
+    ("sinusoidal_positional_encoding", lambda x: _PE(x), [N(2, 3, 4)]),
+    ("masked_mean_time", lambda x: F.masked_mean(x, PAD[:, 0, :, None], axis=1), [N(2, 4, 3)]),
+    ("masked_mean_all", lambda x: F.masked_mean(x, PAD[:, 0, :]), [N(2, 4)]),
+    ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
     ("embedding_dot", lambda h, W: F.embedding_dot(h, np.array([[1, 2, 1], [0, 4, 4]]), W), [N(2, 3), N(5, 3)]),
@@ -198,6 +288,16 @@ CASES = [
     pytest.param("im2col_stride2", lambda x: F.im2col(x, 2, 2, 2, 0), [N(1, 2, 4, 4)], marks=_conv),
     pytest.param("col2im", lambda c: F.col2im(c, (2, 2, 3, 3), 3, 3, 1, 1), [N(18, 18)], marks=_conv),
     pytest.param("col2im_stride2", lambda c: F.col2im(c, (1, 2, 4, 4), 2, 2, 2, 0), [N(4, 8)], marks=_conv),
+    # --- resizing (functions/resize.py; nn.Upsample) ---
+    ("interpolate_nearest_x2", lambda x: F.interpolate(x, 2), [N(2, 2, 3, 4)]),
+    ("interpolate_nearest_2x3_1d", lambda x: F.interpolate(x, 3), [N(2, 3, 4)]),
+    ("interpolate_nearest_1.5", lambda x: F.interpolate(x, 1.5, mode="nearest"), [N(1, 2, 4, 3)]),
+    ("interpolate_nearest_down", lambda x: F.interpolate(x, (0.5, 0.7)), [N(2, 1, 6, 5)]),
+    ("interpolate_bilinear_x2", lambda x: F.interpolate(x, 2, mode="bilinear"), [N(2, 2, 3, 4)]),
+    ("interpolate_bilinear_0.7", lambda x: F.interpolate(x, 0.7, mode="bilinear"), [N(1, 2, 5, 6)]),
+    ("interpolate_bilinear_size_corners", lambda x: F.interpolate(x, size=(5, 2), mode="bilinear", align_corners=True),
+     [N(2, 1, 3, 4)]),
+    ("upsample_layer", lambda x: _upsample(x), [N(1, 2, 2, 3)]),
     # --- recurrent: every output (the whole sequence and the last states) feeds the check ---
     ("rnn", lambda x, h0, Wx, Wh, b: _all_outputs(F.rnn(x, h0, Wx, Wh, b)),
      [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]),
@@ -205,6 +305,17 @@ CASES = [
      [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)]),
     ("gru", lambda x, h0, Wx, Wh, bx, bh: _all_outputs(F.gru(x, h0, Wx, Wh, bx, bh)),
      [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)]),
+    # the other activations (kinks of relu / hard_sigmoid are measure-zero for normal inputs)
+    *[(f"rnn_{a}", lambda x, h0, Wx, Wh, b, a=a: _all_outputs(F.rnn(x, h0, Wx, Wh, b, activation=a)),
+       [N(2, 3, 4), N(2, 5), N(4, 5), N(5, 5), N(5)]) for a in ("relu", "sigmoid", "hard_sigmoid")],
+    *[(f"lstm_{a}_{r}", lambda x, h0, c0, Wx, Wh, b, a=a, r=r: _all_outputs(
+        F.lstm(x, h0, c0, Wx, Wh, b, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(2, 5), N(4, 20), N(5, 20), N(20)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("sigmoid", "tanh"), ("relu", "hard_sigmoid"))],
+    *[(f"gru_{a}_{r}", lambda x, h0, Wx, Wh, bx, bh, a=a, r=r: _all_outputs(
+        F.gru(x, h0, Wx, Wh, bx, bh, activation=a, recurrent_activation=r)),
+       [N(2, 3, 4), N(2, 5), N(4, 15), N(5, 15), N(15), N(15)])
+      for a, r in (("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("relu", "hard_sigmoid"))],
 ]
 
 
@@ -311,3 +422,87 @@ def test_gradient_check_params_of_nn_layers():
 def test_gradient_check_needs_a_differentiable_output():
     with pytest.raises(RuntimeError, match="gradient_check"):
         gradient_check(lambda x: zd.tensor([1.0], dtype=np.float64), np.ones(2))
+
+
+# ----- against PyTorch, where it is installed: value and gradient of the same call ------------
+# Each case: (name, zerodl f, torch f taking (torch, *tensors), input makers); both run in float64.
+def _tt(torch, a):
+    return torch.tensor(a)
+
+
+TORCH_CASES = [
+    ("nf_cross_entropy_weight_smooth", lambda x: NF.cross_entropy(x, IGNORED, weight=CW, label_smoothing=0.2),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, _tt(torch, IGNORED), weight=_tt(torch, CW), label_smoothing=0.2),
+     [N(4, 3)]),
+    ("nf_cross_entropy_none_3d", lambda x: NF.cross_entropy(x, np.array([[0, 2], [1, 1]]), reduction="none"),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor([[0, 2], [1, 1]]), reduction="none"), [N(2, 3, 2)]),
+    ("nf_cross_entropy_3d_mean", lambda x: NF.cross_entropy(x, np.array([[0, 2], [1, -100]])),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor([[0, 2], [1, -100]])), [N(2, 3, 2)]),
+    ("nf_cross_entropy_prob_smooth", lambda x: NF.cross_entropy(x, SOFT, label_smoothing=0.1, weight=np.array([1.0, 2, 3, 4])),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, _tt(torch, SOFT), label_smoothing=0.1,
+                                                        weight=torch.tensor([1.0, 2, 3, 4], dtype=torch.float64)), [N(3, 4)]),
+    ("nf_cross_entropy_sum_ignore", lambda x: NF.cross_entropy(x, IGNORED, reduction="sum", weight=CW),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, _tt(torch, IGNORED), reduction="sum", weight=_tt(torch, CW)), [N(4, 3)]),
+    ("nf_nll_loss_weight", lambda x: NF.nll_loss(NF.log_softmax(x, dim=1), IGNORED, weight=CW),
+     lambda torch, x: torch.nn.functional.nll_loss(torch.log_softmax(x, 1), _tt(torch, IGNORED), weight=_tt(torch, CW)), [N(4, 3)]),
+    ("nf_mse_loss_sum", lambda x: NF.mse_loss(x, SOFT, reduction="sum"),
+     lambda torch, x: torch.nn.functional.mse_loss(x, _tt(torch, SOFT), reduction="sum"), [N(3, 4)]),
+    ("nf_l1_loss_none", lambda x: NF.l1_loss(x, SOFT, reduction="none"),
+     lambda torch, x: torch.nn.functional.l1_loss(x, _tt(torch, SOFT), reduction="none"), [N(3, 4)]),
+    ("nf_bce_weight", lambda p: NF.binary_cross_entropy(p, SOFT, weight=SOFT[0]),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, _tt(torch, SOFT), weight=_tt(torch, SOFT[0])), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("nf_bce_logits_pos_weight_none",
+     lambda z: NF.binary_cross_entropy_with_logits(z, SOFT, pos_weight=np.array([1.0, 2.0, 0.5, 3.0]), reduction="none"),
+     lambda torch, z: torch.nn.functional.binary_cross_entropy_with_logits(
+         z, _tt(torch, SOFT), pos_weight=torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=torch.float64), reduction="none"), [N(3, 4)]),
+    ("nf_pad_reflect_2d", lambda x: NF.pad(x, (2, 1, 1, 1), mode="reflect"),
+     lambda torch, x: torch.nn.functional.pad(x, (2, 1, 1, 1), mode="reflect"), [N(1, 2, 3, 4)]),
+    ("nf_pad_replicate", lambda x: NF.pad(x, (1, 3), mode="replicate"),
+     lambda torch, x: torch.nn.functional.pad(x, (1, 3), mode="replicate"), [N(1, 2, 4)]),
+    ("nf_pad_circular", lambda x: NF.pad(x, (1, 2), mode="circular"),
+     lambda torch, x: torch.nn.functional.pad(x, (1, 2), mode="circular"), [N(1, 2, 4)]),
+    ("nf_pad_constant_crop", lambda x: NF.pad(x, (1, -1, 0, 2), value=0.3),
+     lambda torch, x: torch.nn.functional.pad(x, (1, -1, 0, 2), value=0.3), [N(2, 3, 4)]),
+    ("nf_log_softmax_dim", lambda x: NF.log_softmax(x, dim=1), lambda torch, x: torch.log_softmax(x, dim=1), [N(2, 3, 4)]),
+    ("transpose_swap", lambda x: x.transpose(1, 2), lambda torch, x: x.transpose(1, 2), [N(2, 3, 4)]),
+    ("permute", lambda x: x.permute(2, 0, 1), lambda torch, x: x.permute(2, 0, 1), [N(2, 3, 4)]),
+    ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), lambda torch, x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),
+    ("max_dim", lambda x: x.max(dim=1).values, lambda torch, x: x.max(dim=1).values, [D(3, 4)]),
+    ("min_dim", lambda x: x.min(dim=0)[0], lambda torch, x: x.min(dim=0)[0], [D(3, 4)]),
+    ("gather", lambda x: x.gather(1, np.array([[0, 0], [2, 1]])),
+     lambda torch, x: x.gather(1, torch.tensor([[0, 0], [2, 1]])), [N(2, 4)]),
+    ("abs", lambda x: x.abs(), lambda torch, x: x.abs(), [D(3, 4)]),
+    ("flatten_unsqueeze", lambda x: x.flatten(1).unsqueeze(0), lambda torch, x: x.flatten(1).unsqueeze(0), [N(2, 3, 4)]),
+    ("softmax_cross_entropy_ignore_index", lambda x: F.softmax_cross_entropy(x, IGNORED, ignore_index=-100),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor(IGNORED), ignore_index=-100), [N(4, 3)]),
+    ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, torch.tensor(SOFT)), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("binary_cross_entropy_at_0_and_1", lambda p: F.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0, 0.0])),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=torch.float64)),
+     [A([0.0, 1.0, 1.0, 0.0])]),
+]
+
+
+def _torch_ids(cases):
+    return [c[0] for c in cases]
+
+
+@pytest.mark.parametrize("name, f, tf, makers", TORCH_CASES, ids=_torch_ids(TORCH_CASES))
+def test_matches_torch(name, f, tf, makers):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = [make(rng) for make in makers]
+    xs = [zd.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    y, ty = f(*xs), tf(torch, *ts)
+    ty = ty[0] if isinstance(ty, tuple) else ty
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+    proj = _projection_for(y.shape)
+    (y * proj).sum().backward() if y.ndim else y.backward()
+    (ty * torch.tensor(proj)).sum().backward() if ty.ndim else ty.backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=f"{name}: input {i}")
+
+
+def _projection_for(shape):
+    return np.random.default_rng(3).standard_normal(shape)

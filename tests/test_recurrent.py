@@ -423,3 +423,134 @@ def test_lstm_learns_to_predict_a_sine_wave():
     with zd.no_grad():
         mse = float(F.mean_squared_error(head(lstm(x)), t).item())
     assert mse < 0.01, mse
+
+
+# ----- activation= / recurrent_activation= and batch_first (API 0.2) -------------------------
+ACTS = {
+    "tanh": np.tanh, "sigmoid": sigmoid, "relu": lambda a: np.maximum(a, 0),
+    "hard_sigmoid": lambda a: np.clip(a / 6 + 0.5, 0, 1), "linear": lambda a: a,
+}
+
+
+def ref_cells(kind, act, ract):
+    """Step-by-step references with the cell's functions swapped (Keras's meaning)."""
+    A, R = ACTS[act], ACTS[ract]
+
+    def rnn(x, h, Wx, Wh, b):
+        hs = []
+        for t in range(x.shape[1]):
+            h = A(x[:, t] @ Wx + h @ Wh + b)
+            hs.append(h)
+        return np.stack(hs, axis=1), h
+
+    def lstm(x, h, c, Wx, Wh, b):
+        H, hs = h.shape[1], []
+        for t in range(x.shape[1]):
+            a = x[:, t] @ Wx + h @ Wh + b
+            i, f, g, o = R(a[:, :H]), R(a[:, H:2 * H]), A(a[:, 2 * H:3 * H]), R(a[:, 3 * H:])
+            c = f * c + i * g
+            h = o * A(c)
+            hs.append(h)
+        return np.stack(hs, axis=1), h, c
+
+    def gru(x, h, Wx, Wh, bx, bh):
+        H, hs = h.shape[1], []
+        for t in range(x.shape[1]):
+            gx, gh = x[:, t] @ Wx + bx, h @ Wh + bh
+            r, z = R(gx[:, :H] + gh[:, :H]), R(gx[:, H:2 * H] + gh[:, H:2 * H])
+            n = A(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+            h = (1 - z) * n + z * h
+            hs.append(h)
+        return np.stack(hs, axis=1), h
+
+    return {"rnn": rnn, "lstm": lstm, "gru": gru}[kind]
+
+
+@pytest.mark.parametrize("kind, act, ract", [
+    ("rnn", "relu", "sigmoid"), ("rnn", "hard_sigmoid", "sigmoid"), ("rnn", "sigmoid", "sigmoid"),
+    ("lstm", "relu", "sigmoid"), ("lstm", "tanh", "hard_sigmoid"), ("lstm", "sigmoid", "relu"),
+    ("lstm", "linear", "sigmoid"), ("gru", "relu", "hard_sigmoid"), ("gru", "sigmoid", "tanh"),
+])
+def test_ops_with_other_activations_match_the_reference(kind, act, ract):
+    args = make_args(kind, np.random.default_rng(11), scale=1.5)
+    kw = {"activation": act} if kind == "rnn" else {"activation": act, "recurrent_activation": ract}
+    got = getattr(F, kind)(zd.tensor(args[0], dtype=np.float64), *args[1:], **kw)
+    want = ref_cells(kind, act, ract)(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.data, w, rtol=1e-12, atol=1e-12)
+    # and the float32 fast path is not taken by accident: tanh/sigmoid give a different result
+    if (act, ract) != ("tanh", "sigmoid"):
+        default = getattr(F, kind)(zd.tensor(args[0], dtype=np.float64), *args[1:])
+        assert not np.allclose(default[0].data, got[0].data)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_layer_activation_argument_is_used_and_serialised(kind):
+    zd.manual_seed(0)
+    kw = {"activation": "relu"} if kind == "RNN" else {"activation": "relu", "recurrent_activation": "hard_sigmoid"}
+    layer = getattr(nn, kind)(3, 4, return_sequences=True, **kw).double()
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    p = {k: v.data for k, v in layer.named_parameters()}
+    h0 = [np.zeros((2, 4))] * (2 if kind == "LSTM" else 1)
+    op_args = (*h0, *p.values())  # Wx, Wh and the bias(es), in the op's order
+    want = ref_cells(kind.lower(), kw["activation"], kw.get("recurrent_activation", "sigmoid"))(x, *op_args)[0]
+    np.testing.assert_allclose(layer(zd.tensor(x, dtype=np.float64)).data, want, rtol=1e-12, atol=1e-12)
+    cfg = nn.module_to_config(layer)
+    assert cfg["config"]["activation"] == "relu"
+    clone = nn.module_from_config(cfg)
+    assert clone.activation == "relu" and clone.recurrent_activation == kw.get("recurrent_activation", "sigmoid")
+    assert "activation='relu'" in repr(layer)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_batch_first_false_takes_time_major_input(kind):
+    zd.manual_seed(0)
+    a = getattr(nn, kind)(3, 4, return_sequences=True).double()
+    b = getattr(nn, kind)(3, 4, return_sequences=True, batch_first=False).double()
+    b.load_state_dict(a.state_dict())
+    x = np.random.default_rng(1).standard_normal((2, 5, 3))  # (N, T, F)
+    ya = a(zd.tensor(x, dtype=np.float64))
+    yb = b(zd.tensor(x.transpose(1, 0, 2), dtype=np.float64))  # (T, N, F) in, (T, N, H) out
+    assert yb.shape == (5, 2, 4)
+    np.testing.assert_allclose(yb.data.transpose(1, 0, 2), ya.data, rtol=1e-12)
+    b.return_sequences = False
+    np.testing.assert_allclose(b(zd.tensor(x.transpose(1, 0, 2), dtype=np.float64)).data, ya.data[:, -1], rtol=1e-12)
+    assert nn.module_from_config(nn.module_to_config(b)).batch_first is False
+    with pytest.raises(ValueError, match=r"\(T, N, F\) \(batch_first=False\)"):
+        b(np.zeros((2, 3)))
+
+
+def test_activation_errors_name_the_layer():
+    with pytest.raises(ValueError, match="LSTM: unknown activation 'swish'"):
+        nn.LSTM(3, 4, activation="swish")
+    with pytest.raises(ValueError, match="GRU: unknown recurrent_activation 'elu'"):
+        nn.GRU(3, 4, recurrent_activation="elu")
+    with pytest.raises(ValueError, match="RNN: has no gates"):
+        nn.RNN(3, 4, recurrent_activation="hard_sigmoid")
+    with pytest.raises(ValueError, match="lstm: unknown activation 'x'"):
+        F.lstm(np.zeros((1, 2, 3)), np.zeros((1, 4)), np.zeros((1, 4)), np.zeros((3, 16)), np.zeros((4, 16)),
+               np.zeros(16), activation="x")
+
+
+def test_relu_rnn_and_time_major_lstm_match_pytorch_when_available():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 2, 3))  # (T, N, F)
+    with torch.no_grad():
+        trnn = torch.nn.RNN(3, 4, nonlinearity="relu").double()  # batch_first=False
+        tlstm = torch.nn.LSTM(3, 4, num_layers=2).double()
+        ty, _ = trnn(torch.tensor(x))
+        tly, (thT, tcT) = tlstm(torch.tensor(x))
+    r = nn.RNN(3, 4, return_sequences=True, batch_first=False, activation="relu").double()
+    r.Wx_0.data[...] = trnn.weight_ih_l0.detach().numpy().T
+    r.Wh_0.data[...] = trnn.weight_hh_l0.detach().numpy().T
+    r.b_0.data[...] = (trnn.bias_ih_l0 + trnn.bias_hh_l0).detach().numpy()
+    np.testing.assert_allclose(r(zd.tensor(x, dtype=np.float64)).data, ty.numpy(), rtol=1e-10, atol=1e-12)
+    m = nn.LSTM(3, 4, num_layers=2, return_sequences=True, batch_first=False).double()
+    for l in range(2):
+        getattr(m, f"Wx_{l}").data[...] = getattr(tlstm, f"weight_ih_l{l}").detach().numpy().T
+        getattr(m, f"Wh_{l}").data[...] = getattr(tlstm, f"weight_hh_l{l}").detach().numpy().T
+        getattr(m, f"b_{l}").data[...] = (getattr(tlstm, f"bias_ih_l{l}") + getattr(tlstm, f"bias_hh_l{l}")).detach().numpy()
+    np.testing.assert_allclose(m(zd.tensor(x, dtype=np.float64)).data, tly.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(m.state[0].data, thT.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(m.state[1].data, tcT.numpy(), rtol=1e-10, atol=1e-12)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import autograd
-from .backend import as_numpy, get_array_module, is_array
+from .backend import as_cupy, as_numpy, get_array_module, is_array
 from .config import Config
 
 
@@ -23,6 +23,31 @@ def _to_array(data, dtype=None):
     elif arr.dtype.kind == "O":
         raise TypeError("tensor: object arrays are not supported; pass numbers or numeric arrays")
     return arr
+
+
+class Size(int):
+    """``t.size``: the element count, an int as NumPy's ``ndarray.size`` (arithmetic, comparisons
+    and formatting are int's), that can also be called as PyTorch's ``t.size()`` (the shape
+    tuple) and ``t.size(d)`` (one dim, negative d counting from the end)."""
+
+    def __new__(cls, shape):
+        n = 1
+        for s in shape:
+            n *= s
+        obj = int.__new__(cls, n)
+        obj._shape = tuple(shape)  # not .shape: an int must not pass for an array
+        return obj
+
+    def __call__(self, dim=None):
+        shape = self._shape
+        if dim is None:
+            return shape
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -len(shape) <= dim < len(shape):
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of shape {shape}")
+        return shape[dim]
+
+    __repr__ = int.__repr__
+    __str__ = int.__repr__
 
 
 class Tensor:
@@ -78,7 +103,8 @@ class Tensor:
 
     @property
     def size(self):
-        return self.data.size
+        """The element count (``t.size``, NumPy); ``t.size()`` / ``t.size(d)`` give the shape / one dim."""
+        return Size(self.data.shape)
 
     @property
     def dtype(self):
@@ -104,6 +130,12 @@ class Tensor:
 
     def __bool__(self):
         return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
 
     def __hash__(self):
         return id(self)
@@ -137,7 +169,7 @@ class Tensor:
         ``grad`` defaults to 1 for a one-element tensor; other shapes must pass it.
         The graph is freed afterwards unless ``retain_graph=True``.
         """
-        autograd.backward(self, grad, retain_graph)
+        autograd.backward(self, grad.data if isinstance(grad, Tensor) else grad, retain_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward (as ``torch.Tensor.retain_grad``)."""
@@ -167,13 +199,12 @@ class Tensor:
         return Tensor(self.data.astype(dtype), dtype=dtype, requires_grad=False)
 
     def to(self, device_or_dtype):
-        """``t.to('cpu'|'gpu'|dtype)``: move to a device or cast; returns a new leaf."""
+        """``t.to('cpu'|'cuda'|dtype)``: move to a device or cast; returns a new leaf (``self``
+        when nothing changes). 'cuda' needs CuPy and a GPU it can use (a clear error otherwise)."""
         if device_or_dtype in ("cpu", "numpy"):
-            return Tensor(as_numpy(self.data), dtype=self.dtype)
-        if device_or_dtype in ("gpu", "cuda", "cupy"):
-            from .backend import as_cupy
-
-            return Tensor(as_cupy(self.data), dtype=self.dtype)
+            return self if type(self.data) is np.ndarray else Tensor(as_numpy(self.data), dtype=self.dtype)
+        if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("gpu", "cuda", "cupy"):
+            return Tensor(to_gpu(self.data, "Tensor.to"), dtype=self.dtype)
         return self.astype(device_or_dtype)
 
     @property
@@ -198,3 +229,15 @@ def as_tensor(x, like=None):
         if is_array(x):  # integer/bool arrays (class labels, masks) keep their dtype
             return Tensor._wrap(x)
     return Tensor(x)
+
+
+def to_gpu(arr, who):
+    """``arr`` on the GPU through CuPy; a RuntimeError naming ``who`` and the problem when CuPy
+    is missing or finds no usable GPU."""
+    try:
+        return as_cupy(arr)
+    except Exception as e:  # ours (no CuPy), or CuPy's CUDARuntimeError and friends (no GPU)
+        if "CuPy is not installed" in str(e):
+            raise RuntimeError(f"{who}('cuda'): {e}") from None
+        raise RuntimeError(f"{who}('cuda'): CuPy found no usable GPU ({type(e).__name__}: {e}); "
+                           "check the NVIDIA driver and CUDA_VISIBLE_DEVICES, or stay on 'cpu'") from None

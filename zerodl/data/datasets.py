@@ -36,6 +36,7 @@ import numpy as np
 from . import download as _download
 from .corpus import kjv_bible
 from .idx import read_idx
+from .seq_tasks import addition, dates  # noqa: F401  (book 2's generated tasks)
 
 __all__ = ["mnist", "fashion_mnist", "digits", "spiral", "airline_passengers", "kjv_bible", "FASHION_MNIST_CLASSES"]
 

@@ -121,6 +121,41 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
+class Abs(Function):
+    """``|x|``; backward ``gy * sign(x)`` (0 at x = 0, as PyTorch)."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        return gy * get_array_module(gy).sign(self.x)
+
+
+class Cast(Function):
+    """``x`` in another floating dtype (``.float()``, ``.double()``); the gradient is cast back."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.in_dtype)
+
+
+class Clone(Function):
+    """A copy of ``x`` that stays in the graph (``.clone()``); the gradient passes through."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
 class MatMul(Function):
     """``x @ W``; backward: ``gx = gy @ W.T``, ``gW = x.T @ gy`` (batched: over leading axes)."""
 
@@ -179,7 +214,10 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.x, self.W
-        gx = gy @ W.T if self.needs_grad(0) else None
+        gx = None
+        if self.needs_grad(0):
+            # NOTE: (N, T, out) @ W.T runs one small GEMM per sample; one (N*T, out) GEMM is faster.
+            gx = gy @ W.T if gy.ndim == 2 else (gy.reshape(-1, gy.shape[-1]) @ W.T).reshape(x.shape)
         gW = gb = None
         if self.needs_grad(1):
             if x.ndim == 2:
@@ -234,6 +272,11 @@ def log(x):
 def sqrt(x):
     """Square root element-wise; any shape -> the same shape."""
     return Sqrt()(x)
+
+
+def abs(x):  # noqa: A001 - PyTorch's name
+    """``|x|`` element-wise; the gradient is ``sign(x)`` (0 at 0)."""
+    return Abs()(x)
 
 
 def matmul(x, W):

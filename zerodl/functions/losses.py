@@ -5,8 +5,10 @@ Reductions (as PyTorch's ``reduction="mean"``):
 - ``softmax_cross_entropy`` and ``cross_entropy_error`` average over the batch: over N for
   (N, C) scores; for scores of more dimensions, (N, T, C) with targets (N, T), over every
   position, N*T (the classes are always the last axis);
-- ``mean_squared_error``, ``mean_absolute_error`` and ``binary_cross_entropy_with_logits``
-  average over all elements; ``sum_squared_error`` is the book's ``0.5 * sum((y - t)**2)``.
+- ``mean_squared_error``, ``mean_absolute_error``, ``binary_cross_entropy_with_logits`` and
+  ``binary_cross_entropy`` average over all elements; ``sum_squared_error`` is the book's
+  ``0.5 * sum((y - t)**2)``.
+- ``softmax_cross_entropy(..., ignore_index=k)`` averages over the targets that are not ``k``.
 
 Targets are plain arrays or tensors; only ``mean_squared_error``, ``sum_squared_error`` and
 ``mean_absolute_error`` pass a gradient to a target that requires one. Shapes must match
@@ -15,7 +17,7 @@ exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N)
 import numpy as np
 
 from ..core import Function, Tensor, get_array_module
-from .activations import _array, _floating, _sigmoid
+from ._util import array as _array, floating as _floating, sigmoid as _sigmoid
 
 __all__ = [
     "mean_squared_error",
@@ -24,6 +26,7 @@ __all__ = [
     "softmax_cross_entropy",
     "cross_entropy_error",
     "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
 ]
 
 
@@ -100,18 +103,19 @@ class MeanAbsoluteError(Function):
         return g, (-g if self.needs_grad(1) else None)
 
 
-def _class_targets(op, x, t):
+def _class_targets(op, x, t, ignore_index=None):
     """Check targets against scores ``x`` of shape (..., C).
 
     Returns ``(t, is_index)``: int class indices of shape x.shape[:-1] (checked to lie in
-    [0, C)), or one-hot / probabilities of x's shape, cast to x's dtype.
+    [0, C), apart from ``ignore_index``), or one-hot / probabilities of x's shape, cast to x's dtype.
     """
     if x.ndim == 0:
         raise ValueError(f"{op}: scores must have a class axis, got a scalar")
     C = x.shape[-1]
     if t.dtype.kind in "iu" and t.shape == x.shape[:-1]:
-        if t.size:
-            lo, hi = int(t.min()), int(t.max())
+        kept = t if ignore_index is None else t[t != ignore_index]
+        if kept.size:
+            lo, hi = int(kept.min()), int(kept.max())
             if lo < 0 or hi >= C:
                 bad = lo if lo < 0 else hi
                 raise IndexError(f"{op}: class index {bad} is out of range for C={C} classes")
@@ -130,11 +134,14 @@ class SoftmaxCrossEntropy(Function):
 
     Forward computes the softmax once (from ``x - max``) and keeps it; backward is
     ``(softmax(x) - onehot(t)) / N`` (for probability targets ``(softmax * sum(t) - t) / N``,
-    which is the same when each row of t sums to 1).
+    which is the same when each row of t sums to 1). With ``ignore_index`` the rows whose
+    target is that index get no loss and no gradient, and N counts the other rows (0 of them
+    gives NaN, as PyTorch's mean over nothing).
     """
 
-    def __init__(self, t):
+    def __init__(self, t, ignore_index=None):
         self.t = t
+        self.ignore_index = ignore_index
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -142,6 +149,11 @@ class SoftmaxCrossEntropy(Function):
         t = self.t
         is_index = t.dtype.kind in "iu" and t.shape == x.shape[:-1] and x.ndim > 0
         if not is_index:
+            if self.ignore_index is not None:
+                raise ValueError(
+                    "softmax_cross_entropy: ignore_index needs int class-index targets of shape "
+                    f"{tuple(x.shape[:-1])}, got targets of shape {tuple(t.shape)} and dtype {t.dtype}"
+                )
             t, _ = _class_targets("softmax_cross_entropy", x, t)
         C = x.shape[-1]
         s = x - x.max(axis=-1, keepdims=True)
@@ -149,6 +161,18 @@ class SoftmaxCrossEntropy(Function):
         sum_exp = p.sum(axis=-1, keepdims=True)
         p /= sum_exp
         self.p, self.is_index = p, is_index
+        if is_index and self.ignore_index is not None:
+            _class_targets("softmax_cross_entropy", x, t, self.ignore_index)
+            keep = (t != self.ignore_index).reshape(-1)
+            self.rows = rows = xp.nonzero(keep)[0]
+            self.t = t = t.reshape(-1)[rows]
+            self.n = n = rows.size
+            self.dropped = ~keep
+            s = s.reshape(-1, C)
+            loss = xp.log(sum_exp.reshape(-1)[rows]).sum() - s[rows, t].sum()
+            self.p, self.is_index = p, True
+            return xp.asarray(loss / n if n else xp.nan, dtype=x.dtype)
+        self.dropped = None
         if is_index:
             n = t.size
             t = t.reshape(-1)
@@ -171,10 +195,14 @@ class SoftmaxCrossEntropy(Function):
         return xp.asarray(loss / self.n, dtype=x.dtype)
 
     def backward(self, gy):
-        scale = gy / self.n
+        scale = gy / self.n if self.n else gy * 0
         p = self.p
         g = p * scale
-        if self.is_index:
+        if self.dropped is not None:
+            g2 = g.reshape(-1, p.shape[-1])
+            g2[self.rows, self.t] -= scale
+            g2[self.dropped] = 0
+        elif self.is_index:
             g.reshape(self.n, p.shape[-1])[self.rows, self.t] -= scale
         else:
             t = self.t
@@ -228,10 +256,13 @@ class BinaryCrossEntropyWithLogits(Function):
     """``mean(max(z, 0) - z t + log(1 + exp(-|z|)))``, the stable form of
     ``-mean(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)))``.
     Backward: ``(sigmoid(z) - t) / size``.
+
+    ``mean=False`` keeps the element-wise losses; ``pos_weight`` (PyTorch's) scales the
+    positive term: ``(1 - t) z + (1 + (pw - 1) t) softplus(-z)``, backward ``(1 - t) - lw (1 - sigmoid(z))``.
     """
 
-    def __init__(self, t):
-        self.t = t
+    def __init__(self, t, mean=True, pos_weight=None):
+        self.t, self.mean, self.pos_weight = t, mean, pos_weight
 
     def forward(self, z):
         xp = get_array_module(z)
@@ -244,15 +275,22 @@ class BinaryCrossEntropyWithLogits(Function):
         xp.negative(e, out=e)
         xp.exp(e, out=e)  # exp(-|z|) in (0, 1]: never overflows
         self.z = z
-        loss = xp.maximum(z, 0)
-        loss -= z * t
-        loss += xp.log1p(e)
-        return xp.asarray(loss.mean())
+        if self.pos_weight is None:
+            loss = xp.maximum(z, 0)
+            loss -= z * t
+            loss += xp.log1p(e)
+        else:
+            self.lw = 1 + (self.pos_weight.astype(z.dtype) - 1) * t
+            loss = (1 - t) * z + self.lw * (xp.log1p(e) + xp.maximum(-z, 0))
+        return xp.asarray(loss.mean()) if self.mean else _array(loss)
 
     def backward(self, gy):
         s = _sigmoid(self.z)
-        s -= self.t
-        s *= gy / s.size
+        if self.pos_weight is not None:
+            s = (1 - self.t) - self.lw * (1 - s)
+        else:
+            s -= self.t
+        s *= gy / s.size if self.mean else gy
         return s
 
 
@@ -271,15 +309,17 @@ def mean_absolute_error(y, t):
     return MeanAbsoluteError()(*_elementwise_target(y, t))
 
 
-def softmax_cross_entropy(logits, t):
+def softmax_cross_entropy(logits, t, ignore_index=None):
     """Cross entropy of ``softmax(logits)`` against ``t``, averaged over the batch.
 
     logits (N, C) with t int class indices (N,) or one-hot / probabilities (N, C); logits
     (N, T, C) with t (N, T) (or (N, T, C)) averages over all N*T positions. The gradient is
-    ``(softmax(logits) - onehot(t)) / N``.
+    ``(softmax(logits) - onehot(t)) / N``. ``ignore_index`` (int targets only): positions
+    whose target equals it count neither in the loss nor in N (padding in sequences).
     """
     like = logits.data if isinstance(logits, Tensor) else logits
-    return SoftmaxCrossEntropy(_raw_target(t, like, "softmax_cross_entropy"))(logits)
+    target = _raw_target(t, like, "softmax_cross_entropy")
+    return SoftmaxCrossEntropy(target, None if ignore_index is None else int(ignore_index))(logits)
 
 
 def cross_entropy_error(y, t):
@@ -294,3 +334,49 @@ def binary_cross_entropy_with_logits(z, t):
     """Binary cross entropy of ``sigmoid(z)`` against targets in [0, 1], mean over all elements."""
     like = z.data if isinstance(z, Tensor) else z
     return BinaryCrossEntropyWithLogits(_raw_target(t, like, "binary_cross_entropy_with_logits"))(z)
+
+
+class BinaryCrossEntropy(Function):
+    """``-mean(t log p + (1 - t) log(1 - p))`` on probabilities ``p``.
+
+    Stable clipping, as PyTorch's ``BCELoss``: each log is clamped below at -100, so p = 0 or
+    1 gives a finite loss (100 per wrong element) instead of inf; the gradient
+    ``(p - t) / max(p (1 - p), 1e-12) / size`` stays finite there too.
+    """
+
+    def __init__(self, t, mean=True):
+        self.t, self.mean = t, mean  # mean=False: the element-wise losses
+
+    def forward(self, p):
+        xp = get_array_module(p)
+        _same_shape("binary_cross_entropy", p, self.t)
+        p = _floating(p)
+        if p.size and (float(p.min()) < 0 or float(p.max()) > 1):
+            raise ValueError(
+                f"binary_cross_entropy: inputs must be probabilities in [0, 1] (got values in "
+                f"[{float(p.min()):.4g}, {float(p.max()):.4g}]); pass logits to binary_cross_entropy_with_logits"
+            )
+        t = self.t = self.t.astype(p.dtype, copy=False)
+        self.p = p
+        with np.errstate(divide="ignore"):
+            log_p = xp.maximum(xp.log(p), -100)
+            log_q = xp.maximum(xp.log1p(-p), -100)
+        loss = t * (log_p - log_q)
+        loss += log_q
+        return xp.asarray(-loss.mean(), dtype=p.dtype) if self.mean else _array(-loss)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        p = self.p
+        g = p - self.t
+        g /= xp.maximum(p * (1 - p), 1e-12)
+        g *= gy / p.size if self.mean else gy
+        return g
+
+
+def binary_cross_entropy(p, t):
+    """Binary cross entropy of probabilities ``p`` against targets ``t`` in [0, 1] (same shape),
+    mean over all elements (PyTorch's ``BCELoss()``); logs clamped at -100 as PyTorch's.
+    For raw scores, ``binary_cross_entropy_with_logits`` is the stabler choice."""
+    like = p.data if isinstance(p, Tensor) else p
+    return BinaryCrossEntropy(_raw_target(t, like, "binary_cross_entropy"))(p)

@@ -1,9 +1,9 @@
-"""Dropout (inverted) and batch normalisation (fused, closed-form backward)."""
+"""Dropout (inverted), batch and layer normalisation (fused, closed-form backward)."""
 import numpy as np
 
 from ..core import Function, Tensor, as_tensor, get_array_module, get_rng
 
-__all__ = ["dropout", "batch_norm"]
+__all__ = ["dropout", "batch_norm", "layer_norm"]
 
 
 class Dropout(Function):
@@ -124,6 +124,82 @@ class BatchNorm(Function):
             else:
                 gx = gy * (self.gamma * self.inv_std)
         return gx, ggamma, gbeta
+
+
+class LayerNorm(Function):
+    """Layer normalisation over the last ``k`` axes (those of ``normalized_shape``), as one op.
+
+    With ``n`` values per normalised group (the product of ``normalized_shape``)::
+
+        mu = mean(x),  var = mean((x - mu)**2)                 (biased, per group)
+        xhat = (x - mu) / sqrt(var + eps),   y = gamma * xhat + beta
+
+    backward, with ``g = gy * gamma`` and means over each group::
+
+        gx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
+        ggamma = sum(gy * xhat),  gbeta = sum(gy)               (over the leading axes)
+
+    inputs (x (..., *S), gamma S, beta S) -> y (..., *S)
+    """
+
+    def __init__(self, k, eps):
+        self.k, self.eps = k, eps
+
+    def forward(self, x, gamma, beta):
+        xp = get_array_module(x)
+        axes = tuple(range(x.ndim - self.k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        xhat = x - mean
+        var = (xhat * xhat).mean(axis=axes, keepdims=True)
+        var += self.eps
+        rstd = xp.sqrt(var, out=var)
+        xp.reciprocal(rstd, out=rstd)
+        xhat *= rstd
+        self.xhat, self.rstd, self.gamma, self.axes = xhat, rstd, gamma, axes
+        y = xhat * gamma
+        y += beta
+        return y
+
+    def backward(self, gy):
+        xhat, axes = self.xhat, self.axes
+        lead = tuple(range(gy.ndim - self.k))
+        ggamma = (gy * xhat).sum(axis=lead) if self.needs_grad(1) else None
+        gbeta = gy.sum(axis=lead) if self.needs_grad(2) else None
+        gx = None
+        if self.needs_grad(0):
+            g = gy * self.gamma
+            gx = xhat * (g * xhat).mean(axis=axes, keepdims=True)
+            gx += g.mean(axis=axes, keepdims=True)
+            get_array_module(gy).subtract(g, gx, out=gx)
+            gx *= self.rstd
+        return gx, ggamma, gbeta
+
+
+def layer_norm(x, normalized_shape, gamma=None, beta=None, eps=1e-5):
+    """Layer normalisation of ``x`` (..., *normalized_shape) over its last ``len(normalized_shape)`` axes.
+
+    gamma, beta: arrays or tensors of shape ``normalized_shape`` (``None`` for 1 and 0).
+    ``normalized_shape`` is an int or a tuple, as in PyTorch. Output: x's shape.
+    """
+    x = as_tensor(x)
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(
+        int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(
+            f"layer_norm: input of shape {tuple(x.shape)} does not end with normalized_shape {shape}"
+        )
+    xp, dtype = get_array_module(x.data), x.data.dtype
+    for name, p in (("gamma", gamma), ("beta", beta)):
+        if p is not None and tuple(p.shape) != shape:
+            raise ValueError(
+                f"layer_norm: {name} of shape {tuple(p.shape)} does not match normalized_shape {shape}"
+            )
+    if gamma is None:
+        gamma = xp.ones(shape, dtype=dtype)
+    if beta is None:
+        beta = xp.zeros(shape, dtype=dtype)
+    return LayerNorm(k, float(eps))(x, gamma, beta)
 
 
 def dropout(x, p=0.5, training=True):

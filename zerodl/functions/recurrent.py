@@ -28,88 +28,38 @@ float64.  Outputs that receive no gradient get zeros from the engine, so a loss 
 only, on ``hT`` / ``cT`` only, or on both, all work.
 """
 from ..core import Function, get_array_module
+from ._recurrent_util import activation as _activation
+from ._recurrent_util import check as _check
+from ._recurrent_util import gate_scale as _gate_scale
+from ._recurrent_util import scaled as _scaled
+from ._recurrent_util import sequence_grads as _sequence_grads
+from ._recurrent_util import steps_before as _steps_before
+from ._recurrent_util import time_major as _time_major
 
 __all__ = ["rnn", "lstm", "gru"]
 
 
-def _check(op, x, h0, Wx, Wh, n_gates, extra=()):
-    """Shape checks with errors that name the op and the shapes involved; returns N, T, F, H."""
-    if x.ndim != 3:
-        raise ValueError(f"{op}: x must be (N, T, F), got shape {tuple(x.shape)}")
-    N, T, F = x.shape
-    if Wh.ndim != 2 or Wh.shape[1] != n_gates * Wh.shape[0]:
-        raise ValueError(f"{op}: Wh must be (H, {n_gates}*H), got shape {tuple(Wh.shape)}")
-    H = Wh.shape[0]
-    if tuple(Wx.shape) != (F, n_gates * H):
-        raise ValueError(
-            f"{op}: Wx must be (F, {n_gates}*H) = ({F}, {n_gates * H}) for x of shape "
-            f"{tuple(x.shape)} and Wh of shape {tuple(Wh.shape)}, got {tuple(Wx.shape)}"
-        )
-    if T == 0:
-        raise ValueError(f"{op}: the sequence is empty (x of shape {tuple(x.shape)})")
-    for name, arr, shape in (("h0", h0, (N, H)),) + tuple(extra):
-        if tuple(arr.shape) != shape:
-            raise ValueError(
-                f"{op}: {name} must have shape {shape} for x of shape {tuple(x.shape)} and "
-                f"hidden size {H}, got {tuple(arr.shape)}"
-            )
-    return N, T, F, H
+class _Cell(Function):
+    """Holds the cell's activations (``activation`` for the candidate / output, as Keras's,
+    ``recurrent_activation`` for the gates); ``fast`` when they are tanh and sigmoid, which
+    lets one ``tanh`` serve every gate (see ``_recurrent_util.gate_scale``)."""
 
-
-def _time_major(a):
-    """(N, T, ...) -> a contiguous (T, N, ...) copy (and back: the same call)."""
-    return get_array_module(a).ascontiguousarray(a.swapaxes(0, 1))
-
-
-def _gate_scale(xp, n_gates, sigmoid_gates, dtype):
-    """``m`` of shape (n_gates, 1): 1/2 for the sigmoid gates, 1 for the tanh ones.
-
-    ``sigmoid(z) = tanh(z / 2) / 2 + 1/2``.  With the sigmoid gates' pre-activations halved
-    (``m`` folded into Wx, Wh and b), ONE ``tanh`` over the whole gate block followed by
-    ``u * m + (1 - m)`` gives every gate at once: ``u/2 + 1/2`` for a sigmoid gate, ``u`` for
-    a tanh gate.
-    """
-    m = xp.ones((n_gates, 1), dtype=dtype)
-    m[list(sigmoid_gates)] = 0.5
-    return m
-
-
-def _scaled(W, m):
-    """W (..., G*H) with gate column block j multiplied by m[j] (m of shape (G, 1))."""
-    G = m.shape[0]
-    return (W.reshape(W.shape[:-1] + (G, W.shape[-1] // G)) * m).reshape(W.shape)
-
-
-def _sequence_grads(fn, xs, h_prev, Wx, dAx, dAh, i_Wx):
-    """The GEMMs over all steps at once, from time-major arrays.
-
-    xs (T, N, F) and h_prev (T, N, H) (h0, h_1, ..., h_{T-1}) are what each step saw;
-    dAx, dAh (T, N, G*H) the gradients of the x-side and h-side pre-activations (the same
-    array for rnn and lstm).  Returns ``gx`` (N, T, F) = dAx @ Wx.T, ``gWx = X.T @ dAx`` and
-    ``gWh = H_prev.T @ dAh``; ``i_Wx`` is the index of Wx among the op's inputs (Wh is next).
-    """
-    T, N, F = xs.shape
-    GH = dAx.shape[-1]
-    dAx2 = dAx.reshape(T * N, GH)
-    gx = _time_major((dAx2 @ Wx.T).reshape(T, N, F)) if fn.needs_grad(0) else None
-    gWx = xs.reshape(T * N, F).T @ dAx2 if fn.needs_grad(i_Wx) else None
-    gWh = h_prev.reshape(T * N, -1).T @ dAh.reshape(T * N, GH) if fn.needs_grad(i_Wx + 1) else None
-    return gx, gWx, gWh
-
-
-def _steps_before(xp, s0, ss):
-    """(T, N, H): the state each step started from: s0, s_1, ..., s_{T-1}."""
-    return xp.concatenate((s0[None], ss[:-1]), axis=0)
+    def __init__(self, activation="tanh", recurrent_activation="sigmoid"):
+        op = type(self).__name__.lower()
+        self.act = _activation(activation, op)
+        self.ract = _activation(recurrent_activation, op, "recurrent_activation")
+        self.fast = self.act.name == "tanh" and self.ract.name == "sigmoid"
 
 
 # ==========================================================================================
 # RNN:  h_t = tanh(x_t Wx + h_{t-1} Wh + b)
 # ==========================================================================================
-class RNN(Function):
-    """Elman RNN with tanh over a whole sequence (the book's TimeRNN, one node).
+class RNN(_Cell):
+    """Elman RNN over a whole sequence (the book's TimeRNN, one node); ``act`` is tanh by default.
 
-    forward:   a_t = x_t @ Wx + h_{t-1} @ Wh + b ,   h_t = tanh(a_t)
-    backward:  da_t = (dhs_t + da_{t+1} @ Wh.T) * (1 - h_t**2)     (dhT joins at t = T)
+    forward:   a_t = x_t @ Wx + h_{t-1} @ Wh + b ,   h_t = act(a_t)
+    backward:  da_t = (dhs_t + da_{t+1} @ Wh.T) * act'(a_t)     (dhT joins at t = T;
+               act' is computed from h_t, e.g. 1 - h_t**2 for tanh)
                dx = dA @ Wx.T,  dWx = X.T @ dA,  dWh = H_prev.T @ dA,  db = sum(dA),
                dh0 = da_1 @ Wh.T
     inputs (x, h0, Wx, Wh, b) -> outputs (hs, hT)
@@ -122,19 +72,20 @@ class RNN(Function):
         A = (xs.reshape(T * N, F) @ Wx).reshape(T, N, H)  # input projections of all steps
         A += b
         h = h0
-        for t in range(T):  # tanh in place: A becomes the hidden states
+        act = self.act.apply_
+        for t in range(T):  # the activation in place: A becomes the hidden states
             a = A[t]
             a += h @ Wh
-            h = xp.tanh(a, out=a)
+            h = act(a)
         self.saved = (xs, h0, A, Wx, Wh)
         return _time_major(A), h.copy()
 
     def backward(self, ghs, ghT):
         xs, h0, hs, Wx, Wh = self.saved
         xp = get_array_module(hs)
-        dA = 1 - hs * hs  # tanh'(a_t) for all steps; becomes dA in place
+        dA = self.act.grad(hs)  # act'(a_t) for all steps; becomes dA in place
         ghs = _time_major(ghs)
-        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes the small GEMM up to 3x slower)
+        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes this small GEMM slower: docs/benchmarks.md)
         dh = ghT
         for t in range(hs.shape[0] - 1, -1, -1):
             da = dA[t]
@@ -150,22 +101,24 @@ class RNN(Function):
 # ==========================================================================================
 # LSTM, gate order i, f, g, o (PyTorch's and Keras's)
 # ==========================================================================================
-class LSTM(Function):
+class LSTM(_Cell):
     """LSTM over a whole sequence (the book's TimeLSTM, one node); gates (i, f, g, o).
 
-    forward, per step (A_t of shape (N, 4, H) holds the four pre-activations)::
+    forward, per step (A_t of shape (N, 4, H) holds the four pre-activations; sigma is the
+    recurrent activation, sigmoid by default, and act the activation, tanh by default)::
 
         A_t = x_t @ Wx + h_{t-1} @ Wh + b
-        i = sigmoid(A_t[0]),  f = sigmoid(A_t[1]),  g = tanh(A_t[2]),  o = sigmoid(A_t[3])
+        i = sigma(A_t[0]),  f = sigma(A_t[1]),  g = act(A_t[2]),  o = sigma(A_t[3])
         c_t = f * c_{t-1} + i * g
-        h_t = o * tanh(c_t)
+        h_t = o * act(c_t)
 
-    backward, per step from t = T down to 1 (dh, dc carried from step t+1)::
+    backward, per step from t = T down to 1 (dh, dc carried from step t+1; primes are the
+    derivatives, computed from the outputs: sigma' = i(1-i) etc., act' = 1 - g**2 for tanh)::
 
         dh   = dhs_t + dA_{t+1} @ Wh.T                                   (dhT at t = T)
-        dc   = dc_{t+1} * f_{t+1} + dh * o * (1 - tanh(c_t)**2)           (dcT at t = T)
-        dA_t = [dc * g * i(1-i),  dc * c_{t-1} * f(1-f),  dc * i * (1-g**2),
-                dh * tanh(c_t) * o(1-o)]
+        dc   = dc_{t+1} * f_{t+1} + dh * o * act'(c_t)                    (dcT at t = T)
+        dA_t = [dc * g * sigma'(i),  dc * c_{t-1} * sigma'(f),  dc * i * act'(g),
+                dh * act(c_t) * sigma'(o)]
 
     then dx = dA @ Wx.T, dWx = X.T @ dA, dWh = H_prev.T @ dA, db = sum(dA) over all steps;
     dh0 = dA_1 @ Wh.T, dc0 = dc_1 * f_1.
@@ -176,7 +129,8 @@ class LSTM(Function):
         xp = get_array_module(x)
         H = Wh.shape[0]
         N, T, F, H = _check("lstm", x, h0, Wx, Wh, 4, (("c0", c0, (x.shape[0], H)), ("b", b, (4 * H,))))
-        m = _gate_scale(xp, 4, (0, 1, 3), x.dtype)
+        fast, act, ract = self.fast, self.act.apply_, self.ract.apply_
+        m = _gate_scale(xp, 4, (0, 1, 3) if fast else (), x.dtype)
         k = 1 - m
         xs = _time_major(x)
         # G: gate pre-activations of all steps in one GEMM (sigmoid gates halved, see
@@ -186,18 +140,27 @@ class LSTM(Function):
         Whm = _scaled(Wh, m)
         hs = xp.empty((T, N, H), dtype=x.dtype)
         cs = xp.empty((T, N, H), dtype=x.dtype)  # c_t
-        tcs = xp.empty((T, N, H), dtype=x.dtype)  # tanh(c_t)
+        tcs = xp.empty((T, N, H), dtype=x.dtype)  # act(c_t)
         tanh, mul = xp.tanh, xp.multiply
         h, c = h0, c0
         for t in range(T):
             a = G[t]
             a += (h @ Whm).reshape(N, 4, H)
-            tanh(a, out=a)
-            a *= m
-            a += k  # a[:, 0..3] = i, f, g, o
+            if fast:
+                tanh(a, out=a)
+                a *= m
+                a += k  # a[:, 0..3] = i, f, g, o
+            else:
+                ract(a[:, :2])
+                act(a[:, 2])
+                ract(a[:, 3])
             c = mul(a[:, 1], c, out=cs[t])
             c += a[:, 0] * a[:, 2]
-            tc = tanh(c, out=tcs[t])
+            if fast:
+                tc = tanh(c, out=tcs[t])
+            else:
+                tcs[t] = c
+                tc = act(tcs[t])
             h = mul(a[:, 3], tc, out=hs[t])
         self.saved = (xs, h0, c0, Wx, Wh, G, hs, cs, tcs)
         return _time_major(hs), h.copy(), c.copy()
@@ -210,17 +173,18 @@ class LSTM(Function):
         # Everything the carried gradients get multiplied by, for all steps at once:
         #   dA[t, :, :3] = dc * Kc[t]  (i, f, g)    dA[t, :, 3] = dh * Ko[t]  (o)
         #   dc += dh * Kh[t]                         dc carried to step t-1: dc * f[t]
+        dact, dract = self.act.grad, self.ract.grad
         Kc = xp.empty((T, N, 3, H), dtype=G.dtype)
-        xp.multiply(g, i * (1 - i), out=Kc[:, :, 0])
-        xp.multiply(_steps_before(xp, c0, cs), f * (1 - f), out=Kc[:, :, 1])
-        xp.multiply(i, 1 - g * g, out=Kc[:, :, 2])
-        Ko = o * (1 - o)
+        xp.multiply(g, dract(i), out=Kc[:, :, 0])
+        xp.multiply(_steps_before(xp, c0, cs), dract(f), out=Kc[:, :, 1])
+        xp.multiply(i, dact(g), out=Kc[:, :, 2])
+        Ko = dract(o)
         Ko *= tcs
-        Kh = 1 - tcs * tcs
+        Kh = dact(tcs)
         Kh *= o
         ghs = _time_major(ghs)
         dA = xp.empty((T, N, 4, H), dtype=G.dtype)
-        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes the small GEMM up to 3x slower)
+        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes this small GEMM slower: docs/benchmarks.md)
         mul = xp.multiply
         dh, dc = ghT, gcT
         for t in range(T - 1, -1, -1):
@@ -242,22 +206,22 @@ class LSTM(Function):
 # ==========================================================================================
 # GRU, PyTorch's equations, gate order r, z, n
 # ==========================================================================================
-class GRU(Function):
+class GRU(_Cell):
     """GRU over a whole sequence with PyTorch's equations; gates (r, z, n) along the 3H axis.
 
     forward, per step (Wx = [Wx_r Wx_z Wx_n], Wh = [Wh_r Wh_z Wh_n]; two biases as PyTorch,
-    bx = b_ih and bh = b_hh)::
+    bx = b_ih and bh = b_hh; sigma = recurrent activation (sigmoid), act = activation (tanh))::
 
-        r   = sigmoid(x_t Wx_r + bx_r + h Wh_r + bh_r)
-        z   = sigmoid(x_t Wx_z + bx_z + h Wh_z + bh_z)
+        r   = sigma(x_t Wx_r + bx_r + h Wh_r + bh_r)
+        z   = sigma(x_t Wx_z + bx_z + h Wh_z + bh_z)
         hn  = h Wh_n + bh_n                           (kept apart: r multiplies it)
-        n   = tanh(x_t Wx_n + bx_n + r * hn)
+        n   = act(x_t Wx_n + bx_n + r * hn)
         h_t = (1 - z) * n + z * h                     (computed as n + z * (h - n))
 
-    backward, per step with dh = dhs_t + (gradient from step t+1)::
+    backward, per step with dh = dhs_t + (gradient from step t+1); primes from the outputs::
 
-        dn_pre = dh * (1 - z) * (1 - n**2)     x side of n;  h side:  dhn = dn_pre * r
-        dz_pre = dh * (h - n) * z(1-z)         dr_pre = dn_pre * hn * r(1-r)
+        dn_pre = dh * (1 - z) * act'(n)        x side of n;  h side:  dhn = dn_pre * r
+        dz_pre = dh * (h - n) * sigma'(z)      dr_pre = dn_pre * hn * sigma'(r)
         dh_{t-1} = dh * z + [dr_pre, dz_pre, dhn] @ Wh.T
 
     then dx = dAx @ Wx.T, dWx = X.T @ dAx, dWh = H_prev.T @ dAh, dbx = sum(dAx),
@@ -269,7 +233,8 @@ class GRU(Function):
         xp = get_array_module(x)
         H = Wh.shape[0]
         N, T, F, H = _check("gru", x, h0, Wx, Wh, 3, (("bx", bx, (3 * H,)), ("bh", bh, (3 * H,))))
-        m = _gate_scale(xp, 3, (0, 1), x.dtype)
+        fast, act, ract = self.fast, self.act.apply_, self.ract.apply_
+        m = _gate_scale(xp, 3, (0, 1) if fast else (), x.dtype)
         xs = _time_major(x)
         # GX: x-side pre-activations of all steps (one GEMM); the r, z part also takes the
         # h-side biases and is halved for the one-tanh sigmoid (see _gate_scale).
@@ -287,13 +252,16 @@ class GRU(Function):
         for t in range(T):
             hw = (h @ Whm).reshape(N, 3, H)
             rz = add(GX[t, :, :2], hw[:, :2], out=gates[t, :, :2])
-            tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5  # rz[:, 0] = r, rz[:, 1] = z
+            if fast:
+                tanh(rz, out=rz)
+                rz *= 0.5
+                rz += 0.5  # rz[:, 0] = r, rz[:, 1] = z
+            else:
+                ract(rz)
             hn = add(hw[:, 2], bh_n, out=HN[t])
             n = mul(rz[:, 0], hn, out=gates[t, :, 2])
             n += GX[t, :, 2]
-            tanh(n, out=n)
+            act(n)
             h = xp.subtract(h, n, out=hs[t])
             h *= rz[:, 1]
             h += n
@@ -308,16 +276,17 @@ class GRU(Function):
         h_prev = _steps_before(xp, h0, hs)
         # Every multiplier of dh, for all steps at once:
         #   dAh[t] = dh * Kh[t]  (r, z, and the h side of n)    dn_pre = dh * Kn[t]
-        Kn = 1 - n * n
+        dract = self.ract.grad
+        Kn = self.act.grad(n)
         Kn *= 1 - z
         Kh = xp.empty((T, N, 3, H), dtype=gates.dtype)
-        xp.multiply(Kn * HN, r * (1 - r), out=Kh[:, :, 0])
-        xp.multiply(h_prev - n, z * (1 - z), out=Kh[:, :, 1])
+        xp.multiply(Kn * HN, dract(r), out=Kh[:, :, 0])
+        xp.multiply(h_prev - n, dract(z), out=Kh[:, :, 1])
         xp.multiply(Kn, r, out=Kh[:, :, 2])
         ghs = _time_major(ghs)
         dAh = xp.empty((T, N, 3, H), dtype=gates.dtype)  # gradients of the h-side pre-activations
         dAx = xp.empty((T, N, 3, H), dtype=gates.dtype)  # ... of the x-side ones
-        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes the small GEMM up to 3x slower)
+        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes this small GEMM slower: docs/benchmarks.md)
         mul = xp.multiply
         dh = ghT
         for t in range(T - 1, -1, -1):
@@ -341,28 +310,32 @@ class GRU(Function):
 # ==========================================================================================
 # the functions users call
 # ==========================================================================================
-def rnn(x, h0, Wx, Wh, b):
-    """tanh RNN over a sequence: ``h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)``.
+def rnn(x, h0, Wx, Wh, b, activation="tanh"):
+    """Elman RNN over a sequence: ``h_t = act(x_t @ Wx + h_{t-1} @ Wh + b)``.
 
     x (N, T, F), h0 (N, H), Wx (F, H), Wh (H, H), b (H,) -> (hs (N, T, H), hT (N, H)).
+    ``activation``: "tanh" (default), "relu", "sigmoid", "hard_sigmoid" or "linear".
     """
-    return RNN()(x, h0, Wx, Wh, b)
+    return RNN(activation)(x, h0, Wx, Wh, b)
 
 
-def lstm(x, h0, c0, Wx, Wh, b):
+def lstm(x, h0, c0, Wx, Wh, b, activation="tanh", recurrent_activation="sigmoid"):
     """LSTM over a sequence, gates in the order (i, f, g, o) as PyTorch's and Keras's.
 
     x (N, T, F), h0 (N, H), c0 (N, H), Wx (F, 4H), Wh (H, 4H), b (4H,)
-    -> (hs (N, T, H), hT (N, H), cT (N, H)).  Equations: see ``LSTM``.
+    -> (hs (N, T, H), hT (N, H), cT (N, H)).  ``activation`` (g and the cell output, tanh by
+    default) and ``recurrent_activation`` (i, f, o; sigmoid by default) as Keras's: one of
+    "tanh", "relu", "sigmoid", "hard_sigmoid", "linear".  Equations: see ``LSTM``.
     """
-    return LSTM()(x, h0, c0, Wx, Wh, b)
+    return LSTM(activation, recurrent_activation)(x, h0, c0, Wx, Wh, b)
 
 
-def gru(x, h0, Wx, Wh, bx, bh):
+def gru(x, h0, Wx, Wh, bx, bh, activation="tanh", recurrent_activation="sigmoid"):
     """GRU over a sequence with PyTorch's equations, gates in the order (r, z, n).
 
     x (N, T, F), h0 (N, H), Wx (F, 3H), Wh (H, 3H), bx (3H,) (PyTorch's b_ih), bh (3H,)
     (b_hh: its n part sits inside ``r * (h Wh_n + bh_n)``) -> (hs (N, T, H), hT (N, H)).
+    ``activation`` (n; tanh) and ``recurrent_activation`` (r, z; sigmoid) as for ``lstm``.
     Equations: see ``GRU``.
     """
-    return GRU()(x, h0, Wx, Wh, bx, bh)
+    return GRU(activation, recurrent_activation)(x, h0, Wx, Wh, bx, bh)

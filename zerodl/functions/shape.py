@@ -2,6 +2,7 @@
 concat, stack, clip, where."""
 from ..core import Function, Tensor, as_tensor, get_array_module
 from ._util import expand_reduced, normalize_axis, raise_axis_error, sum_to as _sum_to_raw
+from .indexing import extreme_with_indices as _extreme_with_indices
 
 
 class Sum(Function):
@@ -262,24 +263,54 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - the API's name
-    """Sum over ``axis`` (None: all; int or tuple, negative allowed); ``keepdims`` keeps them as size 1."""
-    return Sum(axis, keepdims)(x)
+def _axis_arg(op, axis, dim, default=None):
+    """``axis`` or PyTorch's ``dim`` (one of them; both only when they agree)."""
+    if dim is None:
+        return axis
+    if axis is not default and axis != dim:
+        raise TypeError(f"{op}: got axis={axis!r} and dim={dim!r}; pass one of them")
+    return tuple(dim) if isinstance(dim, list) else dim
 
 
-def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (None: all; int or tuple, negative allowed); ``keepdims`` keeps them as size 1."""
-    return Mean(axis, keepdims)(x)
+def _keep_arg(op, keepdims, keepdim):
+    if keepdim is None:
+        return keepdims
+    if keepdims and not keepdim:
+        raise TypeError(f"{op}: got keepdims={keepdims!r} and keepdim={keepdim!r}; pass one of them")
+    return bool(keepdim)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Maximum over ``axis``; the gradient goes to the maxima (shared equally between ties)."""
-    return Max(axis, keepdims)(x)
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001 - the API's name
+    """Sum over ``axis`` (None: all; int or tuple, negative allowed); ``keepdims`` keeps them as size 1.
+    PyTorch's ``dim=`` / ``keepdim=`` are the same arguments."""
+    return Sum(_axis_arg("sum", axis, dim), _keep_arg("sum", keepdims, keepdim))(x)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    """Minimum over ``axis``; the gradient goes to the minima (shared equally between ties)."""
-    return Min(axis, keepdims)(x)
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Mean over ``axis`` (None: all; int or tuple, negative allowed); ``keepdims`` keeps them as size 1.
+    PyTorch's ``dim=`` / ``keepdim=`` are the same arguments."""
+    return Mean(_axis_arg("mean", axis, dim), _keep_arg("mean", keepdims, keepdim))(x)
+
+
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    """Maximum over ``axis``; the gradient goes to the maxima (shared equally between ties).
+
+    With PyTorch's ``dim=`` (an int) it returns ``(values, indices)`` as ``torch.max(x, dim=)``,
+    the gradient going to the index picked (the first maximum)."""
+    if dim is not None:
+        from_dim = _axis_arg("max", axis, dim)
+        return _extreme_with_indices("max", x, from_dim, _keep_arg("max", keepdims, keepdim))
+    return Max(axis, _keep_arg("max", keepdims, keepdim))(x)
+
+
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    """Minimum over ``axis``; the gradient goes to the minima (shared equally between ties).
+
+    With PyTorch's ``dim=`` (an int) it returns ``(values, indices)`` as ``torch.min(x, dim=)``."""
+    if dim is not None:
+        from_dim = _axis_arg("min", axis, dim)
+        return _extreme_with_indices("min", x, from_dim, _keep_arg("min", keepdims, keepdim))
+    return Min(axis, _keep_arg("min", keepdims, keepdim))(x)
 
 
 def reshape(x, *shape):
@@ -291,9 +322,35 @@ def reshape(x, *shape):
 
 
 def transpose(x, *axes):
-    """Permute the axes (reversed when none are given): ``transpose(x, 0, 2, 1)``."""
-    axes = _shape_arg(axes) if axes and axes[0] is not None else None
-    return Transpose(axes)(x)
+    """Reverse the axes (no arguments), swap two dims as PyTorch (``transpose(x, 0, 1)``, any
+    ndim), or permute them as NumPy (all of the axes of a tensor with 3 or more dims, or a tuple:
+    ``transpose(x, 0, 2, 1)``)."""
+    if not axes or axes[0] is None:
+        return Transpose(None)(x)
+    ndim = x.ndim if hasattr(x, "ndim") else get_array_module(x).ndim(x)
+    if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
+        return Transpose(_swap("transpose", ndim, *axes, x))(x)
+    return Transpose(_shape_arg(axes))(x)
+
+
+def _swap(op, ndim, d0, d1, x):
+    """The permutation that swaps dims ``d0`` and ``d1`` of an ``ndim``-dim tensor."""
+    for d in (d0, d1):
+        if isinstance(d, bool) or not isinstance(d, int) or not -ndim <= d < ndim:
+            raise ValueError(f"{op}: dim {d!r} is out of range for a tensor of shape {tuple(x.shape)}")
+    perm = list(range(ndim))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    return tuple(perm)
+
+
+def permute(x, *dims):
+    """Reorder the dims (``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``, as ``torch.permute``)."""
+    dims = _shape_arg(dims)
+    ndim = x.ndim if hasattr(x, "ndim") else get_array_module(x).ndim(x)
+    ok = all(isinstance(d, int) and -ndim <= d < ndim for d in dims)
+    if len(dims) != ndim or not ok or sorted(d % ndim for d in dims) != list(range(ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {ndim} dims of a tensor of shape {tuple(x.shape)}")
+    return Transpose(dims)(x)
 
 
 def broadcast_to(x, shape):
@@ -321,14 +378,30 @@ def getitem(x, index):
     return GetItem(index)(x)
 
 
-def concat(xs, axis=0):
-    """Join tensors along an existing axis (``torch.cat``)."""
-    return Concat(axis)(*xs)
+def concat(xs, axis=0, dim=None):
+    """Join tensors along an existing axis (``torch.cat``; ``dim`` is ``axis``)."""
+    return Concat(_axis_arg("concat", axis, dim, 0))(*_tensor_list("concat", xs))
 
 
-def stack(xs, axis=0):
-    """Join same-shaped tensors along a new axis."""
-    return Stack(axis)(*xs)
+def cat(tensors, dim=0):
+    """``torch.cat``: join tensors along the existing axis ``dim``."""
+    return Concat(dim)(*_tensor_list("cat", tensors))
+
+
+def stack(xs, axis=0, dim=None):
+    """Join same-shaped tensors along a new axis (``torch.stack``; ``dim`` is ``axis``)."""
+    return Stack(_axis_arg("stack", axis, dim, 0))(*_tensor_list("stack", xs))
+
+
+def stack_dim(tensors, dim=0):
+    """``torch.stack`` (``zd.stack``): join same-shaped tensors along the new axis ``dim``."""
+    return Stack(dim)(*_tensor_list("stack", tensors))
+
+
+def _tensor_list(op, xs):
+    if isinstance(xs, Tensor) or hasattr(xs, "shape"):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got a single {type(xs).__name__} of shape {tuple(xs.shape)}")
+    return list(xs)
 
 
 def clip(x, lo, hi):

@@ -44,18 +44,29 @@ def _rng_snapshot():
     return meta, np.asarray(key, dtype=np.uint32)
 
 
-def _rng_restore(meta, key, path):
+def _rng_restore(meta, key, path, generators=None):
+    """Set the generators to the saved state. ``generators`` (zerodl's, NumPy's legacy, Python's)
+    default to the process's own; scratch ones check a state without changing anything."""
+    z, legacy, py_rng = generators or (None, np.random, _pyrandom)
     try:
         if "zerodl" in meta:
-            _zrandom.set_rng_state(meta["zerodl"])
+            if z is None:
+                _zrandom.set_rng_state(meta["zerodl"])
+            else:
+                z.bit_generator.state = meta["zerodl"]
         leg = meta.get("numpy_legacy")
         if leg is not None and key is not None:
-            np.random.set_state((leg["bit_generator"], key, leg["pos"], leg["has_gauss"], leg["cached_gaussian"]))
+            legacy.set_state((leg["bit_generator"], key, leg["pos"], leg["has_gauss"], leg["cached_gaussian"]))
         py = meta.get("python")
         if py is not None:
-            _pyrandom.setstate((py[0], tuple(py[1]), py[2]))
-    except (KeyError, TypeError, ValueError) as e:
+            py_rng.setstate((py[0], tuple(py[1]), py[2]))
+    except (KeyError, TypeError, ValueError, IndexError) as e:
         raise ValueError(f"{path}: cannot restore the random generators' state ({e})") from None
+
+
+def _check_rng(meta, key, path):
+    """Raise as ``_rng_restore`` would, on scratch generators (nothing changes)."""
+    _rng_restore(meta, key, path, (np.random.default_rng(), np.random.RandomState(), _pyrandom.Random()))
 
 
 def save_checkpoint(path, model, optimizer=None, epoch=None, extra=None, scheduler=None):
@@ -89,8 +100,10 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, restore_rng=Tru
     """Restore a checkpoint written by ``save_checkpoint`` into ``model`` (and ``optimizer``,
     ``scheduler``), and the random generators unless ``restore_rng=False``.
 
-    Returns ``{"epoch": ..., "extra": ..., "metadata": {...}}``. Everything is checked before
-    anything changes where possible; a mismatch raises ``ValueError`` (the model's
+    Returns ``{"epoch": ..., "extra": ..., "metadata": {...}}``. All or nothing: the file (its
+    checksum included) and the random generators' state are checked first, and if the model,
+    optimizer or scheduler then refuses its part, the parts already loaded are put back, so a
+    failed call leaves everything as it was. A mismatch raises ``ValueError`` (the model's
     ``load_state_dict`` raises ``RuntimeError`` listing missing/unexpected keys).
     """
     tensors, meta = load(path, with_metadata=True)
@@ -123,16 +136,28 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, restore_rng=Tru
     except ValueError as e:
         raise ValueError(f"{path}: corrupt checkpoint metadata ({e})") from None
 
-    if model is not None:
-        model.load_state_dict(parts["model"], strict=strict)
-    if optimizer is not None:
-        try:
-            optimizer.load_state_dict(parts["optimizer"])
-        except ValueError as e:
-            raise ValueError(f"{path}: {e}") from None
-    if scheduler is not None:
-        scheduler.load_state_dict(sched)
+    key = parts["rng"].get("numpy_legacy.key")
     if restore_rng:
-        _rng_restore(rng, parts["rng"].get("numpy_legacy.key"), path)
+        _check_rng(rng, key, path)
+    # The model goes last: its load_state_dict checks every key and shape before it copies.
+    undo = []
+    try:
+        if optimizer is not None:
+            undo.append((optimizer, optimizer.state_dict()))
+            try:
+                optimizer.load_state_dict(parts["optimizer"])
+            except (ValueError, KeyError, TypeError, IndexError) as e:
+                raise ValueError(f"{path}: the optimizer state does not fit: {e}") from None
+        if scheduler is not None:
+            undo.append((scheduler, scheduler.state_dict()))
+            scheduler.load_state_dict(sched)
+        if model is not None:
+            model.load_state_dict(parts["model"], strict=strict)
+    except BaseException:
+        for obj, state in reversed(undo):
+            obj.load_state_dict(state)
+        raise
+    if restore_rng:
+        _rng_restore(rng, key, path)
     user_meta = {k: v for k, v in meta.items() if not k.startswith(("optimizer.", _STR_PREFIX))}
     return {"epoch": epoch, "extra": extra, "metadata": user_meta}

@@ -19,11 +19,20 @@ included) reads what zerodl writes.
 
 Reading never runs code: a truncated, tampered or non-safetensors file, or an ``.npz``/``.npy``
 holding pickled Python objects, is refused with a ``ValueError`` naming the file and the fault.
+
+Checksum: ``save`` puts ``"zerodl.checksum": "crc32/1:<8 hex digits>"`` in the metadata, the
+CRC-32 of the other metadata entries, of each tensor's name, dtype and shape, and of the tensor
+bytes (in name order). ``load`` recomputes it and refuses a mismatch as a corrupted file
+(zeroed or flipped bytes in the tensor section pass every structural check of the format, so
+only a checksum can catch them). Files without the entry (older zerodl, other writers) load
+unchecked. CRC-32 (zlib, a few GB/s) rather than a cryptographic hash: it is there to catch
+damage, not an attacker, who could rewrite the checksum too; docs/reliability.md has the cost.
 """
 import json
 import os
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -51,6 +60,39 @@ _DTYPES = {
 _ITEMSIZE = {"BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "C64": 8, **{k: v.itemsize for k, v in _DTYPES.items()}}
 _SAVABLE = {v.name for v in _DTYPES.values()}
 _MAX_HEADER = 100_000_000  # the safetensors limit
+CHECKSUM_KEY = "zerodl.checksum"
+_CHECKSUM_TAG = "crc32/1:"
+
+
+def checksum(arrays, metadata):
+    """The ``"crc32/1:..."`` checksum of ``arrays`` (name -> C-contiguous little-endian ndarray)
+    and ``metadata`` (str -> str, without the checksum entry itself)."""
+    names = sorted(arrays)
+    layout = [sorted(metadata.items()), [[k, arrays[k].dtype.str, list(arrays[k].shape)] for k in names]]
+    crc = zlib.crc32(json.dumps(layout, separators=(",", ":")).encode("utf-8"))
+    for k in names:
+        a = arrays[k]
+        if a.size:
+            crc = zlib.crc32(a.reshape(-1).view(np.uint8), crc)
+    return f"{_CHECKSUM_TAG}{crc:08x}"
+
+
+def _verify_checksum(path, arrays, raw_meta):
+    """Raise if the file's checksum entry does not match its contents (no entry: nothing to check)."""
+    meta = dict(raw_meta or {})
+    stored = meta.pop(CHECKSUM_KEY, None)
+    if stored is None:
+        if any(v.startswith(_CHECKSUM_TAG) for v in meta.values()):  # the entry's key was damaged
+            raise _corrupted(path, "its checksum entry is damaged")
+        return
+    tensors = {k: v for k, v in arrays.items() if not isinstance(v, str)}
+    if stored != checksum(tensors, meta):
+        raise _corrupted(path, "its contents do not match the checksum stored in it")
+
+
+def _corrupted(path, why):
+    return _bad(path, f"the file is corrupted: {why} (damaged on disk or in a copy); "
+                      "restore it from a backup or write it again")
 
 
 def _as_array(key, value):
@@ -80,8 +122,9 @@ def _encode_metadata(metadata, where="save"):
     for k, v in metadata.items():
         if not isinstance(k, str):
             raise TypeError(f"{where}: metadata keys must be str, got {k!r}")
-        if k.startswith(_STR_PREFIX):
-            raise ValueError(f"{where}: metadata key {k!r} uses the reserved prefix {_STR_PREFIX!r}")
+        if k.startswith(_STR_PREFIX) or k == CHECKSUM_KEY:
+            raise ValueError(f"{where}: metadata key {k!r} is reserved (keys {CHECKSUM_KEY!r} and "
+                             f"{_STR_PREFIX!r}... are zerodl's own)")
         if isinstance(v, str):
             out[k] = v
         else:
@@ -109,7 +152,8 @@ def to_bytes(state, metadata=None):
             meta[_STR_PREFIX + k] = v
         else:
             arrays[k] = _as_array(k, v)
-    return safetensors.numpy.save(arrays, metadata=meta or None)
+    meta[CHECKSUM_KEY] = checksum(arrays, meta)
+    return safetensors.numpy.save(arrays, metadata=meta)
 
 
 def save(state, path, metadata=None):
@@ -176,6 +220,7 @@ def _read_header(path, f, size):
 
 def _split_metadata(meta):
     meta = dict(meta or {})
+    meta.pop(CHECKSUM_KEY, None)
     strings = {k[len(_STR_PREFIX):]: meta.pop(k) for k in list(meta) if k.startswith(_STR_PREFIX)}
     return meta, strings
 
@@ -199,6 +244,7 @@ def _load_safetensors(path):
     for k, a in arrays.items():
         if not a.flags.writeable:
             arrays[k] = a.copy()
+    _verify_checksum(path, arrays, header.get("__metadata__"))
     meta, strings = _split_metadata(header.get("__metadata__"))
     arrays.update(strings)
     return arrays, meta

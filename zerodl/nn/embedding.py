@@ -4,7 +4,8 @@ import numpy as np
 from .. import functions as F
 from ..core import Tensor
 from . import init
-from .module import Module, _as_input
+from ._checks import as_input
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Embedding"]
@@ -41,7 +42,7 @@ class Embedding(Module):
         return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
 
     def forward(self, ids):
-        raw = ids.data if isinstance(ids, Tensor) else _as_input(ids)
+        raw = ids.data if isinstance(ids, Tensor) else as_input(ids)
         if raw.dtype.kind not in "iu":
             if raw.dtype.kind == "f" and raw.size and (raw == raw.astype(np.int64)).all():
                 raw = raw.astype(np.int64)  # float ids from a generic loader: accept whole numbers

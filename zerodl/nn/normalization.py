@@ -1,12 +1,13 @@
-"""Batch normalisation layers, over ``F.batch_norm`` (one fused op)."""
+"""Batch and layer normalisation layers, over ``F.batch_norm`` / ``F.layer_norm`` (fused ops)."""
 import numpy as np
 
 from .. import functions as F
 from ..core.backend import get_array_module
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 class _BatchNorm(Module):
@@ -17,7 +18,7 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         if num_features is not None:
-            num_features = _positive_int(num_features, "num_features (or None to infer it)", name)
+            num_features = positive_int(num_features, "num_features (or None to infer it)", name)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
         if eps <= 0:
@@ -48,16 +49,16 @@ class _BatchNorm(Module):
         return f"{type(self).__name__}({self.num_features if self.num_features is not None else '?'})"
 
     def forward(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim != self._ndim:
-            raise ValueError(f"{self._tag()}: expected input of shape {self._layout}, got shape {_shape_str(x.shape)}")
+            raise ValueError(f"{self._tag()}: expected input of shape {self._layout}, got shape {shape_str(x.shape)}")
         if self.gamma is None:
             self._build(int(x.shape[1]), get_array_module(x))
         elif x.shape[1] != self.num_features:
             want = self._layout.replace("C", str(self.num_features))
             raise ValueError(
                 f"{self._tag()}: expected {self.num_features} features, input of shape {want}, "
-                f"got shape {_shape_str(x.shape)}"
+                f"got shape {shape_str(x.shape)}"
             )
         return F.batch_norm(
             x, self.gamma, self.beta, self.running_mean, self.running_var,
@@ -101,3 +102,55 @@ class BatchNorm2d(_BatchNorm):
 
     _ndim = 4
     _layout = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the last axes of each sample (Ba et al. 2016; PyTorch's LayerNorm).
+
+    ``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``:
+    ``normalized_shape`` is an int (the feature axis) or a tuple of the trailing axes.
+    ``y = (x - mean) / sqrt(var + eps) * gamma + beta``, mean and (biased) variance taken over
+    those axes of each sample separately, in training and evaluation alike (no running stats).
+
+    Parameters ``gamma`` (ones) and ``beta`` (zeros) of shape ``normalized_shape`` (PyTorch's
+    ``weight`` / ``bias``, Keras's ``gamma`` / ``beta``); absent with ``elementwise_affine=False``
+    (``beta`` also with ``bias=False``).
+
+    Shapes: input (..., *normalized_shape), e.g. (N, T, D) with ``LayerNorm(D)``; output the same.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        dims = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not dims:
+            raise ValueError("LayerNorm: normalized_shape must name at least one axis, got ()")
+        self.normalized_shape = tuple(positive_int(d, "normalized_shape", "LayerNorm") for d in dims)
+        if eps <= 0:
+            raise ValueError(f"LayerNorm: eps must be positive, got {eps!r}")
+        self.eps = float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.use_bias = bool(bias) and self.elementwise_affine
+        dt = self._dtype
+        self.register_parameter("gamma", None)
+        self.register_parameter("beta", None)
+        if self.elementwise_affine:
+            self.gamma = Parameter(np.ones(self.normalized_shape, dtype=dt), dtype=dt)
+        if self.use_bias:
+            self.beta = Parameter(np.zeros(self.normalized_shape, dtype=dt), dtype=dt)
+
+    def forward(self, x):
+        x = as_input(x)
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm({self.normalized_shape}): expected input of shape (..., "
+                f"{', '.join(map(str, self.normalized_shape))}), got shape {shape_str(x.shape)}"
+            )
+        return F.layer_norm(x, self.normalized_shape, self.gamma, self.beta, eps=self.eps)
+
+    def get_config(self):
+        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.use_bias}
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,5 +1,8 @@
 """Recurrent layers: ``RNN`` (tanh), ``LSTM`` and ``GRU``, each over a whole (N, T, F) sequence.
 
+Input is (N, T, F), or (T, N, F) with ``batch_first=False``. ``activation=`` and
+``recurrent_activation=`` choose the cell's functions as Keras's do.
+
 Every layer of the stack is one fused op (``F.rnn`` / ``F.lstm`` / ``F.gru``: one GEMM for the
 inputs of all time steps, a loop over T only for the recurrence, backpropagation through time
 in closed form). See ``zerodl/functions/recurrent.py`` for the equations.
@@ -20,12 +23,19 @@ import math
 import numpy as np
 
 from .. import functions as F
+from ..functions._recurrent_util import ACTIVATIONS
 from ..core.backend import get_array_module
 from . import init
 from .module import Module, _as_input, _positive_int, _shape_str
 from .parameter import Parameter
 
 __all__ = ["RNN", "LSTM", "GRU"]
+
+
+def _act_name(name, layer, what):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{layer}: unknown {what} {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return name
 
 
 class _Recurrent(Module):
@@ -35,9 +45,16 @@ class _Recurrent(Module):
     has_cell = False  # LSTM: the state is (h, c)
     bias_names = ("b",)  # GRU has two biases
 
-    def __init__(self, input_size, hidden_size=None, num_layers=1, dropout=0.0, return_sequences=False):
+    def __init__(self, input_size, hidden_size=None, num_layers=1, dropout=0.0, return_sequences=False,
+                 batch_first=True, activation="tanh", recurrent_activation="sigmoid"):
         super().__init__()
         name = type(self).__name__
+        self.activation = _act_name(activation, name, "activation")
+        self.recurrent_activation = _act_name(recurrent_activation, name, "recurrent_activation")
+        if self.n_gates == 1 and self.recurrent_activation != "sigmoid":
+            raise ValueError(f"{name}: has no gates, so recurrent_activation does not apply "
+                             f"(got {recurrent_activation!r}); use activation=")
+        self.batch_first = bool(batch_first)
         if hidden_size is None:  # RNN(hidden_size): input size inferred at the first call
             input_size, hidden_size = None, input_size
         self.hidden_size = _positive_int(hidden_size, "hidden_size", name)
@@ -139,15 +156,20 @@ class _Recurrent(Module):
         raise NotImplementedError
 
     def forward(self, x, state=None):
-        """x (N, T, F); state None (zeros), h0 (num_layers, N, H) or for LSTM (h0, c0).
+        """x (N, T, F) ((T, N, F) with ``batch_first=False``); state None (zeros), h0
+        (num_layers, N, H) or for LSTM (h0, c0).
 
-        Returns (N, T, H) with ``return_sequences`` else (N, H), the last step's hidden state
-        of the top layer.  ``.state`` then holds the last state of every layer, as
-        (num_layers, N, H) (LSTM: a pair (h, c)), still attached to the graph.
+        Returns (N, T, H) ((T, N, H) when not batch first) with ``return_sequences`` else
+        (N, H), the last step's hidden state of the top layer.  ``.state`` then holds the last
+        state of every layer, as (num_layers, N, H) (LSTM: a pair (h, c)), still attached to
+        the graph.
         """
         x = _as_input(x)
         if x.ndim != 3:
-            raise ValueError(f"{self._tag()}: expected input of shape (N, T, F), got shape {_shape_str(x.shape)}")
+            layout = "(N, T, F)" if self.batch_first else "(T, N, F) (batch_first=False)"
+            raise ValueError(f"{self._tag()}: expected input of shape {layout}, got shape {_shape_str(x.shape)}")
+        if not self.batch_first:
+            x = x.transpose(1, 0, 2)
         if self.input_size is None:
             self._build(int(x.shape[-1]), get_array_module(x))
         if x.shape[-1] != self.input_size:
@@ -170,17 +192,24 @@ class _Recurrent(Module):
                 kept.append(s)
         final = [F.stack(s, axis=0) for s in finals]
         self.state = tuple(final) if self.has_cell else final[0]
-        return h if self.return_sequences else finals[0][-1]
+        if not self.return_sequences:
+            return finals[0][-1]
+        return h if self.batch_first else h.transpose(1, 0, 2)
 
     # ----- description -----------------------------------------------------------------------
     def get_config(self):
-        return {
+        config = {
             "input_size": self.input_size,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
             "dropout": self.dropout,
             "return_sequences": self.return_sequences,
         }
+        # 0.2's arguments only when they differ from the default, so older files read the same
+        for key, default in (("batch_first", True), ("activation", "tanh"), ("recurrent_activation", "sigmoid")):
+            if getattr(self, key) != default:
+                config[key] = getattr(self, key)
+        return config
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
@@ -190,14 +219,22 @@ class _Recurrent(Module):
             s += f", dropout={self.dropout}"
         if self.return_sequences:
             s += ", return_sequences=True"
+        if not self.batch_first:
+            s += ", batch_first=False"
+        if self.activation != "tanh":
+            s += f", activation={self.activation!r}"
+        if self.recurrent_activation != "sigmoid":
+            s += f", recurrent_activation={self.recurrent_activation!r}"
         return s
 
 
 class RNN(_Recurrent):
     """Elman RNN with tanh: ``h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)``, stacked ``num_layers`` deep.
 
-    ``RNN(input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False)``, or
-    ``RNN(hidden_size)`` to infer ``input_size`` at the first call.
+    ``RNN(input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False,
+    batch_first=True, activation="tanh")``, or ``RNN(hidden_size)`` to infer ``input_size`` at
+    the first call. ``activation``: "tanh", "relu", "sigmoid", "hard_sigmoid" or "linear"
+    (an RNN has no gates: ``recurrent_activation`` must stay "sigmoid").
 
     Shapes: input (N, T, F); output (N, T, H) with ``return_sequences``, else (N, H) (the last
     step of the top layer). ``forward(x, state=None)``: state h0 of shape (num_layers, N, H)
@@ -211,7 +248,7 @@ class RNN(_Recurrent):
 
     def _op(self, x, layer, states):
         p = self._parameters
-        return F.rnn(x, states[0], p[f"Wx_{layer}"], p[f"Wh_{layer}"], p[f"b_{layer}"])
+        return F.rnn(x, states[0], p[f"Wx_{layer}"], p[f"Wh_{layer}"], p[f"b_{layer}"], activation=self.activation)
 
 
 class LSTM(_Recurrent):
@@ -220,8 +257,11 @@ class LSTM(_Recurrent):
     ``i, f, o = sigmoid(...)``, ``g = tanh(...)`` of ``x_t @ Wx + h_{t-1} @ Wh + b``;
     ``c_t = f * c_{t-1} + i * g``; ``h_t = o * tanh(c_t)``.
 
-    ``LSTM(input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False)``, or
-    ``LSTM(hidden_size)`` to infer ``input_size`` at the first call.
+    ``LSTM(input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False,
+    batch_first=True, activation="tanh", recurrent_activation="sigmoid")``, or
+    ``LSTM(hidden_size)`` to infer ``input_size`` at the first call. As Keras's,
+    ``activation`` replaces the tanh of g and of the cell output, ``recurrent_activation``
+    the sigmoid of i, f, o ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear").
 
     Shapes: input (N, T, F); output (N, T, H) with ``return_sequences``, else (N, H).
     ``forward(x, state=None)``: state ``(h0, c0)``, each (num_layers, N, H) (PyTorch's layout;
@@ -240,7 +280,8 @@ class LSTM(_Recurrent):
 
     def _op(self, x, layer, states):
         p = self._parameters
-        return F.lstm(x, states[0], states[1], p[f"Wx_{layer}"], p[f"Wh_{layer}"], p[f"b_{layer}"])
+        return F.lstm(x, states[0], states[1], p[f"Wx_{layer}"], p[f"Wh_{layer}"], p[f"b_{layer}"],
+                      self.activation, self.recurrent_activation)
 
 
 class GRU(_Recurrent):
@@ -249,8 +290,10 @@ class GRU(_Recurrent):
     ``r = sigmoid(x Wx_r + bx_r + h Wh_r + bh_r)``, ``z = sigmoid(x Wx_z + bx_z + h Wh_z + bh_z)``,
     ``n = tanh(x Wx_n + bx_n + r * (h Wh_n + bh_n))``, ``h_t = (1 - z) * n + z * h_{t-1}``.
 
-    ``GRU(input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False)``, or
-    ``GRU(hidden_size)`` to infer ``input_size`` at the first call.
+    ``GRU(input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False,
+    batch_first=True, activation="tanh", recurrent_activation="sigmoid")``, or
+    ``GRU(hidden_size)`` to infer ``input_size`` at the first call (``activation`` for n,
+    ``recurrent_activation`` for r and z).
 
     Shapes: input (N, T, F); output (N, T, H) with ``return_sequences``, else (N, H).
     ``forward(x, state=None)``: state h0 of shape (num_layers, N, H) ((N, H) for one layer),
@@ -266,6 +309,5 @@ class GRU(_Recurrent):
 
     def _op(self, x, layer, states):
         p = self._parameters
-        return F.gru(
-            x, states[0], p[f"Wx_{layer}"], p[f"Wh_{layer}"], p[f"bx_{layer}"], p[f"bh_{layer}"]
-        )
+        return F.gru(x, states[0], p[f"Wx_{layer}"], p[f"Wh_{layer}"], p[f"bx_{layer}"], p[f"bh_{layer}"],
+                     self.activation, self.recurrent_activation)

@@ -92,6 +92,26 @@ class Optimizer:
             self.add_param_group(group)
 
     # ----- parameter groups -------------------------------------------------------------
+    @property
+    def param_groups(self):
+        """The list of groups, each a dict with ``params`` and its hyper-parameters (live: setting
+        ``group["lr"]`` changes that group's rate). Assigning a new list re-checks every group;
+        the state of the parameters still present is kept."""
+        return self._param_groups
+
+    @param_groups.setter
+    def param_groups(self, groups):
+        old = getattr(self, "_param_groups", None)
+        self._param_groups = []
+        try:
+            for g in groups:
+                self.add_param_group(g)
+        except Exception:
+            self._param_groups = old
+            raise
+        kept = {id(p) for g in self._param_groups for p in g["params"]}
+        self.state = {p: st for p, st in getattr(self, "state", {}).items() if id(p) in kept}
+
     def add_param_group(self, group):
         name = type(self).__name__
         if not isinstance(group, dict):

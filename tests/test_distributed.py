@@ -1,0 +1,164 @@
+"""zerodl.distributed under a real ``mpiexec -n 2`` (MPICH's Hydra), launched from pytest.
+
+Skipped, with the reason, when mpi4py or mpiexec is absent (``pip install "zerodl[mpi]"``
+installs both). Every launch has a timeout, so a hang fails the test instead of CI.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import zerodl.distributed as dist
+from _mpi import mpi_run, needs_mpi
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIOS = os.path.join(HERE, "_distributed_scenarios.py")
+
+
+def _scenario(name, tmp_path, timeout=60):
+    out = tmp_path / f"{name}.json"
+    t0 = time.monotonic()
+    proc = mpi_run([sys.executable, SCENARIOS, name, str(out)], timeout=timeout)
+    elapsed = time.monotonic() - t0
+    return proc, elapsed, (json.loads(out.read_text()) if out.exists() else None)
+
+
+# --------------------------------------------------------------------------- without MPI
+def test_import_zerodl_distributed_needs_no_mpi4py():
+    import subprocess
+
+    code = ("import sys, zerodl, zerodl.distributed as d; "
+            "assert (d.rank(), d.world_size(), d.is_main_process()) == (0, 1, True); "
+            "assert 'mpi4py' not in sys.modules; print(d.shard_layout(9, 2, 2))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_", "MPI_"))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**env, "PYTHONPATH": os.path.dirname(HERE)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[(0, [2, 2]), (4, [2, 1]), (7, [1, 1])]"
+
+
+def test_shard_layout_covers_every_sample_once_with_equal_steps():
+    for n in range(2, 40):
+        for world in (1, 2, 3, 4):
+            for b in (1, 2, 5):
+                if n < world:
+                    with pytest.raises(ValueError, match="cannot give each"):
+                        dist.shard_layout(n, world, b)
+                    continue
+                layout = dist.shard_layout(n, world, b)
+                assert sum(sum(p) for _, p in layout) == n
+                assert all(1 <= s <= max(b, 2 if world > 1 else 1) for _, p in layout for s in p)
+                assert all(s <= b for _, p in layout[:-1] for s in p) or b == 1
+                starts = [s for s, _ in layout]
+                assert starts == sorted(starts) and starts[0] == 0
+
+
+def test_sampler_in_one_process_matches_one_big_batch():
+    """num_replicas/rank given explicitly: the ranks' pieces of step k concatenate into batch k
+    of the single-process layout with batch world*B."""
+    n, b = 23, 3
+    ranks = [dist.DistributedSampler(range(n), seed=1, batch_size=b, num_replicas=2, rank=r) for r in range(2)]
+    one = dist.DistributedSampler(range(n), seed=1, batch_size=2 * b, num_replicas=1, rank=0)
+    for epoch in (0, 1):
+        for s in ranks + [one]:
+            s.set_epoch(epoch)
+        pieces = [s.batches() for s in ranks]
+        joined = [np.concatenate([p0, p1]) for p0, p1 in zip(*pieces)]
+        assert [j.tolist() for j in joined] == [o.tolist() for o in one.batches()]
+    ranks[0].set_epoch(0)
+    e0 = ranks[0].order()
+    ranks[0].set_epoch(1)
+    assert e0.tolist() != ranks[0].order().tolist()  # a new permutation every epoch
+
+
+def test_loader_state_resumes_mid_epoch():
+    x = np.arange(30)
+    a = dist.DistributedLoader(x, batch_size=4, seed=2, num_replicas=2, rank=1)
+    first = [xb.tolist() for (xb,) in a]
+    it = iter(a)
+    second = [next(it)[0].tolist(), next(it)[0].tolist()]
+    state = a.state_dict()
+    b = dist.DistributedLoader(x, batch_size=4, seed=2, num_replicas=2, rank=1)
+    b.load_state_dict(state)
+    rest = [xb.tolist() for (xb,) in b]
+    c = dist.DistributedLoader(x, batch_size=4, seed=2, num_replicas=2, rank=1)
+    list(c)
+    assert second + rest == [xb.tolist() for (xb,) in c]
+    assert first != second + rest
+    with pytest.raises(ValueError, match="world_size=3"):
+        b.load_state_dict({**state, "world_size": 3})
+
+
+def test_world_of_one_is_the_identity():
+    import zerodl.nn as nn
+    import zerodl.optim as optim
+
+    model = nn.Linear(3, 2)
+    before = model.W.data.copy()
+    dist.broadcast_parameters(model)
+    opt = dist.DistributedOptimizer(optim.SGD(model.parameters(), lr=0.5))
+    model.W.grad = np.ones_like(model.W.data)
+    opt.step()
+    np.testing.assert_allclose(model.W.data, before - 0.5)
+    assert dist.average_metrics({"loss": 2.0}) == {"loss": 2.0}
+    opt.lr = 0.25
+    assert opt.optimizer.lr == 0.25 and opt.param_groups is opt.optimizer.param_groups
+    with pytest.raises(TypeError, match="DistributedOptimizer"):
+        dist.DistributedOptimizer(object())
+
+
+# --------------------------------------------------------------------------- under mpiexec -n 2
+@needs_mpi
+def test_two_ranks_match_one_process_with_twice_the_batch(tmp_path):
+    proc, _, res = _scenario("equivalence", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert res["world"] == 2
+    for key, r in res["results"].items():
+        assert r["ranks_agree"], key
+        assert r["moved"] > 1e-2, key  # training really changed the weights
+        assert r["max_diff"] < 1e-10, (key, r)
+        assert r["groups"] == (2 if key.startswith("adam") else 1)
+
+
+@needs_mpi
+def test_sharding_covers_every_sample_exactly_once_per_epoch(tmp_path):
+    proc, _, res = _scenario("sharding", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for case in res["cases"]:
+        n = case["n"]
+        orders = []
+        for per_rank in case["epochs"]:
+            assert len(per_rank) == 2 and len(per_rank[0]) == len(per_rank[1])  # the same number of steps
+            flat = sorted(i for batches in per_rank for b in batches for i in b)
+            assert flat == list(range(n)), case
+            orders.append([i for b in per_rank[0] for i in b])
+        if case["shuffle"] and n > 4:
+            assert orders[0] != orders[1], case
+        assert case["len"][0] == case["len"][1]
+        for epoch in (0, 1):
+            values = sorted(v for rank_seen in case["loader"] for v in rank_seen[epoch])
+            assert values == [10 * i for i in range(n)]
+    # (1 * 1 + 2 * 2) / 3 for the loss, 0.5 for the accuracy
+    assert res["metrics"] == pytest.approx({"loss": 5 / 3, "acc": 0.5})
+
+
+@needs_mpi
+def test_a_killed_rank_ends_the_job_within_seconds(tmp_path):
+    proc, elapsed, _ = _scenario("kill", tmp_path, timeout=60)
+    assert proc.returncode != 0
+    assert elapsed < 20, f"the job took {elapsed:.1f}s to end after rank 1 was killed"
+    assert "signal 9" in (proc.stdout + proc.stderr) or "Killed" in (proc.stdout + proc.stderr)
+
+
+@needs_mpi
+def test_a_raising_rank_ends_the_job_with_its_message(tmp_path):
+    proc, elapsed, _ = _scenario("raise", tmp_path, timeout=60)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert elapsed < 20, f"the job took {elapsed:.1f}s to end after rank 1 raised"
+    assert "[rank 1/2] RuntimeError: rank one fails on purpose" in text, text
+    assert "aborting the job because rank 1 failed" in text
+
