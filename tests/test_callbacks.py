@@ -1,4 +1,4 @@
-"""Callbacks of fit (zerodl.callbacks / zerodl.train.callbacks), with Keras's semantics."""
+"""Callbacks of fit (zerodl.callbacks), with Keras's semantics."""
 import csv
 import os
 

@@ -15,7 +15,8 @@ import zerodl as zd
 import zerodl.nn as nn
 import zerodl.optim as optim
 from zerodl.core import get_rng_state
-from zerodl.io import load_checkpoint, load_model, save_checkpoint
+from zerodl.io import load_checkpoint, save_checkpoint
+from zerodl.nn import load_model
 
 
 def _model():

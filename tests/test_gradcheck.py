@@ -13,6 +13,7 @@ import pytest
 import zerodl as zd
 import zerodl.functions as F
 import zerodl.nn as nn
+import zerodl.nn.functional as NF
 from zerodl.utils import GradCheckResult, gradient_check, numerical_grad
 
 
@@ -106,6 +107,7 @@ def _upsample(x):
 
 ONEHOT = np.eye(4)[[0, 2, 1]]
 IGNORED = np.array([1, -100, 0, 2])
+CW = np.array([0.5, 2.0, 1.5])
 SOFT = np.array([[0.2, 0.3, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]])
 
 CASES = [
@@ -223,6 +225,18 @@ CASES = [
     ("softmax_cross_entropy_ignore_3d",
      lambda x: F.softmax_cross_entropy(x, np.array([[0, 2], [2, 1]]), ignore_index=2), [N(2, 2, 3)]),
     ("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, SOFT), [P(3, 4, lo=0.05, hi=0.95)]),
+    # --- zerodl.nn.functional: PyTorch's losses with weight / ignore_index / reduction / smoothing ---
+    ("nf_cross_entropy_weight_smooth", lambda x: NF.cross_entropy(x, IGNORED, weight=CW, label_smoothing=0.2), [N(4, 3)]),
+    ("nf_cross_entropy_none_3d", lambda x: NF.cross_entropy(x, np.array([[0, 2], [1, 1]]), reduction="none"), [N(2, 3, 2)]),
+    ("nf_cross_entropy_prob_sum", lambda x: NF.cross_entropy(x, SOFT, reduction="sum", label_smoothing=0.1), [N(3, 4)]),
+    ("nf_nll_loss_weight", lambda x: NF.nll_loss(x, IGNORED, weight=CW), [N(4, 3)]),
+    ("nf_mse_loss_none", lambda x, t: NF.mse_loss(x, t, reduction="none"), [N(3, 2), N(3, 2)]),
+    ("nf_l1_loss_sum", lambda x: NF.l1_loss(x, np.zeros((3, 4)), reduction="sum"), [D(3, 4)]),
+    ("nf_bce_weight_none", lambda p: NF.binary_cross_entropy(p, SOFT, weight=SOFT[0], reduction="none"), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("nf_bce_logits_pos_weight", lambda z: NF.binary_cross_entropy_with_logits(z, SOFT, pos_weight=np.array([1.0, 2.0, 0.5, 3.0])), [N(3, 4)]),
+    ("nf_pad_constant", lambda x: NF.pad(x, (1, 2, 0, 1), value=0.5), [N(2, 2, 3)]),
+    ("nf_pad_reflect", lambda x: NF.pad(x, (2, 1), mode="reflect"), [N(2, 4)]),
+    ("nf_pad_replicate_crop", lambda x: NF.pad(x, (-1, 2), mode="replicate"), [N(2, 4)]),
     # --- dropout, batch norm, embedding ---
     ("dropout", _seeded_dropout(0.3), [N(4, 5)]),
     ("dropout_high_p", _seeded_dropout(0.8), [N(3, 5)]),
@@ -255,6 +269,10 @@ CASES = [
     ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
+    ("embedding_dot", lambda h, W: F.embedding_dot(h, np.array([[1, 2, 1], [0, 4, 4]]), W), [N(2, 3), N(5, 3)]),
+    ("embedding_dot_sparse", lambda h, W: F.embedding_dot(h, np.array([[3, 3], [0, 1]]), W, sparse=True) ** 2,
+     [N(2, 4), N(4, 4)]),
+    ("embedding_sparse", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W, sparse=True) ** 2, [N(5, 3)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
     pytest.param("conv2d", lambda x, W, b: F.conv2d(x, W, b, stride=1, padding=1), [N(2, 2, 4, 4), N(3, 2, 3, 3), N(3)], marks=_conv),
     pytest.param("conv2d_stride2_nobias", lambda x, W: F.conv2d(x, W, stride=2), [N(1, 2, 5, 5), N(2, 2, 3, 3)], marks=_conv),
@@ -408,7 +426,44 @@ def test_gradient_check_needs_a_differentiable_output():
 
 # ----- against PyTorch, where it is installed: value and gradient of the same call ------------
 # Each case: (name, zerodl f, torch f taking (torch, *tensors), input makers); both run in float64.
+def _tt(torch, a):
+    return torch.tensor(a)
+
+
 TORCH_CASES = [
+    ("nf_cross_entropy_weight_smooth", lambda x: NF.cross_entropy(x, IGNORED, weight=CW, label_smoothing=0.2),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, _tt(torch, IGNORED), weight=_tt(torch, CW), label_smoothing=0.2),
+     [N(4, 3)]),
+    ("nf_cross_entropy_none_3d", lambda x: NF.cross_entropy(x, np.array([[0, 2], [1, 1]]), reduction="none"),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor([[0, 2], [1, 1]]), reduction="none"), [N(2, 3, 2)]),
+    ("nf_cross_entropy_3d_mean", lambda x: NF.cross_entropy(x, np.array([[0, 2], [1, -100]])),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, torch.tensor([[0, 2], [1, -100]])), [N(2, 3, 2)]),
+    ("nf_cross_entropy_prob_smooth", lambda x: NF.cross_entropy(x, SOFT, label_smoothing=0.1, weight=np.array([1.0, 2, 3, 4])),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, _tt(torch, SOFT), label_smoothing=0.1,
+                                                        weight=torch.tensor([1.0, 2, 3, 4], dtype=torch.float64)), [N(3, 4)]),
+    ("nf_cross_entropy_sum_ignore", lambda x: NF.cross_entropy(x, IGNORED, reduction="sum", weight=CW),
+     lambda torch, x: torch.nn.functional.cross_entropy(x, _tt(torch, IGNORED), reduction="sum", weight=_tt(torch, CW)), [N(4, 3)]),
+    ("nf_nll_loss_weight", lambda x: NF.nll_loss(NF.log_softmax(x, dim=1), IGNORED, weight=CW),
+     lambda torch, x: torch.nn.functional.nll_loss(torch.log_softmax(x, 1), _tt(torch, IGNORED), weight=_tt(torch, CW)), [N(4, 3)]),
+    ("nf_mse_loss_sum", lambda x: NF.mse_loss(x, SOFT, reduction="sum"),
+     lambda torch, x: torch.nn.functional.mse_loss(x, _tt(torch, SOFT), reduction="sum"), [N(3, 4)]),
+    ("nf_l1_loss_none", lambda x: NF.l1_loss(x, SOFT, reduction="none"),
+     lambda torch, x: torch.nn.functional.l1_loss(x, _tt(torch, SOFT), reduction="none"), [N(3, 4)]),
+    ("nf_bce_weight", lambda p: NF.binary_cross_entropy(p, SOFT, weight=SOFT[0]),
+     lambda torch, p: torch.nn.functional.binary_cross_entropy(p, _tt(torch, SOFT), weight=_tt(torch, SOFT[0])), [P(3, 4, lo=0.05, hi=0.95)]),
+    ("nf_bce_logits_pos_weight_none",
+     lambda z: NF.binary_cross_entropy_with_logits(z, SOFT, pos_weight=np.array([1.0, 2.0, 0.5, 3.0]), reduction="none"),
+     lambda torch, z: torch.nn.functional.binary_cross_entropy_with_logits(
+         z, _tt(torch, SOFT), pos_weight=torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=torch.float64), reduction="none"), [N(3, 4)]),
+    ("nf_pad_reflect_2d", lambda x: NF.pad(x, (2, 1, 1, 1), mode="reflect"),
+     lambda torch, x: torch.nn.functional.pad(x, (2, 1, 1, 1), mode="reflect"), [N(1, 2, 3, 4)]),
+    ("nf_pad_replicate", lambda x: NF.pad(x, (1, 3), mode="replicate"),
+     lambda torch, x: torch.nn.functional.pad(x, (1, 3), mode="replicate"), [N(1, 2, 4)]),
+    ("nf_pad_circular", lambda x: NF.pad(x, (1, 2), mode="circular"),
+     lambda torch, x: torch.nn.functional.pad(x, (1, 2), mode="circular"), [N(1, 2, 4)]),
+    ("nf_pad_constant_crop", lambda x: NF.pad(x, (1, -1, 0, 2), value=0.3),
+     lambda torch, x: torch.nn.functional.pad(x, (1, -1, 0, 2), value=0.3), [N(2, 3, 4)]),
+    ("nf_log_softmax_dim", lambda x: NF.log_softmax(x, dim=1), lambda torch, x: torch.log_softmax(x, dim=1), [N(2, 3, 4)]),
     ("transpose_swap", lambda x: x.transpose(1, 2), lambda torch, x: x.transpose(1, 2), [N(2, 3, 4)]),
     ("permute", lambda x: x.permute(2, 0, 1), lambda torch, x: x.permute(2, 0, 1), [N(2, 3, 4)]),
     ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), lambda torch, x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),

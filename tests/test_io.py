@@ -277,8 +277,8 @@ def test_model_file_round_trip_cnn_with_extras(tmp_path):
         nn.Linear(4 * 4 * 4, 10),
     )
     path = tmp_path / "cnn.safetensors"
-    zd.io.save_model(model, path, input_shape=[None, 1, 8, 8], classes=list("0123456789"))
-    loaded, meta = zd.io.load_model(path, with_metadata=True)
+    zd.nn.save_model(model, path, input_shape=[None, 1, 8, 8], classes=list("0123456789"))
+    loaded, meta = zd.nn.load_model(path, with_metadata=True)
     x = np.random.default_rng(2).normal(size=(2, 1, 8, 8)).astype(np.float32)
     _assert_same_outputs(model, loaded, x)
     assert json.loads(meta["input_shape"]) == [None, 1, 8, 8]

@@ -594,20 +594,21 @@ def test_error_messages_name_layer_and_shapes():
         nn.Dropout(1.5)
 
 
-def test_training_methods_delegate(monkeypatch):
-    import sys
-    import types
+def test_training_methods_are_installed_by_train(monkeypatch):
+    """``zerodl.train`` installs compile/fit/evaluate/predict/summary on nn.Module (nn never
+    imports train); each forwards its arguments to the train function; ``save`` is nn's own."""
+    import zerodl.nn.module as module_file
+    from zerodl.train import api, module_methods
 
     calls = []
-    fake = types.ModuleType("zerodl.train")
-    for name in ("compile", "fit", "evaluate", "predict", "summary"):
-        monkeypatch.setattr(fake, name, (lambda n: lambda model, *a, **k: calls.append((n, model, a, k)) or n)(name), raising=False)
-    fake_io = types.ModuleType("zerodl.io")
-    fake_io.save_model = lambda model, path: calls.append(("save_model", model, (path,), {}))
-    monkeypatch.setitem(sys.modules, "zerodl.train", fake)
-    monkeypatch.setitem(sys.modules, "zerodl.io", fake_io)
-    monkeypatch.setattr(zd, "train", fake, raising=False)
-    monkeypatch.setattr(zd, "io", fake_io, raising=False)
+
+    def spy(n):
+        return lambda model, *a, **k: calls.append((n, model, a, k)) or n
+
+    for name in ("compile", "fit", "evaluate", "predict"):
+        monkeypatch.setattr(api, name, spy(name))
+    monkeypatch.setattr(module_methods, "_summary", spy("summary"))
+    monkeypatch.setattr(module_file, "save_model", spy("save_model"))
     m = nn.Sequential(nn.Linear(2, 2))
     assert m.stop_training is False
     m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
@@ -621,6 +622,8 @@ def test_training_methods_delegate(monkeypatch):
     assert calls[0][3] == {"optimizer": "sgd", "loss": "mse", "metrics": ["mae"]}
     assert calls[1][3]["epochs"] == 3 and calls[1][3]["initial_epoch"] == 0
     assert calls[4][3] == {"input_shape": (None, 2)}
+    for name, fn in module_methods.METHODS.items():
+        assert getattr(nn.Module, name) is fn
 
 
 # ----- end to end: the spiral -------------------------------------------------------------------

@@ -66,10 +66,12 @@ def test_loss_decreases_and_accuracy_rises_on_a_separable_problem():
     assert after["loss"] < before["loss"] and after["accuracy"] > 0.95
 
 
-def test_string_optimizers_use_keras_default_learning_rates():
+def test_string_optimizers_use_pytorch_default_learning_rates():
+    """zerodl names take the zerodl.optim class's own defaults, PyTorch's (zerodl.optim.names);
+    the Keras facade's names take Keras's."""
     x, y = blobs(n=32)
-    expected = {"adam": (optim.Adam, 1e-3), "sgd": (optim.SGD, 0.01), "rmsprop": (optim.RMSprop, 1e-3),
-                "adagrad": (optim.AdaGrad, 1e-3), "momentum": (optim.Momentum, 0.01),
+    expected = {"adam": (optim.Adam, 1e-3), "sgd": (optim.SGD, 1e-3), "rmsprop": (optim.RMSprop, 1e-2),
+                "adagrad": (optim.AdaGrad, 1e-2), "momentum": (optim.Momentum, 0.01),
                 "adamw": (optim.AdamW, 1e-3)}
     for name, (cls, lr) in expected.items():
         model = mlp()
@@ -540,3 +542,34 @@ def test_a_custom_model_returning_probabilities_gets_a_warning():
     model.compile("sgd", "cross_entropy")
     with pytest.warns(UserWarning, match="look like probabilities"):
         model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_a_submodule_left_in_eval_keeps_its_mode():
+    """Module.switch_mode restores every module's OWN mode: a BatchNorm the user froze in eval
+    inside a training model stays in eval after summary(), fit (its lazy build and loop),
+    evaluate, predict and build -- it used to be put back in training mode by train(was)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 20)
+    bn = nn.BatchNorm1d()
+    model = nn.Sequential(nn.Linear(4), bn, nn.ReLU(), nn.Linear(2))
+    bn.eval()
+
+    def modes():
+        return [m.training for m in model.modules()]
+
+    expected = [True, True, False, True, True]
+    model.summary((3,))  # builds the lazy layers with a dry forward
+    assert modes() == expected
+    before = bn.running_mean.copy()
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0, validation_data=(x, y))
+    assert modes() == expected
+    model.evaluate(x, y)
+    model.predict(x)
+    model.build((None, 3))
+    assert modes() == expected
+    assert np.array_equal(bn.running_mean, before) is False  # fit itself trains every module
+    model.eval()
+    model.predict(x)
+    assert not any(modes())  # and an all-eval model stays all-eval

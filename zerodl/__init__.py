@@ -5,6 +5,8 @@
 >>> (x * x).sum().backward(); x.grad
 array([[2., 4.]], dtype=float32)
 """
+import importlib
+
 from . import _platform  # noqa: F401  (first: process-wide settings; see zerodl/_platform.py)
 from .core import (
     Function,
@@ -36,16 +38,17 @@ from .core.creation import (  # PyTorch's constructors; as_tensor is PyTorch's (
 )
 from . import functions  # noqa: E402  (installs the Tensor operators)
 from .functions.shape import cat, stack_dim as stack  # noqa: E402  (torch.cat / torch.stack)
+from . import train  # noqa: E402  (installs fit/compile/... on nn.Module; imports nn, optim, data, io)
+from ._version import __version__
+from .io import load, load_checkpoint, save, save_checkpoint
+from .nn import load_model, save_model
 
-__version__ = "0.1.0"
+# The facades on top load on first use (``zd.keras``, ``zd.cli``, ...), so `import zerodl`
+# stays cheap; the layers below ``train`` are imported above already.
+_LAZY = ("utils", "keras", "tflearn", "cli", "distributed")
 
 
 def __getattr__(name):
-    # The heavier subpackages load on first use, so `import zerodl` stays cheap.
-    import importlib
-
-    if name in ("nn", "optim", "data", "utils", "io", "callbacks", "keras", "train"):
+    if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
-    if name in ("save", "load", "load_model", "save_checkpoint", "load_checkpoint"):
-        return getattr(importlib.import_module(".io", __name__), name)
     raise AttributeError(f"module 'zerodl' has no attribute {name!r}")

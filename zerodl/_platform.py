@@ -5,8 +5,9 @@ glibc malloc: keep freed arrays for reuse
 By default glibc hands every freed block above its mmap threshold (128 KiB, rising to at
 most 32 MiB) straight back to the OS, so the next array of that size is fresh memory that
 the kernel zeroes page by page on first touch. A training step allocates and frees the same
-arrays every step, so it pays those page faults every step: 10-40 % of the time of the
-convolutional benchmarks in ``bench/`` (see docs/benchmarks.md). ``tune_malloc`` raises
+arrays every step, so it pays those page faults every step, a large share of the
+convolutional benchmarks' time (measured in docs/benchmarks.md, "Same environment for every
+framework"). ``tune_malloc`` raises
 the mmap threshold to 1 GiB and the trim threshold to 2 GiB, so freed arrays stay in the
 heap and are reused. The price: the process's resident memory stays at its high-water mark
 instead of shrinking after a peak (freed memory is still reused by the next arrays).

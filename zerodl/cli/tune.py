@@ -27,7 +27,7 @@ import sys
 import time
 
 from .. import io as zio
-from .. import optim
+from .. import nn, optim
 from ..callbacks import Callback
 from ..core import manual_seed
 from . import presets
@@ -123,7 +123,7 @@ def _objective(optuna, args, kind, data, epochs, out):
         path = os.path.join(out, "trials", f"trial-{trial.number:04d}.safetensors")
         meta = _facts(args, kind, x_train, info, {"trial": trial.number, "params": hp,
                                                   "val_accuracy": report.last})
-        zio.save_model(model, path, metadata={"zerodl.cli": json.dumps(meta)})
+        nn.save_model(model, path, metadata={"zerodl.cli": json.dumps(meta)})
         trial.set_user_attr("host", socket.gethostname())
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         trial.set_user_attr("model_path", os.path.abspath(path))
@@ -253,12 +253,12 @@ def _finish(study, optuna, args, kind, x_test, t_test, seconds):
         print(summary)
         print(f"the best trial ran on {best.user_attrs.get('host', 'another machine')}: its model is {src} there")
         return 0
-    model = zio.load_model(src)
+    model = nn.load_model(src)
     result = model.evaluate(x_test, t_test, batch_size=500)
     meta = json.loads(zio.load_metadata(src)["zerodl.cli"])
     meta["test_accuracy"] = result["accuracy"]
     dst = os.path.join(args.out, "best.safetensors")
-    zio.save_model(model, dst, metadata={"zerodl.cli": json.dumps(meta)})
+    nn.save_model(model, dst, metadata={"zerodl.cli": json.dumps(meta)})
     print(summary)
     print(f"test accuracy of the best model: {result['accuracy']:.4f}\nwrote {dst}")
     return 0

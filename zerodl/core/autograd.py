@@ -1,7 +1,10 @@
 """The backward pass: reverse topological order over the recorded ``Function`` nodes.
 
 Iterative (no recursion, so a 20,000-op chain is fine). Gradients are raw arrays, never
-graph nodes, which keeps the hot path to the arrays' own arithmetic.
+graph nodes, which keeps the hot path to the arrays' own arithmetic. This module knows
+arrays only: it reads the graph through the tensors' ``data`` / ``grad`` / ``creator`` /
+``requires_grad`` attributes and never imports ``tensor.py`` (``Tensor.backward`` unwraps a
+Tensor ``grad`` before calling :func:`backward`).
 """
 from .backend import get_array_module
 
@@ -71,10 +74,6 @@ def backward(t, grad=None, retain_graph=False):
             )
         grad = xp.ones_like(t.data)
     else:
-        from .tensor import Tensor  # (tensor.py imports this module)
-
-        if isinstance(grad, Tensor):
-            grad = grad.data
         grad = xp.asarray(grad, dtype=t.data.dtype)
         if grad.shape != t.data.shape:
             raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {t.data.shape}")

@@ -35,15 +35,16 @@ class Size(int):
         for s in shape:
             n *= s
         obj = int.__new__(cls, n)
-        obj.shape = tuple(shape)
+        obj._shape = tuple(shape)  # not .shape: an int must not pass for an array
         return obj
 
     def __call__(self, dim=None):
+        shape = self._shape
         if dim is None:
-            return self.shape
-        if isinstance(dim, bool) or not isinstance(dim, int) or not -len(self.shape) <= dim < len(self.shape):
-            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of shape {self.shape}")
-        return self.shape[dim]
+            return shape
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -len(shape) <= dim < len(shape):
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of shape {shape}")
+        return shape[dim]
 
     __repr__ = int.__repr__
     __str__ = int.__repr__
@@ -168,7 +169,7 @@ class Tensor:
         ``grad`` defaults to 1 for a one-element tensor; other shapes must pass it.
         The graph is freed afterwards unless ``retain_graph=True``.
         """
-        autograd.backward(self, grad, retain_graph)
+        autograd.backward(self, grad.data if isinstance(grad, Tensor) else grad, retain_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward (as ``torch.Tensor.retain_grad``)."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Dataset", "TensorDataset"]
+__all__ = ["Dataset", "TensorDataset", "as_array", "collate"]
 
 
-def _as_array(x) -> np.ndarray:
+def as_array(x) -> np.ndarray:
     """An ndarray for ``x``; zerodl Tensors (anything with ``.numpy()``) are unwrapped."""
     if isinstance(x, np.ndarray):
         return x
@@ -16,7 +16,7 @@ def _as_array(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _collate(samples, where: str) -> tuple:
+def collate(samples, where: str = "collate") -> tuple:
     """Stack a list of samples into a tuple of arrays, one per field.
 
     A sample is a tuple/list of fields or a single field (then a 1-tuple is returned).
@@ -37,7 +37,7 @@ def _collate(samples, where: str) -> tuple:
         columns = [samples]
     out = []
     for i, col in enumerate(columns):
-        arrs = [_as_array(c) for c in col]
+        arrs = [as_array(c) for c in col]
         try:
             out.append(np.stack(arrs))
         except ValueError as e:
@@ -46,6 +46,11 @@ def _collate(samples, where: str) -> tuple:
                 f"{where}: cannot stack field {i} of a batch: samples have different shapes {shapes}"
             ) from e
     return tuple(out)
+
+
+# the names other modules used before these were public
+_as_array = as_array
+_collate = collate
 
 
 class Dataset:
@@ -71,7 +76,7 @@ class Dataset:
         Returns a tuple of arrays, each of shape ``(len(indices), *field_shape)``.
         The default calls ``self[i]`` for every index.
         """
-        return _collate([self[int(i)] for i in indices], f"{type(self).__name__}.get_batch")
+        return collate([self[int(i)] for i in indices], f"{type(self).__name__}.get_batch")
 
 
 class TensorDataset(Dataset):
@@ -89,7 +94,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset: needs at least one array")
-        arrs = tuple(_as_array(a) for a in arrays)
+        arrs = tuple(as_array(a) for a in arrays)
         for k, a in enumerate(arrs):
             if a.ndim == 0:
                 raise ValueError(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import copy
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -40,6 +43,21 @@ class DataLoader:
     seed : int, numpy.random.Generator or None
         Seed of the shuffling generator: the same seed gives the same sequence
         of epoch orders. None seeds it from NumPy's global RNG (``np.random``).
+    num_workers : int
+        0 (default): batches are built in the loop. N > 0: N threads build the
+        next ``N * prefetch_factor`` batches ahead while the model trains; the
+        batches and their order are exactly those of ``num_workers=0`` (the
+        shuffle is drawn in the main thread). Threads, not processes (no
+        pickling of the data set): this pays off when ``__getitem__`` spends its
+        time in NumPy code that releases the GIL (decoding, augmenting images);
+        for a ``TensorDataset`` (one fancy index per batch) it brings nothing.
+        A data set whose ``__getitem__`` draws from a shared random generator
+        must be thread-safe, and its draws are then no longer in a fixed order.
+    collate_fn : callable or None
+        PyTorch's: turns the list of samples of a batch into the batch
+        (default: stack each field into an array).
+    pin_memory, persistent_workers : accepted for PyTorch scripts; no effect
+        (there is no pinned host memory on the NumPy backend).
 
     ``len(loader)`` is the number of batches per epoch. ``state_dict()`` /
     ``load_state_dict()`` save and restore the generator state, the epoch
@@ -47,7 +65,8 @@ class DataLoader:
     the batches that an uninterrupted run would have seen.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, prefetch_factor=2, persistent_workers=False):
         if isinstance(dataset, np.ndarray):
             dataset = TensorDataset(dataset)
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
@@ -57,6 +76,14 @@ class DataLoader:
             )
         if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        for name, v, lo in (("num_workers", num_workers, 0), ("prefetch_factor", prefetch_factor, 1)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"DataLoader: {name} must be an int >= {lo}, got {v!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        self.num_workers, self.prefetch_factor = int(num_workers), int(prefetch_factor)
+        self.collate_fn = collate_fn
+        self.pin_memory, self.persistent_workers = bool(pin_memory), bool(persistent_workers)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -98,32 +125,62 @@ class DataLoader:
         self._running = True
         return self._batches(order, n, start, self._epoch)
 
-    def _batches(self, order, n, start, epoch):
+    def _batch_maker(self, order, n):
+        """A function: batch number -> the batch (a tuple of arrays, or collate_fn's result)."""
         bs = self.batch_size
-        nb = len(self)
         ds = self.dataset
         get_batch = getattr(ds, "get_batch", None)
+        collate = self.collate_fn
         # Unshuffled TensorDataset: contiguous slices (copied), cheaper than fancy indexing.
         fast_slices = (
             order is None
+            and collate is None
             and isinstance(ds, TensorDataset)
             and type(ds).get_batch is TensorDataset.get_batch
         )
+
+        def make(b):
+            lo, hi = b * bs, min((b + 1) * bs, n)
+            if fast_slices:
+                return ds.get_batch(slice(lo, hi))
+            idx = order[lo:hi] if order is not None else np.arange(lo, hi)
+            if collate is not None:
+                return collate([ds[int(i)] for i in idx])
+            if get_batch is not None:
+                return tuple(_as_array(a) for a in get_batch(idx))
+            return _collate([ds[int(i)] for i in idx], "DataLoader")
+
+        return make
+
+    def _prefetched(self, make, numbers):
+        """``make(b)`` for each b, built ``num_workers * prefetch_factor`` ahead by a thread pool
+        and handed out in order."""
+        numbers = iter(numbers)
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="zerodl-DataLoader") as pool:
+            pending = collections.deque(pool.submit(make, b) for b in itertools.islice(numbers, self.num_workers * self.prefetch_factor))
+            try:
+                while pending:
+                    batch = pending.popleft().result()
+                    for b in itertools.islice(numbers, 1):
+                        pending.append(pool.submit(make, b))
+                    yield batch
+            finally:
+                for f in pending:  # the loop was left early: drop what has not started
+                    f.cancel()
+
+    def _batches(self, order, n, start, epoch):
+        nb = len(self)
+        make = self._batch_maker(order, n)
+        numbers = range(start, nb)
+        source = self._prefetched(make, numbers) if self.num_workers else map(make, numbers)
         try:
-            for b in range(start, nb):
-                lo, hi = b * bs, min((b + 1) * bs, n)
-                if fast_slices:
-                    batch = ds.get_batch(slice(lo, hi))
-                else:
-                    idx = order[lo:hi] if order is not None else np.arange(lo, hi)
-                    if get_batch is not None:
-                        batch = tuple(_as_array(a) for a in get_batch(idx))
-                    else:
-                        batch = _collate([ds[int(i)] for i in idx], "DataLoader")
+            for b, batch in zip(numbers, source):
                 if self._epoch == epoch:
                     self._position = b + 1
                 yield batch
         finally:
+            if self.num_workers:
+                source.close()
             if self._epoch == epoch:
                 self._running = False
 
@@ -184,5 +241,6 @@ class DataLoader:
     def __repr__(self) -> str:
         return (
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)})"
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)}"
+            + (f", num_workers={self.num_workers})" if self.num_workers else ")")
         )

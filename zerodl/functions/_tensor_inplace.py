@@ -12,6 +12,10 @@ from ..core import Tensor, get_array_module, is_grad_enabled
 
 
 def _check(op, t):
+    """Refuse an in-place change that would corrupt a recorded graph; make ``t.data`` writable
+    (a 0-d result may be held as a NumPy scalar)."""
+    if isinstance(t.data, np.generic):
+        t.data = np.asarray(t.data)
     if t.requires_grad and is_grad_enabled():
         what = ("a leaf tensor that requires grad" if t.creator is None
                 else "a tensor that requires grad and is part of the graph")

@@ -35,7 +35,10 @@ def reshape(self, *shape):
 
 def view(self, *shape):
     """PyTorch's ``view``: the same as ``reshape`` here (the data is re-viewed when NumPy can)."""
-    return S.reshape(self, *shape)
+    try:
+        return S.reshape(self, *shape)
+    except ValueError as e:
+        raise ValueError(str(e).replace("reshape:", "view:", 1)) from None
 
 
 def view_as(self, other):

@@ -1,5 +1,44 @@
-"""Raw-array helpers shared by the ops (no graph here)."""
+"""Raw-array helpers shared by the ops (no graph here): modules of ``functions`` import these
+from here, never each other's private names."""
+import math
+
+import numpy as np
 from numpy.exceptions import AxisError
+
+from ..core import Config, get_array_module
+
+
+def floating(x):
+    """Integer or boolean input computes in the default floating dtype."""
+    return x if x.dtype.kind == "f" else x.astype(Config.default_dtype)
+
+
+def array(a):
+    """NumPy ufuncs return scalars for 0-d arrays; in-place ``out=`` (and ``.data``) want arrays."""
+    return a if a.ndim else get_array_module(a).asarray(a)
+
+
+# Lower clamp for sigmoid's input: exp(-x) stays finite and 1 / (1 + exp(-x)) a normal number.
+_SIGMOID_LO = {np.dtype(np.float32): -85.0, np.dtype(np.float64): -705.0}
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))`` on a floating array, without overflow and without masks.
+
+    x is clamped below at -85 (float32) / -705 (float64), where the sigmoid is already below
+    the smallest normal number, so ``exp(-x)`` never overflows; elsewhere the formula is
+    used as it is, accurate to an ulp or two in both tails (sigmoid(-40) = 4.2e-18, not 0).
+    (No masked form such as ``np.where(x < 0, ...)``: it is slower on random signs.)
+    """
+    xp = get_array_module(x)
+    lo = _SIGMOID_LO.get(x.dtype)
+    if lo is None:
+        lo = 4 - math.log(float(xp.finfo(x.dtype).max))
+    y = array(xp.maximum(x, lo))
+    xp.negative(y, out=y)
+    xp.exp(y, out=y)
+    y += 1
+    return xp.reciprocal(y, out=y)
 
 
 def sum_to(g, shape):

@@ -7,42 +7,11 @@ import math
 
 import numpy as np
 
-from ..core import Config, Function, Tensor, as_tensor, get_array_module
+from ..core import Function, Tensor, as_tensor, get_array_module
+from ._util import array as _array, floating as _floating, sigmoid as _sigmoid
+from .shape import _axis_arg
 
 __all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softmax", "log_softmax", "identity"]
-
-
-def _floating(x):
-    """Integer or boolean input computes in the default floating dtype."""
-    return x if x.dtype.kind == "f" else x.astype(Config.default_dtype)
-
-
-def _array(a):
-    """NumPy ufuncs return scalars for 0-d arrays; in-place ``out=`` (and ``.data``) want arrays."""
-    return a if a.ndim else get_array_module(a).asarray(a)
-
-
-# Lower clamp for sigmoid's input: exp(-x) stays finite and 1 / (1 + exp(-x)) a normal number.
-_SIGMOID_LO = {np.dtype(np.float32): -85.0, np.dtype(np.float64): -705.0}
-
-
-def _sigmoid(x):
-    """``1 / (1 + exp(-x))`` on a floating array, without overflow and without masks.
-
-    x is clamped below at -85 (float32) / -705 (float64), where the sigmoid is already below
-    the smallest normal number, so ``exp(-x)`` never overflows; elsewhere the formula is
-    used as it is, accurate to an ulp or two in both tails (sigmoid(-40) = 4.2e-18, not 0).
-    (Masked forms such as ``np.where(x < 0, ...)`` cost 5-10x more on random signs.)
-    """
-    xp = get_array_module(x)
-    lo = _SIGMOID_LO.get(x.dtype)
-    if lo is None:
-        lo = 4 - math.log(float(xp.finfo(x.dtype).max))
-    y = _array(xp.maximum(x, lo))
-    xp.negative(y, out=y)
-    xp.exp(y, out=y)
-    y += 1
-    return xp.reciprocal(y, out=y)
 
 
 def _check_axis(op, x, axis):
@@ -86,8 +55,8 @@ class ReLU(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        # NumPy's maximum against a scalar runs a slow (non-SIMD) loop, 3-4x slower than
-        # against an array; a zero sample broadcast over the batch axis is small and fast.
+        # NumPy's maximum against a scalar runs a slow (non-SIMD) loop; a zero sample
+        # broadcast over the batch axis is small and fast (docs/benchmarks.md).
         zero = xp.zeros(x.shape[1:], dtype=x.dtype) if x.ndim > 1 and x.dtype.kind == "f" else 0
         self.y = _array(xp.maximum(x, zero))
         return self.y
@@ -104,7 +73,7 @@ class LeakyReLU(Function):
     """``y = x`` for x > 0, ``slope * x`` otherwise; backward ``gy`` or ``slope * gy``.
 
     For the usual 0 <= slope <= 1 both directions are mask-free (``max(x, slope * x)`` and
-    ``gy * max(x > 0, slope)``), several times faster than ``where`` on random signs.
+    ``gy * max(x > 0, slope)``), faster than ``where`` on random signs (docs/benchmarks.md).
     """
 
     def __init__(self, slope=0.01):
@@ -148,11 +117,6 @@ _ERFC_CHEB = (
     3.3478119482868056e-14, -1.864562880419313e-15, -1.2507950530688648e-15, 7.418235256624044e-17,
     5.068148904796111e-17, -2.2370566594359995e-18,
 )
-# erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)): used for |x| < 0.5, where
-# 1 - erfc(x) would lose erf's relative accuracy; 14 terms reach 1e-19 there.
-_ERF_TAYLOR = tuple(2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(14))
-
-
 def _erfc_nonneg(a):
     """erfc(a) for an array ``a >= 0`` (float32 or float64; inf gives 0).
 
@@ -184,35 +148,6 @@ def _erfc_nonneg(a):
     return y
 
 
-def _erfc(x):
-    """Complementary error function of an array (``erfc(-a) = 2 - erfc(a)``)."""
-    xp = get_array_module(x)
-    x = _floating(x)
-    y = _array(_erfc_nonneg(xp.abs(x)))
-    neg = x < 0
-    y[neg] = 2 - y[neg]
-    return y
-
-
-def _erf(x):
-    """Error function of an array, accurate to about 1e-16 in float64."""
-    xp = get_array_module(x)
-    x = _floating(x)
-    ax = xp.abs(x)
-    y = _array(1 - _erfc_nonneg(ax))
-    xp.copysign(y, x, out=y)
-    small = ax < 0.5
-    if small.any():
-        xs = x[small]
-        z = xs * xs
-        s = xp.full_like(xs, _ERF_TAYLOR[-1])
-        for c in _ERF_TAYLOR[-2::-1]:
-            s *= z
-            s += c
-        y[small] = s * xs
-    return y
-
-
 def _normal_cdf(x):
     """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt(2)) / 2, accurate in both tails."""
     xp = get_array_module(x)
@@ -220,8 +155,8 @@ def _normal_cdf(x):
     a *= math.sqrt(0.5)
     r = _erfc_nonneg(a)
     r *= 0.5  # Phi(-|x|), in (0, 0.5]
-    # Phi(x) = r for x <= 0 and 1 - r for x > 0: arithmetic with the 0/1 mask, several
-    # times faster than masked assignment on random signs.
+    # Phi(x) = r for x <= 0 and 1 - r for x > 0: arithmetic with the 0/1 mask, faster than
+    # masked assignment on random signs (docs/benchmarks.md).
     phi = xp.multiply(r, -2, out=a)
     phi += 1
     phi *= x > 0
@@ -333,14 +268,14 @@ def gelu(x):
     return GELU()(x)
 
 
-def softmax(x, axis=-1):
-    """Softmax along ``axis`` (stable for any logits); any shape -> the same shape."""
-    return Softmax(axis)(x)
+def softmax(x, axis=-1, *, dim=None):
+    """Softmax along ``axis`` (PyTorch's ``dim``; stable for any logits); any shape -> the same shape."""
+    return Softmax(_axis_arg("softmax", axis, dim, -1))(x)
 
 
-def log_softmax(x, axis=-1):
-    """``log(softmax(x))`` along ``axis``, computed stably; any shape -> the same shape."""
-    return LogSoftmax(axis)(x)
+def log_softmax(x, axis=-1, *, dim=None):
+    """``log(softmax(x))`` along ``axis`` (PyTorch's ``dim``), computed stably; any shape -> the same shape."""
+    return LogSoftmax(_axis_arg("log_softmax", axis, dim, -1))(x)
 
 
 def identity(x):

@@ -17,7 +17,7 @@ exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N)
 import numpy as np
 
 from ..core import Function, Tensor, get_array_module
-from .activations import _array, _floating, _sigmoid
+from ._util import array as _array, floating as _floating, sigmoid as _sigmoid
 
 __all__ = [
     "mean_squared_error",
@@ -256,10 +256,13 @@ class BinaryCrossEntropyWithLogits(Function):
     """``mean(max(z, 0) - z t + log(1 + exp(-|z|)))``, the stable form of
     ``-mean(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)))``.
     Backward: ``(sigmoid(z) - t) / size``.
+
+    ``mean=False`` keeps the element-wise losses; ``pos_weight`` (PyTorch's) scales the
+    positive term: ``(1 - t) z + (1 + (pw - 1) t) softplus(-z)``, backward ``(1 - t) - lw (1 - sigmoid(z))``.
     """
 
-    def __init__(self, t):
-        self.t = t
+    def __init__(self, t, mean=True, pos_weight=None):
+        self.t, self.mean, self.pos_weight = t, mean, pos_weight
 
     def forward(self, z):
         xp = get_array_module(z)
@@ -272,15 +275,22 @@ class BinaryCrossEntropyWithLogits(Function):
         xp.negative(e, out=e)
         xp.exp(e, out=e)  # exp(-|z|) in (0, 1]: never overflows
         self.z = z
-        loss = xp.maximum(z, 0)
-        loss -= z * t
-        loss += xp.log1p(e)
-        return xp.asarray(loss.mean())
+        if self.pos_weight is None:
+            loss = xp.maximum(z, 0)
+            loss -= z * t
+            loss += xp.log1p(e)
+        else:
+            self.lw = 1 + (self.pos_weight.astype(z.dtype) - 1) * t
+            loss = (1 - t) * z + self.lw * (xp.log1p(e) + xp.maximum(-z, 0))
+        return xp.asarray(loss.mean()) if self.mean else _array(loss)
 
     def backward(self, gy):
         s = _sigmoid(self.z)
-        s -= self.t
-        s *= gy / s.size
+        if self.pos_weight is not None:
+            s = (1 - self.t) - self.lw * (1 - s)
+        else:
+            s -= self.t
+        s *= gy / s.size if self.mean else gy
         return s
 
 
@@ -334,8 +344,8 @@ class BinaryCrossEntropy(Function):
     ``(p - t) / max(p (1 - p), 1e-12) / size`` stays finite there too.
     """
 
-    def __init__(self, t):
-        self.t = t
+    def __init__(self, t, mean=True):
+        self.t, self.mean = t, mean  # mean=False: the element-wise losses
 
     def forward(self, p):
         xp = get_array_module(p)
@@ -353,14 +363,14 @@ class BinaryCrossEntropy(Function):
             log_q = xp.maximum(xp.log1p(-p), -100)
         loss = t * (log_p - log_q)
         loss += log_q
-        return xp.asarray(-loss.mean(), dtype=p.dtype)
+        return xp.asarray(-loss.mean(), dtype=p.dtype) if self.mean else _array(-loss)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         p = self.p
         g = p - self.t
         g /= xp.maximum(p * (1 - p), 1e-12)
-        g *= gy / p.size
+        g *= gy / p.size if self.mean else gy
         return g
 
 

@@ -3,8 +3,8 @@
 ``ModelCheckpoint`` and ``CSVLogger`` take Keras's argument names here (``filepath``,
 ``filename``); in ``zerodl.callbacks`` both are named ``path``, as the zerodl API has it.
 """
-from ..train import callbacks as _callbacks
-from ..train.callbacks import *  # noqa: F401,F403
+from .. import callbacks as _callbacks
+from ..callbacks import *  # noqa: F401,F403
 
 
 class ModelCheckpoint(_callbacks.ModelCheckpoint):

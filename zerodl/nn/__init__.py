@@ -12,10 +12,15 @@ Layers hold parameters and call ``zerodl.functions``. Naming and layout choices:
 - Default initialisation: He normal for Linear and Conv weights, zero biases, N(0, 0.01)
   for embeddings (see ``zerodl.nn.init``).
 
+PyTorch's functional API is ``zerodl.nn.functional``; its loss modules (``CrossEntropyLoss``,
+``MSELoss``, ...) are in ``loss.py``.
+
 Serialisation: ``nn.module_to_config(m)`` / ``nn.module_from_config(d)`` describe and rebuild
-an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights.
+an architecture (JSON-able); ``state_dict`` / ``load_state_dict`` carry the weights;
+``model.save(path)`` / ``nn.save_model`` and ``nn.load_model`` (also ``zd.load_model``) put
+both in one safetensors file (``nn.model_file``).
 """
-from . import init
+from . import functional, init
 from .attention import MultiheadAttention
 from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
@@ -23,26 +28,28 @@ from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Flatten, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .model_file import load_model, read_model_metadata, save_model
 from .module import Module, get_module_class, module_from_config, module_to_config
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
 from .transformer import Seq2seqTransformer, TransformerDecoderLayer, TransformerEncoderLayer
 from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding
+from .recurrent import GRU, LSTM, RNN
 from .upsample import Upsample
-
-try:  # written by a colleague; optional until it lands
-    from .recurrent import GRU, LSTM, RNN
-except ImportError:  # pragma: no cover
-    pass
 
 __all__ = [
     "init",
+    "functional",
     "Parameter",
     "Module",
     "module_to_config",
     "module_from_config",
     "get_module_class",
+    "save_model",
+    "load_model",
+    "read_model_metadata",
     "Sequential",
     "ModuleList",
     "Linear",
@@ -72,8 +79,13 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Identity",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "MSELoss",
+    "L1Loss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
 ]
-for _name in ("RNN", "LSTM", "GRU"):
-    if _name in globals():
-        __all__.append(_name)
-del _name

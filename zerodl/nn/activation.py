@@ -48,32 +48,45 @@ class GELU(Module):
         return F.gelu(x)
 
 
-class Softmax(Module):
-    """Softmax along ``axis`` (default the last). Shapes: any -> the same."""
+def _dim(layer, dim, axis):
+    """PyTorch's ``dim`` or NumPy's ``axis`` (the older name, still read from saved configs)."""
+    if axis is not None and dim != -1 and axis != dim:
+        raise TypeError(f"{layer}: got dim={dim!r} and axis={axis!r}; pass one of them")
+    return int(dim if axis is None else axis)
 
-    def __init__(self, axis=-1):
+
+class Softmax(Module):
+    """Softmax along ``dim`` (default the last; ``axis=`` is the same). Shapes: any -> the same."""
+
+    def __init__(self, dim=-1, axis=None):
         super().__init__()
-        self.axis = int(axis)
+        self.dim = _dim("Softmax", dim, axis)
 
     def forward(self, x):
-        return F.softmax(x, axis=self.axis)
+        return F.softmax(x, axis=self.dim)
+
+    def get_config(self):
+        return {"dim": self.dim}
 
     def extra_repr(self):
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    """``log(softmax(x))`` along ``axis``, computed stably. Shapes: any -> the same."""
+    """``log(softmax(x))`` along ``dim``, computed stably (``axis=`` is the same). Shapes: any -> the same."""
 
-    def __init__(self, axis=-1):
+    def __init__(self, dim=-1, axis=None):
         super().__init__()
-        self.axis = int(axis)
+        self.dim = _dim("LogSoftmax", dim, axis)
 
     def forward(self, x):
-        return F.log_softmax(x, axis=self.axis)
+        return F.log_softmax(x, axis=self.dim)
+
+    def get_config(self):
+        return {"dim": self.dim}
 
     def extra_repr(self):
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class Identity(Module):

@@ -4,7 +4,9 @@ import numpy as np
 from .. import functions as F
 from ..core.backend import get_array_module
 from . import init
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .functional import pad
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
@@ -28,21 +30,42 @@ def _hyper(value):
     return value[0] if value[0] == value[1] else value
 
 
+def _same_padding(kernel_size, stride, layer):
+    """PyTorch's padding="same" (stride 1): ``(symmetric (ph, pw), extra)``, ``extra`` the one more
+    row / column an even kernel needs at the bottom / right, as ``F.pad`` amounts (or None)."""
+    if stride != (1, 1):
+        raise ValueError(f"{layer}: padding='same' needs stride 1 (as PyTorch), got stride {stride}")
+    totals = [k - 1 for k in kernel_size]
+    extra = (0, totals[1] % 2, 0, totals[0] % 2)
+    return (totals[0] // 2, totals[1] // 2), (extra if any(extra) else None)
+
+
 class _ConvNd(Module):
     _in_axis = 1  # the axis of W that holds C_in
+    _string_padding = False  # whether padding="same"/"valid" is accepted
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
         name = type(self).__name__
-        self.in_channels = None if in_channels is None else _positive_int(in_channels, "in_channels", name)
-        self.out_channels = _positive_int(out_channels, "out_channels", name)
+        self.in_channels = None if in_channels is None else positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
         self.kernel_size = _pair(kernel_size, "kernel_size", name)
         if min(self.kernel_size) <= 0:
             raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size!r}")
-        st, pd = _pair(stride, "stride", name), _pair(padding, "padding", name)
+        st = _pair(stride, "stride", name)
+        self._extra_pad = None
+        if isinstance(padding, str) and self._string_padding:
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            pd = (0, 0) if padding == "valid" else None
+            if pd is None:
+                pd, self._extra_pad = _same_padding(self.kernel_size, st, name)
+        else:
+            pd = _pair(padding, "padding", name)
         if min(st) <= 0 or min(pd) < 0:
             raise ValueError(f"{name}: stride must be positive and padding non-negative, got {stride!r}, {padding!r}")
-        self.stride, self.padding = _hyper(st), _hyper(pd)
+        self.stride, self._pad = _hyper(st), _hyper(pd)
+        self.padding = padding if isinstance(padding, str) else self._pad
         self.use_bias = bool(bias)
         self.register_parameter("W", None)
         self.register_parameter("b", None)
@@ -72,17 +95,17 @@ class _ConvNd(Module):
         return f"{type(self).__name__}({c_in} -> {self.out_channels}, kernel_size={self.kernel_size})"
 
     def _check(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim != 4:
             raise ValueError(
-                f"{self._tag()}: expected input of shape (N, C, H, W), got shape {_shape_str(x.shape)}"
+                f"{self._tag()}: expected input of shape (N, C, H, W), got shape {shape_str(x.shape)}"
             )
         if self.W is None:
             self._build(int(x.shape[1]), get_array_module(x))
         elif x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self._tag()}: expected input with {self.in_channels} channels (N, {self.in_channels}, H, W), "
-                f"got shape {_shape_str(x.shape)}"
+                f"got shape {shape_str(x.shape)}"
             )
         return x
 
@@ -101,7 +124,7 @@ class _ConvNd(Module):
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != 0:
-            s += f", padding={self.padding}"
+            s += f", padding={self.padding!r}"
         if not self.use_bias:
             s += ", bias=False"
         return s
@@ -112,7 +135,8 @@ class Conv2d(_ConvNd):
 
     ``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``;
     ``in_channels=None`` infers it from the first input. ``kernel_size``, ``stride`` and
-    ``padding`` are ints or (h, w) pairs.
+    ``padding`` are ints or (h, w) pairs; ``padding="same"`` (stride 1) keeps H and W, an
+    even kernel padding one more at the bottom / right as PyTorch, and ``"valid"`` is 0.
 
     Parameters: ``W`` of shape (C_out, C_in, KH, KW), He-normal initialised
     (``std = sqrt(2 / (C_in*KH*KW))``); ``b`` of shape (C_out,), zeros.
@@ -120,6 +144,8 @@ class Conv2d(_ConvNd):
     Shapes: input (N, C_in, H, W); output (N, C_out, OH, OW) with
     ``OH = (H + 2*padding - KH) // stride + 1`` (likewise OW).
     """
+
+    _string_padding = True
 
     def _weight_shape(self, in_channels):
         return (self.out_channels, in_channels) + self.kernel_size
@@ -129,7 +155,9 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         x = self._check(x)
-        return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
+        if self._extra_pad is not None:
+            x = pad(x, self._extra_pad)
+        return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self._pad)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -156,4 +184,4 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, x):
         x = self._check(x)
-        return F.conv_transpose2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
+        return F.conv_transpose2d(x, self.W, self.b, stride=self.stride, padding=self._pad)

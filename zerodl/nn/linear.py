@@ -6,7 +6,8 @@ import numpy as np
 from .. import functions as F
 from ..core.backend import get_array_module
 from . import init
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Linear", "Flatten"]
@@ -30,8 +31,8 @@ class Linear(Module):
         super().__init__()
         if out_features is None:
             in_features, out_features = None, in_features
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
-        self.in_features = None if in_features is None else _positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
+        self.in_features = None if in_features is None else positive_int(in_features, "in_features", "Linear")
         self.use_bias = bool(bias)
         self.register_parameter("W", None)
         self.register_parameter("b", None)
@@ -55,18 +56,18 @@ class Linear(Module):
     def forward(self, x):
         W = self.W
         if W is None:
-            x = _as_input(x)
+            x = as_input(x)
             if x.ndim == 0:
                 raise ValueError(f"{self._tag()}: expected input of shape (N, in_features), got a scalar")
             self._build(int(x.shape[-1]), get_array_module(x))
             W = self.W
         shape = getattr(x, "shape", None)
         if shape is None:
-            x = _as_input(x)
+            x = as_input(x)
             shape = x.shape
         if not shape or shape[-1] != W.shape[0]:
             raise ValueError(
-                f"{self._tag()}: expected input with {W.shape[0]} features, got shape {_shape_str(shape)}"
+                f"{self._tag()}: expected input with {W.shape[0]} features, got shape {shape_str(shape)}"
             )
         return F.linear(x, W, self.b)
 
@@ -83,7 +84,7 @@ class Flatten(Module):
     """Flatten every axis but the batch axis: input (N, d1, d2, ...) -> output (N, d1*d2*...)."""
 
     def forward(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim == 0:
             raise ValueError("Flatten: expected input with a batch axis, got a scalar")
         return F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))

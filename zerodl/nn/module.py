@@ -2,85 +2,29 @@
 
 Attributes that are ``Parameter``s or ``Module``s are registered, in the order they are set;
 ``register_buffer`` adds arrays that are state but not learnable (BatchNorm's running stats).
-A module also knows how to describe itself (``get_config``), how to be rebuilt from that
-description (``nn.module_from_config``), and forwards the Keras-style training methods
-(``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``, ``save``) to ``zerodl.train`` /
-``zerodl.io``.
+Beside it, not in it: how a module describes itself and is rebuilt (``nn._config``: constructor
+recording, the class registry), model files (``nn.model_file``: ``Module.save``), layer
+argument checks (``nn._checks``). The Keras-style training methods (``compile``, ``fit``,
+``evaluate``, ``predict``, ``summary``) are installed on ``Module`` by ``zerodl.train``, which
+``import zerodl`` (and so ``import zerodl.nn``) always loads.
 """
-import copy
-import functools
-import inspect
-from collections import namedtuple
+import contextlib
 
 import numpy as np
 
-from ..core import Tensor, get_default_dtype, no_grad
+from ..core import Tensor, enable_grad, get_default_dtype, no_grad
 from ..core.backend import as_numpy, get_array_module, is_array
-from ..core.jsonable import to_jsonable
+from . import _config, _copying
+from ._checks import as_input as _as_input  # noqa: F401  (old private names, used by layers)
+from ._checks import positive_int as _positive_int  # noqa: F401
+from ._checks import IncompatibleKeys, check_state_keys
+from ._checks import shape_str as _shape_str  # noqa: F401
+from ._config import get_module_class, module_from_config, module_to_config
+from ._device import move_module
+from .model_file import save_model
 from .parameter import Parameter
 
 __all__ = ["Module", "module_to_config", "module_from_config", "get_module_class"]
-
-# Every Module subclass, by class name (the latest definition of a name wins).
-_REGISTRY = {}
-
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-# ----- recording constructor arguments (the default get_config) ---------------------------
-def _record_arguments(sig, self, args, kwargs):
-    """``(config, problem)``: the JSON-able call arguments, and why they are not enough (or None)."""
-    try:
-        bound = sig.bind(self, *args, **kwargs)
-    except TypeError:
-        return None, "the constructor was called with invalid arguments"
-    bound.apply_defaults()
-    config, problem = {}, None
-    for i, (name, value) in enumerate(bound.arguments.items()):
-        if i == 0:  # self
-            continue
-        kind = sig.parameters[name].kind
-        if kind is inspect.Parameter.VAR_POSITIONAL:
-            if value:
-                problem = f"it takes *{name}"
-            continue
-        items = value.items() if kind is inspect.Parameter.VAR_KEYWORD else ((name, value),)
-        for k, v in items:
-            try:
-                config[k] = to_jsonable(v, strict=True)
-            except TypeError:
-                problem = f"argument {k}={v!r:.60} is not JSON-able"
-    return config, problem
-
-
-def _recording_init(init):
-    sig = inspect.signature(init)
-
-    @functools.wraps(init)
-    def __init__(self, *args, **kwargs):
-        d = self.__dict__
-        if d.get("_init_config") is None:  # the outermost constructor records
-            d["_init_config"] = _record_arguments(sig, self, args, kwargs)
-        init(self, *args, **kwargs)
-
-    __init__._zerodl_records_config = True
-    return __init__
-
-
-def _as_input(x):
-    """Tensors and arrays pass through; anything else (nested lists) becomes an ndarray."""
-    return x if isinstance(x, Tensor) or is_array(x) else np.asarray(x)
-
-
-def _positive_int(value, what, layer):
-    """``int(value)``, or a ValueError naming the layer unless it is a positive integer (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _shape_str(shape):
-    return str(tuple(int(s) for s in shape))
 
 
 def _indent(text, n=2):
@@ -88,7 +32,6 @@ def _indent(text, n=2):
     return "\n".join([lines[0]] + [" " * n + line for line in lines[1:]])
 
 
-_DEVICES = {"cpu": "cpu", "numpy": "cpu", "gpu": "gpu", "cuda": "gpu", "cupy": "gpu"}
 
 
 class Module:
@@ -116,10 +59,10 @@ class Module:
 
     training = True
     stop_training = False  # set by callbacks to end ``fit``
+    copy = _copying.copy_module  # ``model.copy()``: independent weights, no grads (EMA, target nets)
 
     def __new__(cls, *args, **kwargs):
-        # The registries exist before any __init__ runs, so a subclass that forgets
-        # super().__init__() still works.
+        # Registries exist before __init__, so a subclass that forgets super().__init__() works.
         self = object.__new__(cls)
         d = self.__dict__
         d["_parameters"] = {}
@@ -135,10 +78,7 @@ class Module:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
-        init = cls.__dict__.get("__init__")
-        if init is not None and not getattr(init, "_zerodl_records_config", False):
-            cls.__init__ = _recording_init(init)
+        _config.register(cls)
 
     # ----- registration ------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -176,32 +116,31 @@ class Module:
             registry.pop(name, None)
         object.__delattr__(self, name)
 
+    def _register(self, registry, name, value):
+        d = self.__dict__
+        for other in ("_parameters", "_buffers", "_modules"):
+            if other != registry:
+                d[other].pop(name, None)
+        d[registry][name] = value
+        d[name] = value
+
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None to reserve the name and its place)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: expected an nn.Parameter or None, got {type(param).__name__}")
-        self.__dict__["_modules"].pop(name, None)
-        self.__dict__["_buffers"].pop(name, None)
-        self._parameters[name] = param
-        self.__dict__[name] = param
+        self._register("_parameters", name, param)
 
     def register_buffer(self, name, array):
         """Register state that is saved in ``state_dict`` but is not a parameter (an ndarray or None)."""
         if array is not None and not is_array(array):
             array = array.data if isinstance(array, Tensor) else np.asarray(array)
-        self.__dict__["_parameters"].pop(name, None)
-        self.__dict__["_modules"].pop(name, None)
-        self._buffers[name] = array
-        self.__dict__[name] = array
+        self._register("_buffers", name, array)
 
     def add_module(self, name, module):
         """Register ``module`` under ``name`` (``setattr`` does the same for valid identifiers)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: expected an nn.Module or None, got {type(module).__name__}")
-        self.__dict__["_parameters"].pop(name, None)
-        self.__dict__["_buffers"].pop(name, None)
-        self._modules[name] = module
-        self.__dict__[name] = module
+        self._register("_modules", name, module)
 
     # ----- traversal ---------------------------------------------------------------------
     def named_children(self):
@@ -283,47 +222,31 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def requires_grad_(self, requires_grad=True):
-        """Freeze (False) or unfreeze every parameter. Optimizers skip frozen parameters."""
+    def requires_grad_(self, flag=True, *, requires_grad=None):
+        """Freeze (False) or unfreeze every parameter (``requires_grad=`` as PyTorch spells it).
+        Optimizers skip frozen parameters. Returns ``self``."""
+        flag = flag if requires_grad is None else requires_grad
         for p in self.parameters():
-            p.requires_grad_(requires_grad)
+            p.requires_grad_(flag)
         return self
 
     def to(self, dtype_or_device):
         """Convert parameters and (floating) buffers in place; returns ``self``.
 
-        ``model.to(np.float64)`` (also ``.double()``, ``.float()``) or ``model.to("gpu")`` /
-        ``model.to("cpu")``. Parameters keep their identity, so an optimizer made earlier still
-        holds them. Lazy layers materialise later parameters in the new dtype.
+        ``model.to(np.float64)`` (also ``.double()``, ``.float()``), ``model.to("cpu")`` (a no-op
+        on NumPy data) or ``model.to("cuda")`` (CuPy; a clear error when CuPy or a GPU is
+        missing). Parameters keep their identity, so an optimizer made earlier still holds them.
+        Lazy layers materialise later parameters in the new dtype.
         """
-        device = _DEVICES.get(dtype_or_device) if isinstance(dtype_or_device, str) else None
-        if device is None:
-            dtype = np.dtype(dtype_or_device)
-            if dtype.kind != "f":
-                raise TypeError(f"Module.to: expected a floating dtype or 'cpu'/'gpu', got {dtype_or_device!r}")
+        return move_module(self, dtype_or_device)
 
-            def convert(a):
-                return a if a.dtype == dtype else a.astype(dtype)
+    def cuda(self, device=None):
+        """``self.to("cuda")`` (CuPy's current GPU)."""
+        return move_module(self, "cuda", "Module.cuda")
 
-            floating_only = True
-        else:
-            if device == "gpu":
-                from ..core.backend import as_cupy as convert
-            else:
-                convert = as_numpy
-            dtype, floating_only = None, False
-        for m in self.modules():
-            if dtype is not None:
-                m.__dict__["_dtype"] = dtype
-            for p in m._parameters.values():
-                if p is not None:
-                    p.data = convert(p.data)
-                    if p.grad is not None:
-                        p.grad = convert(p.grad)
-            for name, b in list(m._buffers.items()):
-                if b is not None and (not floating_only or b.dtype.kind == "f"):
-                    setattr(m, name, convert(b))
-        return self
+    def cpu(self):
+        """``self.to("cpu")``."""
+        return move_module(self, "cpu", "Module.cpu")
 
     def double(self):
         """``self.to(np.float64)`` (gradient checks)."""
@@ -371,24 +294,7 @@ class Module:
         own = {name: (m, kind, attr, arr) for name, m, kind, attr, arr in self._named_state()}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
-        mismatched = []
-        for k, (_, _, _, arr) in own.items():
-            if k in state:
-                shape = tuple(getattr(state[k], "shape", np.shape(state[k])))
-                if shape != arr.shape:
-                    mismatched.append((k, shape, arr.shape))
-        if mismatched or (strict and (missing or unexpected)):
-            lines = [f"Error(s) in loading state_dict for {type(self).__name__}:"]
-            if missing:
-                lines.append(f"  missing keys: {missing}")
-            if unexpected:
-                lines.append(f"  unexpected keys: {unexpected}")
-            for k, got, want in mismatched:
-                lines.append(
-                    f"  mis-shaped key {k!r}: the state dict has shape {_shape_str(got)}, "
-                    f"the model has {_shape_str(want)}"
-                )
-            raise RuntimeError("\n".join(lines))
+        check_state_keys(type(self).__name__, {k: v[3].shape for k, v in own.items()}, state, strict)
         for k, (m, kind, attr, arr) in own.items():
             if k not in state:
                 continue
@@ -405,16 +311,7 @@ class Module:
 
         Override (with ``from_config``) for modules whose arguments are not JSON-able.
         """
-        recorded = self.__dict__.get("_init_config")
-        if recorded is None:
-            return {}
-        config, problem = recorded
-        if problem is not None:
-            raise TypeError(
-                f"{type(self).__name__}.get_config: cannot describe this module by its constructor "
-                f"arguments ({problem}); override get_config() and from_config()"
-            )
-        return copy.deepcopy(config)
+        return _config.recorded_config(self)
 
     @classmethod
     def from_config(cls, config):
@@ -432,25 +329,40 @@ class Module:
         """dtype of the dummy input ``build`` feeds (None: the parameters' floating dtype)."""
         return None
 
-    def build(self, input_shape, dtype=None):
-        """Materialise lazy parameters with one dummy forward pass under ``no_grad``.
+    @contextlib.contextmanager
+    def switch_mode(self, training=False, grad=False):
+        """Every module set to ``training`` (default: eval) and graph recording set to ``grad``
+        (default: off) inside the block; on exit each module gets back its OWN mode (a
+        sub-module left in eval stays in eval, unlike ``model.train(was)``). The one mechanism
+        for a dry forward: ``build``, ``summary``, ``fit`` (its lazy build, and the whole loop),
+        ``evaluate`` and ``predict`` use it."""
+        modes = [(m, m.training) for m in self.modules()]
+        for m, _ in modes:
+            m.training = training
+        try:
+            with enable_grad() if grad else no_grad():
+                yield self
+        finally:
+            for m, mode in modes:
+                m.training = mode
 
-        ``input_shape`` includes the batch dimension, as in Keras (``None`` entries count as
-        1): ``model.build((None, 784))`` or ``model.build((1, 1, 28, 28))``. Runs in eval mode
-        (running statistics untouched) and restores each module's mode. Returns ``self``.
-        """
+    def _dry_input(self, input_shape, dtype=None):
+        """Zeros of ``input_shape`` (None counts as 1), in the input's dtype, on the model's device."""
         shape = tuple(1 if s is None else int(s) for s in input_shape)
         dtype = dtype or self._input_dtype() or self._dtype
         first = next(self.parameters(), None)
         xp = get_array_module(first.data) if first is not None else np
-        modes = [(m, m.training) for m in self.modules()]
-        self.eval()
-        try:
-            with no_grad():
-                self(Tensor._wrap(xp.zeros(shape, dtype=dtype)))
-        finally:
-            for m, mode in modes:
-                m.training = mode
+        return Tensor._wrap(xp.zeros(shape, dtype=dtype))
+
+    def build(self, input_shape, dtype=None):
+        """Materialise lazy parameters with one dummy forward pass (under ``switch_mode()``).
+
+        ``input_shape`` includes the batch dimension, as in Keras (``None`` entries count as
+        1): ``model.build((None, 784))`` or ``model.build((1, 1, 28, 28))``. Returns ``self``.
+        """
+        x = self._dry_input(input_shape, dtype)
+        with self.switch_mode():
+            self(x)
         return self
 
     # ----- printing ------------------------------------------------------------------------------
@@ -466,92 +378,10 @@ class Module:
         lines = (extra.split("\n") if extra else []) + kids
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
-    # ----- training methods (zerodl.train / zerodl.io, imported at call time) ---------------
-    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None):
-        """Choose optimizer, loss and metrics for ``fit`` (see ``zerodl.train.compile``)."""
-        from .. import train
-
-        return train.compile(self, optimizer=optimizer, loss=loss, metrics=metrics)
-
-    def fit(
-        self,
-        x,
-        y=None,
-        epochs=1,
-        batch_size=32,
-        validation_data=None,
-        validation_split=0.0,
-        shuffle=True,
-        callbacks=None,
-        verbose=1,
-        initial_epoch=0,
-    ):
-        """Train; returns a ``History`` (see ``zerodl.train.fit``)."""
-        from .. import train
-
-        return train.fit(
-            self,
-            x,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_data=validation_data,
-            validation_split=validation_split,
-            shuffle=shuffle,
-            callbacks=callbacks,
-            verbose=verbose,
-            initial_epoch=initial_epoch,
-        )
-
-    def evaluate(self, x, y=None, batch_size=32, verbose=0):
-        """Loss and metrics on ``(x, y)`` as a dict (see ``zerodl.train.evaluate``)."""
-        from .. import train
-
-        return train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
-
-    def predict(self, x, batch_size=32, verbose=0):
-        """Outputs for ``x`` as an ndarray, batch by batch (see ``zerodl.train.predict``)."""
-        from .. import train
-
-        return train.predict(self, x, batch_size=batch_size, verbose=verbose)
-
-    def summary(self, input_shape=None):
-        """Layer table as a string, also printed (see ``zerodl.train.summary``)."""
-        from .. import train
-
-        return train.summary(self, input_shape=input_shape)
-
-    def save(self, path):
+    # ----- files ---------------------------------------------------------------------------------
+    def save(self, path, **extra):
         """Architecture (JSON metadata) and weights in one safetensors file (``zd.load_model``)."""
-        from .. import io
-
-        return io.save_model(self, path)
+        return save_model(self, path, **extra)
 
 
-_REGISTRY["Module"] = Module
-
-
-def get_module_class(name):
-    """The Module subclass registered under ``name`` (KeyError naming the known ones otherwise)."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise KeyError(
-            f"unknown module class {name!r}: define or import it before loading (known: {known})"
-        ) from None
-
-
-def module_to_config(module):
-    """``{"class": name, "config": module.get_config()}`` (JSON-able)."""
-    if not isinstance(module, Module):
-        raise TypeError(f"module_to_config: expected an nn.Module, got {type(module).__name__}")
-    return {"class": type(module).__name__, "config": module.get_config()}
-
-
-def module_from_config(config):
-    """Rebuild a module from ``module_to_config``'s dict (new, freshly initialised weights)."""
-    if not isinstance(config, dict) or "class" not in config:
-        raise ValueError(f"module_from_config: expected {{'class': name, 'config': {{...}}}}, got {config!r:.100}")
-    cls = get_module_class(config["class"])
-    return cls.from_config(dict(config.get("config") or {}))
+_config.register(Module, record=False)

@@ -3,7 +3,8 @@ import numpy as np
 
 from .. import functions as F
 from ..core.backend import get_array_module
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -17,7 +18,7 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         if num_features is not None:
-            num_features = _positive_int(num_features, "num_features (or None to infer it)", name)
+            num_features = positive_int(num_features, "num_features (or None to infer it)", name)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
         if eps <= 0:
@@ -48,16 +49,16 @@ class _BatchNorm(Module):
         return f"{type(self).__name__}({self.num_features if self.num_features is not None else '?'})"
 
     def forward(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim != self._ndim:
-            raise ValueError(f"{self._tag()}: expected input of shape {self._layout}, got shape {_shape_str(x.shape)}")
+            raise ValueError(f"{self._tag()}: expected input of shape {self._layout}, got shape {shape_str(x.shape)}")
         if self.gamma is None:
             self._build(int(x.shape[1]), get_array_module(x))
         elif x.shape[1] != self.num_features:
             want = self._layout.replace("C", str(self.num_features))
             raise ValueError(
                 f"{self._tag()}: expected {self.num_features} features, input of shape {want}, "
-                f"got shape {_shape_str(x.shape)}"
+                f"got shape {shape_str(x.shape)}"
             )
         return F.batch_norm(
             x, self.gamma, self.beta, self.running_mean, self.running_var,
@@ -123,7 +124,7 @@ class LayerNorm(Module):
         dims = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         if not dims:
             raise ValueError("LayerNorm: normalized_shape must name at least one axis, got ()")
-        self.normalized_shape = tuple(_positive_int(d, "normalized_shape", "LayerNorm") for d in dims)
+        self.normalized_shape = tuple(positive_int(d, "normalized_shape", "LayerNorm") for d in dims)
         if eps <= 0:
             raise ValueError(f"LayerNorm: eps must be positive, got {eps!r}")
         self.eps = float(eps)
@@ -138,12 +139,12 @@ class LayerNorm(Module):
             self.beta = Parameter(np.zeros(self.normalized_shape, dtype=dt), dtype=dt)
 
     def forward(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         k = len(self.normalized_shape)
         if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
             raise ValueError(
                 f"LayerNorm({self.normalized_shape}): expected input of shape (..., "
-                f"{', '.join(map(str, self.normalized_shape))}), got shape {_shape_str(x.shape)}"
+                f"{', '.join(map(str, self.normalized_shape))}), got shape {shape_str(x.shape)}"
             )
         return F.layer_norm(x, self.normalized_shape, self.gamma, self.beta, eps=self.eps)
 

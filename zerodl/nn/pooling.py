@@ -1,7 +1,8 @@
 """Pooling layers (NCHW), over ``F.max_pool2d`` / ``F.avg_pool2d``. No parameters."""
 from .. import functions as F
 from .conv import _hyper, _pair
-from .module import Module, _as_input, _shape_str
+from ._checks import as_input, shape_str
+from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d"]
 
@@ -18,11 +19,11 @@ class _Pool2d(Module):
         self.kernel_size, self.stride, self.padding = _hyper(k), _hyper(s), _hyper(p)
 
     def _check(self, x):
-        x = _as_input(x)
+        x = as_input(x)
         if x.ndim != 4:
             raise ValueError(
                 f"{type(self).__name__}(kernel_size={self.kernel_size}): expected input of shape "
-                f"(N, C, H, W), got shape {_shape_str(x.shape)}"
+                f"(N, C, H, W), got shape {shape_str(x.shape)}"
             )
         return x
 

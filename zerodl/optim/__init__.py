@@ -6,7 +6,7 @@
 Every optimizer updates ``p.data`` in place from ``p.grad`` and skips parameters whose grad is
 None or whose ``requires_grad`` is False. See ``optimizer.py`` for the ``state_dict`` format.
 """
-from . import lr_scheduler
+from . import lr_scheduler, names
 from .adam import Adam, AdamW
 from .adaptive import AdaGrad, RMSprop
 from .clip import clip_grad_norm_, clip_grad_value_
@@ -27,4 +27,5 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "lr_scheduler",
+    "names",
 ]

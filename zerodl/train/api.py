@@ -1,12 +1,14 @@
 """``compile`` / ``fit`` / ``evaluate`` / ``predict``: Keras's training API on any ``nn.Module``.
 
-``model.compile(...)``, ``model.fit(...)`` etc. are thin delegators to these functions.
+``model.compile(...)``, ``model.fit(...)`` etc. are these functions, installed on ``nn.Module``
+by ``zerodl.train`` (``train/module_methods.py``).
 
 Choices (see also the module docstrings of ``callbacks``, ``progress`` and
 ``losses_and_metrics``):
 
 - **Optimizer.** A name (``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``, ``"momentum"``,
-  ``"adamw"``; Keras's default rates: 1e-3, 0.01, 1e-3, 1e-3, 0.01, 1e-3), an optimizer class
+  ``"adamw"``: ``zerodl.optim.names``, the table the CLI and the Keras facade share; the
+  ``zerodl.optim`` class with its own defaults, which are PyTorch's), an optimizer class
   or factory ``f(params) -> optimizer`` (or an object with ``build(params)``, as the Keras
   facade's recipes), or a ready ``zerodl.optim`` optimizer. Names, classes and factories are
   turned into an optimizer at the start of the first ``fit``, after a dry forward pass (eval
@@ -40,178 +42,29 @@ Choices (see also the module docstrings of ``callbacks``, ``progress`` and
   Shuffling uses a ``DataLoader`` whose seed is drawn from ``zerodl.core.get_rng()``, so
   ``zd.manual_seed`` makes runs repeatable.
 - **Logs.** Epoch logs are means over samples (each batch weighted by its size).
-- ``fit`` leaves the model in the mode (train/eval) it found it in.
+- **Modes.** ``fit`` trains with every module in training mode (``model.switch_mode(training=True,
+  grad=True)``, as PyTorch's ``model.train()``; a callback may switch a sub-module to eval in
+  ``on_train_begin`` / ``on_epoch_begin`` and it stays so), validation runs in eval, and at the
+  end every module gets back its OWN mode (a sub-module the user left in eval is in eval
+  again). ``evaluate``, ``predict`` and the lazy build run under ``model.switch_mode()``.
 """
 import warnings
 
 import numpy as np
 
-from ..core import Tensor, no_grad
+from .. import data, nn
+from ..callbacks import CallbackList, TrainingRun
+from ..core import Tensor
 from ..core.backend import as_numpy
-from .callbacks import CallbackList
-from .data_prep import convert_x, data_module, device_xp, eval_source, fit_data, float_dtype, takes_ids
-from .losses_and_metrics import FINAL_ACTIVATIONS, resolve_loss, resolve_metric
+from .compiling import OPTIMIZERS, check_optimizer, compiled_state, make_optimizer, compile
+from .data_prep import convert_x, device_xp, eval_source, fit_data, float_dtype, takes_ids
+from .losses_and_metrics import FINAL_ACTIVATIONS
 from .progress import Progress, format_logs
 
 __all__ = ["compile", "fit", "evaluate", "predict", "OPTIMIZERS"]
 
-# name -> (class name in zerodl.optim, keyword arguments: Keras's default learning rates)
-OPTIMIZERS = {
-    "adam": ("Adam", {"lr": 1e-3}),
-    "sgd": ("SGD", {"lr": 0.01}),
-    "rmsprop": ("RMSprop", {"lr": 1e-3}),
-    "adagrad": ("AdaGrad", {"lr": 1e-3}),
-    "momentum": ("Momentum", {"lr": 0.01, "momentum": 0.9}),
-    "adamw": ("AdamW", {"lr": 1e-3}),
-}
-
-
-class CompileState:
-    """What ``compile`` recorded on a model (``model._zd_compile``)."""
-
-    def __init__(self, optimizer_spec, loss, metrics, param_ids):
-        self.optimizer_spec = optimizer_spec  # name / factory / recipe; None for a ready optimizer
-        self.loss = loss  # losses_and_metrics.Loss or None
-        self.metrics = metrics  # [losses_and_metrics.Metric]
-        self.param_ids = param_ids  # ids of the parameters that existed at compile time
-        self.built = False  # the dry forward has run
-        self.warned = False
-
-
-class _Run:
-    """What a running ``fit`` shares with the callbacks that need more than the model
-    (``BackupAndRestore``): optimizer, training loader, History, the callback list, and the
-    epoch to start from (which a restored backup changes)."""
-
-    def __init__(self, model, optimizer, train_loader, epochs, initial_epoch):
-        self.model = model
-        self.optimizer = optimizer
-        self.train_loader = train_loader
-        self.epochs = epochs
-        self.initial_epoch = initial_epoch
-        self.history = None
-        self.callbacks = []
-
-
-# ----------------------------------------------------------------------------- compile
-def compile(model, optimizer="adam", loss="cross_entropy", metrics=None):  # noqa: A001 - Keras's name
-    """Configure ``model`` for ``fit``/``evaluate`` (see the module docstring)."""
-    loss_obj = resolve_loss(loss)
-    if metrics is None:
-        metrics = []
-    elif isinstance(metrics, str) or callable(metrics):
-        metrics = [metrics]
-    elif isinstance(metrics, dict):
-        raise TypeError("compile: metrics must be a list of names or callables (one output, no dict)")
-    mets = [resolve_metric(m, loss_obj) for m in metrics]
-    names = [m.name for m in mets]
-    for n in names:
-        if n == "loss" or names.count(n) > 1:
-            raise ValueError(f"compile: metric name {n!r} is used twice (or clashes with 'loss')")
-    spec, instance = _optimizer_spec(optimizer)
-    state = CompileState(spec, loss_obj, mets, {id(p) for p in model.parameters()})
-    model._zd_compile = state
-    # Plain names are recorded for zerodl.io.save_model, so load_model can compile again.
-    config = {}
-    if isinstance(optimizer, str):
-        config["optimizer"] = optimizer
-    if isinstance(loss, str):
-        config["loss"] = loss
-        if all(isinstance(m, str) for m in metrics):
-            config["metrics"] = list(metrics)
-    model._compile_config = config or None
-    model.optimizer = instance
-    model.stop_training = False
-    return None
-
-
-def _optimizer_spec(optimizer):
-    """(spec, instance): a name/factory/recipe to build later, or a ready optimizer."""
-    if optimizer is None:
-        return None, None
-    if isinstance(optimizer, str):
-        name = optimizer.lower()
-        if name not in OPTIMIZERS:
-            raise ValueError(f"compile: unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} "
-                             "or pass a zerodl.optim optimizer")
-        return name, None
-    if isinstance(optimizer, type):
-        return optimizer, None
-    if hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad"):
-        return None, optimizer
-    if hasattr(optimizer, "build") or callable(optimizer):
-        return optimizer, None
-    raise TypeError(f"compile: optimizer must be a name, a zerodl.optim optimizer or a factory, "
-                    f"got {type(optimizer).__name__}")
-
-
-def _make_optimizer(spec, params):
-    params = list(params)
-    if not params:
-        raise ValueError("fit: the model has no parameters to train")
-    if isinstance(spec, str):
-        from .. import optim
-
-        cls_name, kwargs = OPTIMIZERS[spec]
-        return getattr(optim, cls_name)(params, **kwargs)
-    if not isinstance(spec, type) and hasattr(spec, "build"):
-        return spec.build(params)
-    return spec(params)
-
-
-def _compiled(model, where):
-    state = getattr(model, "_zd_compile", None)
-    if state is None:
-        raise RuntimeError(
-            f"{where}: the model is not compiled; call model.compile(optimizer='adam', "
-            f"loss='cross_entropy', metrics=['accuracy']) first"
-        )
-    return state
-
-
-def _optimizer_param_ids(opt):
-    groups = getattr(opt, "param_groups", None)
-    if groups is not None:
-        try:
-            return {id(p) for g in groups for p in (g["params"] if isinstance(g, dict) else g)}
-        except (TypeError, KeyError):
-            pass
-    params = getattr(opt, "params", None)
-    if params is not None:
-        try:
-            return {id(p) for p in params}
-        except TypeError:
-            pass
-    return None
-
-
-def _check_optimizer(model, state, opt):
-    """A ready optimizer must know the parameters created after compile (lazy layers)."""
-    known = _optimizer_param_ids(opt)
-    new = [p for p in model.parameters() if id(p) not in state.param_ids and (known is None or id(p) not in known)]
-    if not new:
-        return
-    if hasattr(opt, "add_param_group"):
-        opt.add_param_group({"params": new})
-        state.param_ids.update(id(p) for p in new)
-        return
-    raise RuntimeError(
-        f"fit: the model created {len(new)} parameter(s) at its first call (layers whose input size is "
-        "inferred), which the optimizer given to compile cannot know. Either pass the optimizer by name "
-        "(compile(optimizer='adam')), or call the model once before building the optimizer: "
-        "model(x[:1]); opt = optim.Adam(model.parameters()); model.compile(optimizer=opt, ...)"
-    )
-
-
 # ----------------------------------------------------------------------------- forward
-def _set_mode(model, training):
-    if training:
-        model.train()
-    else:
-        model.eval()
-
-
-def _is_head(layer, head, nn):
+def _is_head(layer, head):
     if head == "softmax":
         if not isinstance(layer, nn.Softmax):
             return False
@@ -222,7 +75,7 @@ def _is_head(layer, head, nn):
     return False
 
 
-def _strip_final(module, head, nn):
+def _strip_final(module, head):
     """A forward function running ``module`` without its final ``head`` activation, or None."""
     if not isinstance(module, nn.Sequential) or type(module).forward is not nn.Sequential.forward:
         return None
@@ -230,10 +83,10 @@ def _strip_final(module, head, nn):
     if not layers:
         return None
     last = layers[-1]
-    if _is_head(last, head, nn):
+    if _is_head(last, head):
         body = layers[:-1]
     else:
-        inner = _strip_final(last, head, nn)
+        inner = _strip_final(last, head)
         if inner is None:
             return None
         body = layers[:-1] + [inner]
@@ -254,11 +107,7 @@ def _training_forward(model, loss):
     """(forward, head): the model's forward without the final activation the loss fuses."""
     if loss is None or loss.head is None:
         return model, None
-    try:
-        from .. import nn
-    except ImportError:  # pragma: no cover - nn not importable
-        return model, None
-    fwd = _strip_final(model, loss.head, nn)
+    fwd = _strip_final(model, loss.head)
     if fwd is None:
         return model, None
     return fwd, loss.head
@@ -274,13 +123,8 @@ def _looks_like_probabilities(out):
 def _build(model, state, probe, head):
     """Dry forward (once per compile), then the optimizer: made now, or checked."""
     if not state.built:
-        was = model.training
-        model.eval()
-        try:
-            with no_grad():
-                out = model(Tensor._wrap(probe))
-        finally:
-            _set_mode(model, was)
+        with model.switch_mode():
+            out = model(Tensor._wrap(probe))
         state.built = True
         loss = state.loss
         if (loss is not None and loss.kind == "cross_entropy" and head is None and not state.warned
@@ -295,11 +139,11 @@ def _build(model, state, probe, head):
     if opt is None:
         if state.optimizer_spec is None:
             raise RuntimeError("fit: compile was given optimizer=None; pass an optimizer to model.compile")
-        opt = _make_optimizer(state.optimizer_spec, model.parameters())
+        opt = make_optimizer(state.optimizer_spec, model.parameters())
         model.optimizer = opt
         state.param_ids.update(id(p) for p in model.parameters())
     else:
-        _check_optimizer(model, state, opt)
+        check_optimizer(model, state, opt)
     return opt
 
 
@@ -321,27 +165,22 @@ def _check_positive_int(v, name, where, allow_zero=False):
 
 # ----------------------------------------------------------------------------- evaluation
 def _evaluate_batches(model, fwd, loss, metrics, prob_fn, batches, where):
-    was = model.training
-    model.eval()
     loss_fn = loss.fn if loss is not None else None
     nm = len(metrics)
     total, seen, sums = 0.0, 0, [0.0] * nm
     wrap = Tensor._wrap
-    try:
-        with no_grad():
-            for xb, yb in batches:
-                out = fwd(wrap(xb))
-                n = xb.shape[0]
-                if loss_fn is not None:
-                    total += float(loss_fn(out, wrap(yb)).data) * n
-                if nm:
-                    o = out.data
-                    p = prob_fn(o) if prob_fn is not None else o
-                    for i, m in enumerate(metrics):
-                        sums[i] += m.fn(p if m.needs_probs else o, yb) * n
-                seen += n
-    finally:
-        _set_mode(model, was)
+    with model.switch_mode():
+        for xb, yb in batches:
+            out = fwd(wrap(xb))
+            n = xb.shape[0]
+            if loss_fn is not None:
+                total += float(loss_fn(out, wrap(yb)).data) * n
+            if nm:
+                o = out.data
+                p = prob_fn(o) if prob_fn is not None else o
+                for i, m in enumerate(metrics):
+                    sums[i] += m.fn(p if m.needs_probs else o, yb) * n
+            seen += n
     if seen == 0:
         raise ValueError(f"{where}: no samples to evaluate")
     logs = {"loss": total / seen} if loss_fn is not None else {}
@@ -360,7 +199,7 @@ def _prob_fn(head, metrics):
 def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
         shuffle=True, callbacks=None, verbose=1, initial_epoch=0):
     """Train ``model``; returns a :class:`~zerodl.train.History` (see the module docstring)."""
-    state = _compiled(model, "fit")
+    state = compiled_state(model, "fit")
     if state.loss is None:
         raise RuntimeError("fit: compile was given loss=None; pass a loss to model.compile")
     verbose = _check_verbose(verbose, "fit")
@@ -379,69 +218,67 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
     loss_fn = state.loss.fn
     steps = len(loader)
 
-    run = _Run(model, opt, loader, epochs, initial_epoch)
-    cbl = CallbackList(callbacks, model=model, params={"epochs": epochs, "steps": steps, "verbose": verbose})
-    run.history = cbl.history
-    run.callbacks = cbl.callbacks
+    run = TrainingRun(model, opt, loader, epochs, initial_epoch)
+    cbl = CallbackList(callbacks, model=model, params={"epochs": epochs, "steps": steps, "verbose": verbose},
+                       run=run)
     begin_hooks, end_hooks = cbl.has_batch_begin, cbl.has_batch_end
     progress = Progress(verbose, epochs, steps)
     bar = progress.bar
     wrap = Tensor._wrap
 
     model.stop_training = False
-    was_training = model.training
     logs = None
-    try:
-        cbl.on_train_begin(None, run)
-        for epoch in range(run.initial_epoch, epochs):
-            if model.stop_training:
-                break
-            cbl.on_epoch_begin(epoch, None)
-            model.train()
-            progress.epoch_begin(epoch)
-            loss_sum, seen, sums = 0.0, 0, [0.0] * nm
-            b = -1
-            for b, batch in enumerate(loader):
-                xb, yb = batch if convert is None else convert(batch)
-                n = xb.shape[0]
-                if begin_hooks:
-                    cbl.on_train_batch_begin(b, {"batch": b, "size": n})
-                out = fwd(wrap(xb))
-                loss = loss_fn(out, wrap(yb))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                lv = float(loss.data)
-                loss_sum += lv * n
-                seen += n
-                if nm:
-                    o = out.data
-                    p = prob_fn(o) if prob_fn is not None else o
-                    for i, m in enumerate(metrics):
-                        sums[i] += m.fn(p if m.needs_probs else o, yb) * n
-                if bar:
-                    progress.batch_end(b + 1, lambda: _running(loss_sum, seen, metrics, sums))
-                if end_hooks:
-                    cbl.on_train_batch_end(b, {"batch": b, "size": n, "loss": lv})
+    # every module in training mode for the loop; each gets its own mode back at the end
+    with model.switch_mode(training=True, grad=True):
+        try:
+            cbl.on_train_begin(None)
+            for epoch in range(run.initial_epoch, epochs):
                 if model.stop_training:
                     break
-            if seen == 0:
-                raise ValueError("fit: the training data gave no batches (empty, or drop_last with too few samples)")
-            logs = _running(loss_sum, seen, metrics, sums)
-            if val is not None:
-                cbl.on_test_begin()
-                vlogs = _evaluate_batches(model, fwd, state.loss, metrics, prob_fn, val(), "fit (validation)")
-                cbl.on_test_end(vlogs)
-                for k, v in vlogs.items():
-                    logs["val_" + k] = v
-            progress.epoch_end(epoch, logs, b + 1)
-            cbl.on_epoch_end(epoch, logs, run)
-            if model.stop_training:
-                break
-        cbl.on_train_end(logs)
-    finally:
-        progress.close()
-        _set_mode(model, was_training)
+                cbl.on_epoch_begin(epoch, None)
+                progress.epoch_begin(epoch)
+                loss_sum, seen, sums = 0.0, 0, [0.0] * nm
+                b = -1
+                for b, batch in enumerate(loader):
+                    xb, yb = batch if convert is None else convert(batch)
+                    n = xb.shape[0]
+                    if begin_hooks:
+                        cbl.on_train_batch_begin(b, {"batch": b, "size": n})
+                    out = fwd(wrap(xb))
+                    loss = loss_fn(out, wrap(yb))
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    lv = float(loss.data)
+                    loss_sum += lv * n
+                    seen += n
+                    if nm:
+                        o = out.data
+                        p = prob_fn(o) if prob_fn is not None else o
+                        for i, m in enumerate(metrics):
+                            sums[i] += m.fn(p if m.needs_probs else o, yb) * n
+                    if bar:
+                        progress.batch_end(b + 1, lambda: _running(loss_sum, seen, metrics, sums))
+                    if end_hooks:
+                        cbl.on_train_batch_end(b, {"batch": b, "size": n, "loss": lv})
+                    if model.stop_training:
+                        break
+                if seen == 0:
+                    raise ValueError("fit: the training data gave no batches (empty, or drop_last with too few samples)")
+                logs = _running(loss_sum, seen, metrics, sums)
+                if val is not None:
+                    cbl.on_test_begin()
+                    vlogs = _evaluate_batches(model, fwd, state.loss, metrics, prob_fn, val(), "fit (validation)")
+                    cbl.on_test_end(vlogs)
+                    for k, v in vlogs.items():
+                        logs["val_" + k] = v
+                progress.epoch_end(epoch, logs, b + 1)
+                cbl.on_epoch_end(epoch, logs)
+                if model.stop_training:
+                    break
+            cbl.on_train_end(logs)
+        finally:
+            progress.close()
     model.history = cbl.history
     return cbl.history
 
@@ -456,7 +293,7 @@ def _running(loss_sum, seen, metrics, sums):
 # ----------------------------------------------------------------------------- evaluate / predict
 def evaluate(model, x, y=None, batch_size=32, verbose=0):
     """Loss and metrics on ``(x, y)`` (eval mode, no_grad, in batches) -> ``{"loss": ..., ...}``."""
-    state = _compiled(model, "evaluate")
+    state = compiled_state(model, "evaluate")
     if state.loss is None:
         raise RuntimeError("evaluate: compile was given loss=None; pass a loss to model.compile")
     verbose = _check_verbose(verbose, "evaluate")
@@ -478,7 +315,6 @@ def predict(model, x, batch_size=32, verbose=0):
     """
     _check_verbose(verbose, "predict")
     batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size", "predict")
-    data = data_module()
     fdt, ids = float_dtype(model), takes_ids(model)
     xp = device_xp(model)
 
@@ -501,19 +337,14 @@ def predict(model, x, batch_size=32, verbose=0):
             for i in range(0, len(xa), batch_size):
                 yield xa[i:i + batch_size]
 
-    was = model.training
-    model.eval()
     outs = []
-    try:
-        with no_grad():
-            for xb in batches():
-                out = model(Tensor._wrap(xb))
-                if isinstance(out, (tuple, list)):
-                    outs.append(tuple(as_numpy(o.data) for o in out))
-                else:
-                    outs.append(as_numpy(out.data))
-    finally:
-        _set_mode(model, was)
+    with model.switch_mode():
+        for xb in batches():
+            out = model(Tensor._wrap(xb))
+            if isinstance(out, (tuple, list)):
+                outs.append(tuple(as_numpy(o.data) for o in out))
+            else:
+                outs.append(as_numpy(out.data))
     if not outs:
         return np.empty((0,), dtype=fdt)
     if isinstance(outs[0], tuple):

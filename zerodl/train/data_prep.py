@@ -11,17 +11,12 @@ import math
 
 import numpy as np
 
+from .. import data
 from ..core import Tensor, get_default_dtype, get_rng
 from ..core.backend import get_array_module, is_array
+from ..data.dataset import collate
 
 __all__ = ["fit_data", "eval_source", "convert_x", "convert_y", "float_dtype", "takes_ids", "device_xp"]
-
-
-def data_module():
-    """``zerodl.data``, imported at call time (``train`` knows nothing of datasets' origins)."""
-    from .. import data
-
-    return data
 
 
 def _is_arraylike(x):
@@ -125,9 +120,7 @@ class _Subset:
         gb = getattr(self.dataset, "get_batch", None)
         if gb is not None:
             return gb(idx)
-        from ..data.dataset import _collate
-
-        return _collate([self.dataset[int(i)] for i in idx], "validation_split")
+        return collate([self.dataset[int(i)] for i in idx], "validation_split")
 
 
 def _loader_batches(loader, convert_x, convert_y, where):
@@ -144,7 +137,6 @@ def _array_batches(x, y, batch_size):
 
 def eval_source(model, state, x, y, batch_size, where):
     """A zero-argument callable giving an iterable of converted (x, y) batches."""
-    data = data_module()
     fdt, ids = float_dtype(model), takes_ids(model)
     xp = device_xp(model)
     loss = state.loss
@@ -178,7 +170,6 @@ def eval_source(model, state, x, y, batch_size, where):
 
 def fit_data(model, state, x, y, batch_size, shuffle, validation_data, validation_split):
     """(train loader, per-batch converter or None, probe inputs, validation source or None)."""
-    data = data_module()
     where = "fit"
     fdt, ids = float_dtype(model), takes_ids(model)
     xp = device_xp(model)

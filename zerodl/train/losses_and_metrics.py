@@ -16,6 +16,10 @@ the batch mean as a Python float; the fit loop weights them by the batch size.
 """
 import numpy as np
 
+from .. import functions as F
+from ..core import Tensor
+from ..core.backend import get_array_module
+
 __all__ = ["Loss", "Metric", "resolve_loss", "resolve_metric", "LOSS_NAMES", "METRIC_NAMES"]
 
 # name -> canonical loss
@@ -83,8 +87,6 @@ def _match_target(p, t):
 def _as_pred_dtype(p, t):
     td = t.data
     if td.dtype != p.data.dtype:
-        from ..core import Tensor
-
         t = Tensor._wrap(td.astype(p.data.dtype))
     return t
 
@@ -95,8 +97,6 @@ def resolve_loss(loss):
         return None
     if isinstance(loss, Loss):
         return loss
-    import zerodl.functions as F
-
     if isinstance(loss, str):
         kind = LOSS_NAMES.get(loss.lower())
         if kind is None:
@@ -128,20 +128,15 @@ def resolve_loss(loss):
 
 # ----------------------------------------------------------------------------- metrics
 def _softmax(z):
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z) if type(z) is np.ndarray else _xp(z).exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    return F.softmax(Tensor._wrap(z)).data
 
 
 def _sigmoid(z):
-    xp = np if type(z) is np.ndarray else _xp(z)
-    return 1.0 / (1.0 + xp.exp(-z))
+    return F.sigmoid(Tensor._wrap(z)).data
 
 
 def _xp(a):
-    from ..core.backend import get_array_module
-
-    return get_array_module(a)
+    return np if type(a) is np.ndarray else get_array_module(a)
 
 
 FINAL_ACTIVATIONS = {"softmax": _softmax, "sigmoid": _sigmoid}
@@ -153,7 +148,7 @@ def _dense_target(p, t):
         if p.shape[-1] == 1:
             return t.reshape(p.shape)
         if t.dtype.kind in "iub":
-            xp = np if type(t) is np.ndarray else _xp(t)
+            xp = _xp(t)
             return xp.eye(p.shape[-1], dtype=p.dtype)[t]
     return t
 
@@ -176,7 +171,7 @@ def _make_accuracy(logits_threshold):
     thr = 0.0 if logits_threshold else 0.5
 
     def accuracy(p, t):
-        xp = np if type(p) is np.ndarray else _xp(p)
+        xp = _xp(p)
         if p.ndim >= 2 and p.shape[-1] > 1:  # categorical: argmax over classes
             pred = p.argmax(axis=-1)
             if t.ndim == p.ndim and t.shape[-1] == p.shape[-1]:  # one-hot (or probabilities) targets
@@ -230,8 +225,6 @@ def resolve_metric(metric, loss):
         name = getattr(metric, "__name__", type(metric).__name__)
 
         def custom(p, t, _f=metric):
-            from ..core import Tensor
-
             v = _f(p, t)
             return float(v.data if isinstance(v, Tensor) else v)
 

@@ -6,15 +6,15 @@ trainable parameters, and non-trainable ones (frozen parameters and buffers such
 BatchNorm's running statistics, which Keras counts as non-trainable too).
 
 With ``input_shape`` (without the batch axis: ``(784,)`` or ``(1, 28, 28)``) a dry forward
-pass of one zero sample runs under ``no_grad`` in eval mode: it materialises lazy layers and
+pass of one zero sample runs under ``model.switch_mode()`` (eval, no graph): it materialises lazy layers and
 records every row's output shape (``(None, 64)``: None stands for the batch). Without it,
 shapes are ``?`` and layers whose size is still to be inferred show ``0 (unbuilt)``.
 The table is printed and returned as a string.
 """
 import numpy as np
 
-from ..core import Tensor, no_grad
-from ..core.backend import get_array_module
+from .. import nn
+from ..core import Tensor
 
 __all__ = ["summary"]
 
@@ -65,17 +65,7 @@ def _dry_forward(model, input_shape, watched):
     """Run one zero sample through ``model``; ``{id(module): output shape}`` of ``watched``."""
     if isinstance(input_shape, (int, np.integer)):
         input_shape = (int(input_shape),)
-    shape = (1,) + tuple(1 if s is None else int(s) for s in input_shape)
-    dtype = None
-    try:
-        dtype = model._input_dtype()
-    except Exception:  # noqa: BLE001
-        pass
-    if dtype is None:
-        dtype = next((p.data.dtype for p in model.parameters() if p.data.dtype.kind == "f"),
-                     getattr(model, "_dtype", np.float32))
-    first = next(model.parameters(), None)
-    xp = get_array_module(first.data) if first is not None else np
+    x = model._dry_input((None,) + tuple(input_shape))
     shapes = {}
     patched = []
     for m in watched:
@@ -91,23 +81,17 @@ def _dry_forward(model, input_shape, watched):
 
         m.__dict__["forward"] = hooked
         patched.append(m)
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
     try:
-        with no_grad():
-            out = model(Tensor._wrap(xp.zeros(shape, dtype=dtype)))
+        with model.switch_mode():
+            out = model(x)
     finally:
         for m in patched:
             m.__dict__.pop("forward", None)
-        for m, mode in modes:
-            m.training = mode
     return shapes, _shape_of(out)
 
 
 def summary(model, input_shape=None, print_fn=print):
     """Print and return the layer table of ``model`` (see the module docstring)."""
-    from .. import nn
-
     is_seq = isinstance(model, nn.Sequential)
     children = list(model.named_children())
     shapes, out_shape = {}, None

@@ -1,5 +1,8 @@
 """Model files: architecture and weights in ONE safetensors file (``model.save`` / ``zd.load_model``).
 
+They live in ``nn``, next to the module configuration they store, so that ``zerodl.io`` (the
+file format itself: safetensors, atomic writes, checkpoints) needs nothing but ``core``.
+
 Layout: the tensors are ``model.state_dict()`` (parameters and buffers by dotted name, e.g.
 ``0.W``, ``0.b``); the header metadata holds (all str, JSON where structured)::
 
@@ -13,16 +16,24 @@ Layout: the tensors are ``model.state_dict()`` (parameters and buffers by dotted
 ``load_model`` rebuilds the module with ``nn.module_from_config`` and loads the weights with
 ``load_state_dict(strict=True)``; the model comes back in eval mode. Loading never runs code
 beyond the constructors of registered ``nn.Module`` classes named in the architecture.
+
+A file written by a facade above ``nn`` (``zerodl.keras``) names it in ``"facade"``; its model
+classes register when it is imported, so ``load_model`` imports it first -- only names from
+``FACADES``, never a module a file makes up.
 """
+import importlib
 import json
 import warnings
 
-from .safetensors_io import load, load_metadata, save
+from .._version import __version__
+from ..io.safetensors_io import load, load_metadata, save
+from ._config import is_module, module_from_config, module_to_config
 
-__all__ = ["save_model", "load_model", "MODEL_FORMAT"]
+__all__ = ["save_model", "load_model", "read_model_metadata", "MODEL_FORMAT"]
 
 MODEL_FORMAT = "zerodl.model/1"
 _RESERVED = ("format", "architecture", "zerodl_version")
+FACADES = ("zerodl.keras", "zerodl.tflearn")  # packages whose model classes a file may name
 
 
 def save_model(model, path, metadata=None, **extra):
@@ -30,13 +41,12 @@ def save_model(model, path, metadata=None, **extra):
 
     Keyword ``extra`` entries (``input_shape=``, ``classes=``, ``compile=`` ...) and the
     ``metadata`` dict are stored in the header, JSON-encoded unless they are str; read them
-    back with ``zerodl.io.load_metadata(path)`` or ``load_model(path, with_metadata=True)``.
+    back with ``zerodl.io.load_metadata(path)``, ``nn.read_model_metadata(path)`` or
+    ``load_model(path, with_metadata=True)``.
     """
-    from .. import __version__, nn
-
-    if not isinstance(model, nn.Module):
+    if not is_module(model):
         raise TypeError(f"save_model: expected an nn.Module, got {type(model).__name__}")
-    arch = nn.module_to_config(model)
+    arch = module_to_config(model)
     meta = dict(metadata or {})
     meta.update(extra)
     for k in _RESERVED:
@@ -76,8 +86,6 @@ def load_model(path, with_metadata=False, compile=True):
     With ``compile`` (the default) a model saved with ``compile={"loss": ..., "metrics": ...}``
     metadata is compiled again (a warning, not an error, if that fails).
     """
-    from .. import nn
-
     weights, meta = load(path, with_metadata=True)
     fmt = meta.get("format", "")
     if "architecture" not in meta or not fmt.startswith("zerodl.model/"):
@@ -92,7 +100,12 @@ def load_model(path, with_metadata=False, compile=True):
         arch = json.loads(meta["architecture"])
     except ValueError as e:
         raise ValueError(f"{path}: the architecture metadata is not valid JSON ({e})") from None
-    model = nn.module_from_config(arch)
+    facade = meta.get("facade")
+    if facade is not None:
+        if facade not in FACADES:
+            raise ValueError(f"{path}: unknown facade {facade!r} in the metadata (known: {', '.join(FACADES)})")
+        importlib.import_module(facade)  # registers the facade's model classes
+    model = module_from_config(arch)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as e:
