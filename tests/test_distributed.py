@@ -30,10 +30,12 @@ def _scenario(name, tmp_path, timeout=60):
 def test_import_zerodl_distributed_needs_no_mpi4py():
     import subprocess
 
-    code = ("import sys, zerodl, zerodl.distributed as d; assert 'mpi4py' not in sys.modules; "
-            "print(d.shard_layout(9, 2, 2))")
+    code = ("import sys, zerodl, zerodl.distributed as d; "
+            "assert (d.rank(), d.world_size(), d.is_main_process()) == (0, 1, True); "
+            "assert 'mpi4py' not in sys.modules; print(d.shard_layout(9, 2, 2))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_", "MPI_"))}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": os.path.dirname(HERE)})
+                         env={**env, "PYTHONPATH": os.path.dirname(HERE)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[(0, [2, 2]), (4, [2, 1]), (7, [1, 1])]"
 
@@ -159,3 +161,4 @@ def test_a_raising_rank_ends_the_job_with_its_message(tmp_path):
     assert elapsed < 20, f"the job took {elapsed:.1f}s to end after rank 1 raised"
     assert "[rank 1/2] RuntimeError: rank one fails on purpose" in text, text
     assert "aborting the job because rank 1 failed" in text
+

@@ -64,8 +64,9 @@ def test_keras_layer_errors():
     with pytest.raises(ValueError, match="padding"):
         layers.Conv2D(8, 3, padding="causal")
     model = models.Sequential([layers.Dense(4, input_shape=(3,))])
-    with pytest.raises(ValueError, match="image layers must come first"):
+    with pytest.raises(ValueError, match=r"Conv2D conv2d\S*: expected images \(N, H, W, C\)"):
         model.add(layers.Conv2D(8, 3))
+    model.pop()
     with pytest.raises(RuntimeError, match="compile"):
         model.fit(np.zeros((2, 3), np.float32), np.zeros(2, np.int64))
 
@@ -75,8 +76,9 @@ def test_keras_layers_use_glorot_uniform_like_keras():
     from zerodl.keras import layers, models
 
     model = models.Sequential([layers.Conv2D(8, 3, input_shape=(6, 6, 1)), layers.Flatten(), layers.Dense(3)])
-    conv, dense = model[1], model[3]
-    for W, fan_in, fan_out in ((conv.W.data, 9, 72), (dense.W.data, 128, 3)):
+    conv, dense = model.layers[0], model.layers[2]
+    assert conv.kernel.shape == (3, 3, 1, 8) and dense.kernel.shape == (128, 3)  # Keras's layouts
+    for W, fan_in, fan_out in ((conv.kernel.data, 9, 72), (dense.kernel.data, 128, 3)):
         limit = np.sqrt(6 / (fan_in + fan_out))
         assert np.abs(W).max() <= limit and np.abs(W).max() > 0.8 * limit
     lazy = models.Sequential([layers.Dense(4)])  # size known only at the first fit
@@ -84,7 +86,7 @@ def test_keras_layers_use_glorot_uniform_like_keras():
 
     lazy.compile(optimizer=SGD(learning_rate=0.0), loss="mse")  # lr 0: the weights stay as initialised
     lazy.fit(np.ones((2, 300), np.float32), np.zeros((2, 4), np.float32), verbose=0, epochs=1)
-    assert np.abs(lazy[0].W.data).max() <= np.sqrt(6 / 304) + 1e-3  # glorot, not He (std 0.08)
+    assert np.abs(lazy.layers[0].kernel.data).max() <= np.sqrt(6 / 304) + 1e-3  # glorot, not He (std 0.08)
 
 
 def _toy(n=40, seed=0):
@@ -154,8 +156,8 @@ def test_keras_lazy_dense_then_batchnorm_dropout():
                                layers.Dropout(0.2), layers.Dense(2, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, verbose=0)
-    bn = [m for m in model if type(m).__name__ == "BatchNorm1d"]
-    assert len(bn) == 1 and bn[0].num_features == 8
+    bn = [m for m in model.layers if type(m).__name__ == "BatchNormalization"]
+    assert len(bn) == 1 and bn[0].gamma.shape == (8,) and bn[0].moving_mean.shape == (8,)
     assert model.predict(x).shape == (40, 2)
 
 
@@ -167,8 +169,8 @@ def test_keras_lazy_conv_then_batchnorm_is_per_channel():
                                layers.BatchNormalization(), layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, np.zeros((6, 2), np.float32), epochs=1, verbose=0)
-    kinds = [(type(m).__name__, m.num_features) for m in model if "BatchNorm" in type(m).__name__]
-    assert kinds == [("BatchNorm2d", 4), ("BatchNorm1d", 4 * 6 * 6)]
+    kinds = [m.gamma.shape for m in model.layers if "BatchNorm" in type(m).__name__]
+    assert kinds == [(4,), (4 * 6 * 6,)]  # per channel (the last axis), then per feature
 
 
 def test_keras_lstm_lazy_and_stacked():

@@ -4,7 +4,7 @@ Every ``import`` / ``from ... import`` in ``zerodl/`` -- at module level AND ins
 may name only its own package or a package of a LOWER layer (docs/architecture.md):
 
     core -> (functions, io) -> nn -> (optim, data) -> distributed -> callbacks -> (utils, text)
-         -> train -> (keras, tflearn, cli)
+         -> train -> (keras, cli) -> tflearn
 
 Packages in one layer are peers and may not import each other. ``_platform`` and
 ``_version`` import nothing of zerodl; the package root (``zerodl/__init__.py``,
@@ -29,7 +29,8 @@ LAYERS = [
     ("callbacks",),
     ("utils", "text"),
     ("train",),
-    ("keras", "tflearn", "cli"),
+    ("keras", "cli"),
+    ("tflearn",),  # a facade over the Keras facade
 ]
 TOP = ("__init__", "__main__")  # the package root may import everything
 LEVEL = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}

@@ -14,7 +14,9 @@ Layout of one bucket (length ``sum(p.size) + len(params) + 1``)::
 when parameter i has a gradient on this rank (a missing one contributes zeros). After the
 sum, ``grad_i = sum_r(w_r g_i,r) / sum_r(w_r)``: the gradient of the mean loss over all the
 ranks' samples. A parameter that no rank has a gradient for keeps ``grad = None``, so
-optimizers still skip it.
+optimizers still skip it. As PyTorch's ``gradient_as_bucket_view``, the averaged gradients
+are views of the bucket (no copy): valid until the next reduction, which overwrites them
+(backward and ``zero_grad`` always make new gradient arrays, so training never notices).
 """
 import time
 
@@ -103,12 +105,14 @@ class GradientReducer:
             buf[-1] = w
             comm.allreduce_(buf)
             total = buf[-1]
+            if total != 0:
+                grads = buf[:b.flags_at]
+                grads *= 1.0 / total  # in place: the gradients below are views of the bucket
             for i, p in enumerate(b.params):
                 if buf[b.flags_at + i] == 0 or total == 0:
                     p.grad = None
                     continue
-                g = buf[off[i]:off[i + 1]].reshape(p.data.shape) / total
-                xp = get_array_module(p.data)
-                p.grad = g if xp is np else xp.asarray(g)
+                g = buf[off[i]:off[i + 1]].reshape(p.data.shape)
+                p.grad = g if type(p.data) is np.ndarray else get_array_module(p.data).asarray(g)
         self.comm_seconds += time.perf_counter() - t0
         self.calls += 1

@@ -1,12 +1,23 @@
-"""A ``tensorflow.keras`` facade: a Keras script runs after changing only its import lines.
+"""A Keras 3 (and ``tensorflow.keras``) facade: scripts run after changing only their imports.
 
-    import zerodl.keras as tf                   # was: import tensorflow as tf
-    from zerodl import keras                    # was: from tensorflow import keras
-    from zerodl.keras.layers import Dense       # was: from tensorflow.keras.layers import Dense
-    from zerodl.keras.models import Sequential
+    import zerodl.keras as keras                # was: import keras
+    import zerodl.keras as tf                   # was: import tensorflow as tf  (tf.keras.layers...)
+    from zerodl.keras import layers             # was: from keras import layers
+    from zerodl.keras.models import Sequential  # was: from tensorflow.keras.models import Sequential
 
-Image data is channels-last (N, H, W, C) as in Keras.
+Layers are real Keras-shaped objects (``zerodl.keras.layers``): channels-last images, weights
+laid out as Keras lays them, callable on symbolic ``keras.Input`` tensors (the functional API)
+or on data. See ``models`` for Sequential / functional / subclassed models and training.
 """
-from . import callbacks, datasets, layers, models, optimizers, utils  # noqa: F401
+import sys
 
-keras = __import__("sys").modules[__name__]  # so `tf.keras.layers` works after `import zerodl.keras as tf`
+from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, regularizers, utils  # noqa: F401,E501
+from .layers import Input, Layer  # noqa: F401
+from .layers.base import KerasTensor, clear_session  # noqa: F401
+from .models import Model, Sequential, load_model  # noqa: F401
+from .saving import save_model  # noqa: F401
+
+keras = sys.modules[__name__]  # so `tf.keras.layers` works after `import zerodl.keras as tf`
+backend = type(sys)("zerodl.keras.backend")
+backend.clear_session = clear_session
+__version__ = "3.0.0-zerodl"

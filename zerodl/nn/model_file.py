@@ -16,7 +16,12 @@ Layout: the tensors are ``model.state_dict()`` (parameters and buffers by dotted
 ``load_model`` rebuilds the module with ``nn.module_from_config`` and loads the weights with
 ``load_state_dict(strict=True)``; the model comes back in eval mode. Loading never runs code
 beyond the constructors of registered ``nn.Module`` classes named in the architecture.
+
+A file written by a facade above ``nn`` (``zerodl.keras``) names it in ``"facade"``; its model
+classes register when it is imported, so ``load_model`` imports it first -- only names from
+``FACADES``, never a module a file makes up.
 """
+import importlib
 import json
 import warnings
 
@@ -28,6 +33,7 @@ __all__ = ["save_model", "load_model", "read_model_metadata", "MODEL_FORMAT"]
 
 MODEL_FORMAT = "zerodl.model/1"
 _RESERVED = ("format", "architecture", "zerodl_version")
+FACADES = ("zerodl.keras", "zerodl.tflearn")  # packages whose model classes a file may name
 
 
 def save_model(model, path, metadata=None, **extra):
@@ -94,6 +100,11 @@ def load_model(path, with_metadata=False, compile=True):
         arch = json.loads(meta["architecture"])
     except ValueError as e:
         raise ValueError(f"{path}: the architecture metadata is not valid JSON ({e})") from None
+    facade = meta.get("facade")
+    if facade is not None:
+        if facade not in FACADES:
+            raise ValueError(f"{path}: unknown facade {facade!r} in the metadata (known: {', '.join(FACADES)})")
+        importlib.import_module(facade)  # registers the facade's model classes
     model = module_from_config(arch)
     try:
         model.load_state_dict(weights, strict=True)
