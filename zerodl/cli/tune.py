@@ -31,7 +31,7 @@ from .. import nn, optim
 from ..callbacks import Callback
 from ..core import manual_seed
 from . import presets
-from .commands import CommandError
+from .errors import CommandError
 
 __all__ = ["add_parser", "run"]
 
