@@ -4,8 +4,9 @@ Every rank loads the data, builds the model and trains on its shard (``fit(distr
 rank 0 alone claims the run folder (its lock, ``run.json``, the resume check), prints, and
 writes the history, the checkpoint and the model. The other ranks learn the folder and
 whether the run resumes from rank 0, and read the same checkpoint when it does. A rank that
-fails (a bad folder, a diverged loss, Ctrl-C) prints its one-line message and aborts the
-whole job, so no rank is left waiting in an Allreduce.
+fails (a bad folder, a diverged loss, a backup made with another number of ranks, Ctrl-C)
+prints its one-line message and aborts the whole job, so no rank is left waiting in an
+Allreduce.
 """
 import contextlib
 import sys
@@ -57,11 +58,15 @@ class Ranks:
         """A rank whose command fails ends the job: message, then ``MPI_Abort``."""
         try:
             yield self
-        except (CommandError, KeyboardInterrupt) as e:
+        except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 - any failure must end every rank
             if self.world_size == 1:
                 raise
-            text = str(e) if isinstance(e, CommandError) else "stopped by Ctrl-C"
-            prefix = getattr(e, "prefix", "interrupted")
+            if isinstance(e, CommandError):
+                text, prefix = str(e), e.prefix
+            elif isinstance(e, KeyboardInterrupt):
+                text, prefix = "stopped by Ctrl-C", "interrupted"
+            else:
+                text, prefix = f"{type(e).__name__}: {one_line(e)}", "error"
             print(f"zerodl: {prefix}: rank {self.strategy.rank} of {self.world_size}: {text}", file=sys.stderr,
                   flush=True)
-            dist.abort(getattr(e, "exit_code", 130))
+            dist.abort(getattr(e, "exit_code", 130 if isinstance(e, KeyboardInterrupt) else 1))
