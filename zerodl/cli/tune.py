@@ -119,7 +119,7 @@ def _objective(optuna, args, kind, data, epochs, out):
                       metrics=["accuracy"])
         report = _Report(trial)
         model.fit(x_train, t_train, epochs=epochs, batch_size=hp["batch_size"], validation_split=0.2,
-                  callbacks=[report], verbose=0)
+                  callbacks=[report], verbose=0, distributed=False)  # a trial is one process's
         path = os.path.join(out, "trials", f"trial-{trial.number:04d}.safetensors")
         meta = _facts(args, kind, x_train, info, {"trial": trial.number, "params": hp,
                                                   "val_accuracy": report.last})
