@@ -99,8 +99,16 @@ def sharding(out):
         cases.append({"n": n, "b": b, "shuffle": shuffle, "epochs": per_epoch,
                       "loader": dist.allgather_object(seen), "len": dist.allgather_object(len(loader))})
     metrics = dist.average_metrics({"loss": float(r + 1), "acc": 0.5}, weight=r + 1)
+    # BatchNorm: running statistics from each rank's own batch, then averaged over the ranks
+    bn = nn.BatchNorm1d(2)
+    bn.train()
+    bn(zd.tensor(np.array([[0.0, 1.0], [2.0, 3.0]]) + 10 * r))
+    local = bn.running_mean.tolist()
+    dist.average_buffers(bn)
+    every = dist.allgather_object(bn.running_mean.tolist())
     if r == 0:
-        _write(out, {"world": world, "cases": cases, "metrics": metrics})
+        _write(out, {"world": world, "cases": cases, "metrics": metrics, "bn_local": local,
+                     "bn_mean": bn.running_mean.tolist(), "bn_every": every})
 
 
 def _steps_then(action):

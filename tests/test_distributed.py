@@ -143,6 +143,9 @@ def test_sharding_covers_every_sample_exactly_once_per_epoch(tmp_path):
             assert values == [10 * i for i in range(n)]
     # (1 * 1 + 2 * 2) / 3 for the loss, 0.5 for the accuracy
     assert res["metrics"] == pytest.approx({"loss": 5 / 3, "acc": 0.5})
+    # rank 0's batch has means (1, 2), rank 1's (11, 12); momentum 0.1 from zeros: 0.1 * mean
+    assert res["bn_local"] == pytest.approx([0.1, 0.2])
+    assert res["bn_mean"] == pytest.approx([0.6, 0.7]) and res["bn_every"][0] == res["bn_every"][1]
 
 
 @needs_mpi
