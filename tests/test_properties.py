@@ -229,3 +229,32 @@ def test_indexing_matches_numpy_and_scatters_gradients(data, dtype, shape):
     want = np.zeros(shape)
     np.add.at(want, index, g)
     _close(t.grad, want, dtype, "getitem grad")
+
+
+# ----------------------------------------------------------------------------- files
+FILE_DTYPES = st.sampled_from([np.bool_, np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32,
+                               np.int64, np.uint64, np.float16, np.float32, np.float64])
+STATES = st.dictionaries(
+    st.text(alphabet="abcxyz._0123456789", min_size=1, max_size=8),
+    FILE_DTYPES.flatmap(lambda dt: hnp.arrays(dt, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))),
+    min_size=1, max_size=4,
+)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(state=STATES, data=st.data())
+def test_saved_files_round_trip_and_any_flipped_byte_is_refused(state, data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("st") / "s.safetensors"
+    zd.save(state, path, metadata={"note": "x"})
+    back = zd.load(path)
+    assert back.keys() == state.keys()
+    for k, v in state.items():
+        assert back[k].dtype == v.dtype and back[k].shape == v.shape
+        np.testing.assert_array_equal(back[k], v)
+    raw = bytearray(path.read_bytes())
+    i = data.draw(st.integers(0, len(raw) - 1))
+    raw[i] ^= data.draw(st.sampled_from([0x01, 0x02, 0x10, 0x80, 0xFF]))
+    path.write_bytes(raw)
+    with pytest.raises(ValueError) as e:
+        zd.load(path)
+    assert str(path) in str(e.value)

@@ -14,15 +14,12 @@ from .errors import CommandError, one_line, os_failure
 from .presets import DATASETS
 
 
-class _UsageError(CommandError):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors as one ``zerodl: error:`` line (no usage block)."""
+    """argparse, with its errors as one ``zerodl: error:`` line (no usage block), exit 2."""
 
     def error(self, message):
-        raise _UsageError(f"{message} (see '{self.prog} --help')")
+        _fail("error", f"{message} (see '{self.prog} --help')", 2)
+        raise SystemExit(2)
 
 
 def build_parser():
@@ -62,7 +59,10 @@ def build_parser():
 
 def main(argv=None):
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help (0) or a usage error, already printed (2)
+            return e.code if isinstance(e.code, int) else 2
         handler = getattr(args, "run", None) or getattr(commands, args.command)
         return handler(args)
     except CommandError as e:

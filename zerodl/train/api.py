@@ -52,6 +52,7 @@ Choices (see also the module docstrings of ``callbacks``, ``progress`` and
   end every module gets back its OWN mode (a sub-module the user left in eval is in eval
   again). ``evaluate``, ``predict`` and the lazy build run under ``model.switch_mode()``.
 """
+import math
 import warnings
 
 import numpy as np
@@ -63,6 +64,7 @@ from ..core.backend import as_numpy
 from ..distributed import resolve as resolve_strategy
 from .compiling import OPTIMIZERS, check_optimizer, compiled_state, make_optimizer, compile
 from .data_prep import convert_x, device_xp, eval_source, fit_data, float_dtype, takes_ids
+from .guards import TrainingDiverged, nan_guard, weights_finite
 from .losses_and_metrics import FINAL_ACTIVATIONS
 from .progress import Progress, format_logs
 
@@ -202,8 +204,12 @@ def _prob_fn(head, metrics):
 
 # ----------------------------------------------------------------------------- fit
 def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-        shuffle=True, callbacks=None, verbose=1, initial_epoch=0, distributed=None):
-    """Train ``model``; returns a :class:`~zerodl.train.History` (see the module docstring)."""
+        shuffle=True, callbacks=None, verbose=1, initial_epoch=0, terminate_on_nan=True, distributed=None):
+    """Train ``model``; returns a :class:`~zerodl.train.History` (see the module docstring).
+
+    A NaN/Inf loss raises ``TrainingDiverged`` (``train/guards.py``) unless
+    ``terminate_on_nan=False`` or a ``TerminateOnNaN`` callback is given; array inputs holding
+    NaN/Inf are refused. ``distributed``: see "Distributed" in the module docstring."""
     state = compiled_state(model, "fit")
     if state.loss is None:
         raise RuntimeError("fit: compile was given loss=None; pass a loss to model.compile")
@@ -238,8 +244,9 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
 
     model.stop_training = False
     logs = None
+    guard, quiet = nan_guard(terminate_on_nan, callbacks)
     # every module in training mode for the loop; each gets its own mode back at the end
-    with model.switch_mode(training=True, grad=True):
+    with model.switch_mode(training=True, grad=True), quiet:
         try:
             cbl.on_train_begin(None)
             for epoch in range(run.initial_epoch, epochs):
@@ -256,13 +263,17 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
                         cbl.on_train_batch_begin(b, {"batch": b, "size": n})
                     out = fwd(wrap(xb))
                     loss = loss_fn(out, wrap(yb))
+                    lv = float(loss.data)
+                    bad = guard and not math.isfinite(lv)
+                    if bad and strategy is None:
+                        raise TrainingDiverged(epoch, epochs, b, steps, lv, weights_finite(model))
                     opt.zero_grad()
                     loss.backward()
                     if strategy is None:
                         opt.step()
-                    else:
-                        strategy.step(opt, n)
-                    lv = float(loss.data)
+                    elif strategy.step(opt, n, bad):  # a NaN/Inf loss on some rank: no rank updates
+                        raise TrainingDiverged(epoch, epochs, b, steps, lv if bad else float("nan"),
+                                               weights_finite(model))
                     loss_sum += lv * n
                     seen += n
                     if nm:
