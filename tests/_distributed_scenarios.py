@@ -197,13 +197,35 @@ def resume(out):
         _write(out, {"weights": _weights(model), "loss": hist.history["loss"], "epochs": hist.epoch})
 
 
+def diverge(out):
+    """A NaN/Inf loss on rank 1 only: every rank stops at the same step, none updates."""
+    from zerodl.train import TrainingDiverged
+
+    r, world = dist.init()
+    x, _ = _data(32)
+    t = np.zeros((32, 3))
+    t[9] = 1e200  # rank 1 has samples 8..15 (no shuffle): its squared error overflows to inf
+    model = _model(100)
+    model.compile(optimizer=optim.SGD(model.parameters(), lr=0.1), loss="mse")
+    before = _weights(model)
+    caught = None
+    try:
+        model.fit(x, t, epochs=2, batch_size=8, shuffle=False, verbose=0, distributed=True)
+    except TrainingDiverged as e:
+        caught = {"epoch": e.epoch, "batch": e.batch, "finite": e.weights_finite}
+    every = dist.allgather_object({"caught": caught, "unchanged": _weights(model) == before})
+    if r == 0:
+        _write(out, {"ranks": every})
+
+
 def _write(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f)
 
 
 SCENARIOS = {"equivalence": equivalence, "sharding": sharding, "kill": kill, "raise": raise_,
-             "hang_check": hang_check, "fit": fit, "resume": resume}
+             "hang_check": hang_check, "fit": fit, "resume": resume,
+             "diverge": diverge}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2])

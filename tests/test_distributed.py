@@ -196,6 +196,13 @@ def test_fit_distributed_matches_one_process_with_twice_the_batch(tmp_path):
 
 
 @needs_mpi
+def test_a_nan_loss_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    proc, elapsed, res = _scenario("diverge", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert res["ranks"] == [{"caught": {"epoch": 0, "batch": 0, "finite": True}, "unchanged": True}] * 2
+
+
+@needs_mpi
 def test_backup_and_restore_resumes_a_distributed_run(tmp_path):
     whole, _, ref = _scenario("resume", tmp_path)
     assert whole.returncode == 0, whole.stdout + whole.stderr
