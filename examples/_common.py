@@ -9,7 +9,12 @@ Every example accepts the same options::
 ``--quick``     a few seconds on a small slice (for CI). With ``--quick`` and no MNIST files at
                 hand, a small stand-in is used: the embedded 8x8 digits enlarged to 28x28, so
                 that CI never needs downloaded data.
-``--out``       where figures go. Default: ``examples/out/<script name>/``.
+``--out``       where figures go. Default: ``runs/examples/<script name>/`` under the current
+                folder (``runs/`` is ignored by git), so a run never touches the committed
+                reference figures.
+``--reference`` write into ``examples/out/<script name>/``, the committed reference figures
+                (a full run only: refused with ``--quick``, as is an ``--out`` inside
+                ``examples/out/``).
 
 Figures are written as PNG with matplotlib's Agg backend (no screen needed). Figures of
 merit are printed as ``result: name = value`` lines, easy to grep.
@@ -53,7 +58,10 @@ def parse_args(description: str, script: str, argv=None, extra=None,
     parser.add_argument("--quick", action="store_true",
                         help="run on a small slice in a few seconds (CI)")
     parser.add_argument("--out", default=None,
-                        help=f"folder for figures (default: examples/out/{name}/)")
+                        help=f"folder for figures (default: runs/examples/{name}/)")
+    parser.add_argument("--reference", action="store_true",
+                        help=f"write the committed reference figures (examples/out/{name}/; "
+                             "a full run, not with --quick)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     for option, help_text in int_options.items():
         parser.add_argument("--" + option.replace("_", "-"), type=int, default=None, help=help_text)
@@ -61,7 +69,7 @@ def parse_args(description: str, script: str, argv=None, extra=None,
         extra(parser)
     args = parser.parse_args(argv)
     args.name = name
-    args.out = Path(args.out) if args.out else EXAMPLES_DIR / "out" / name
+    args.out = output_folder(parser, args, name)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.data_dir is None:
         env = os.environ.get("ZERODL_DATA")
@@ -70,6 +78,23 @@ def parse_args(description: str, script: str, argv=None, extra=None,
         elif DEFAULT_SHARED_MNIST.is_dir():
             args.data_dir = str(DEFAULT_SHARED_MNIST)
     return args
+
+
+def output_folder(parser, args, name) -> Path:
+    """``--out`` / ``--reference`` / the default (see the module docstring) as a Path; the
+    committed reference figures are written only by an explicit full run."""
+    reference = EXAMPLES_DIR / "out"
+    if args.reference:
+        if args.out:
+            parser.error("--reference and --out name two different folders: give one")
+        out = reference / name
+    else:
+        out = Path(args.out) if args.out else Path("runs") / "examples" / name
+    inside = out.resolve() == reference.resolve() or reference.resolve() in out.resolve().parents
+    if args.quick and inside:
+        parser.error(f"--quick does not write into {reference} (the committed reference figures); "
+                     "drop --quick for a full run, or choose another --out")
+    return out
 
 
 def seed_everything(seed: int) -> np.random.Generator:

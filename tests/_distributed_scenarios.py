@@ -99,8 +99,16 @@ def sharding(out):
         cases.append({"n": n, "b": b, "shuffle": shuffle, "epochs": per_epoch,
                       "loader": dist.allgather_object(seen), "len": dist.allgather_object(len(loader))})
     metrics = dist.average_metrics({"loss": float(r + 1), "acc": 0.5}, weight=r + 1)
+    # BatchNorm: running statistics from each rank's own batch, then averaged over the ranks
+    bn = nn.BatchNorm1d(2)
+    bn.train()
+    bn(zd.tensor(np.array([[0.0, 1.0], [2.0, 3.0]]) + 10 * r))
+    local = bn.running_mean.tolist()
+    dist.average_buffers(bn)
+    every = dist.allgather_object(bn.running_mean.tolist())
     if r == 0:
-        _write(out, {"world": world, "cases": cases, "metrics": metrics})
+        _write(out, {"world": world, "cases": cases, "metrics": metrics, "bn_local": local,
+                     "bn_mean": bn.running_mean.tolist(), "bn_every": every})
 
 
 def _steps_then(action):
@@ -141,13 +149,83 @@ def hang_check(out):
         _write(out, {"ok": True})
 
 
+def _compiled_model(seed):
+    model = _model(seed)
+    model.compile(optimizer=optim.SGD(model.parameters(), lr=0.1, momentum=0.9), loss="cross_entropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _weights(model):
+    return np.concatenate([p.data.ravel() for p in model.parameters()]).tolist()
+
+
+def fit(out):
+    """model.fit(distributed=True): rank r's batch B; run as a world of one with 2B for the reference."""
+    from zerodl.callbacks import CSVLogger
+
+    r, world = dist.init()
+    x, t = _data(96)
+    model = _compiled_model(100 + r)  # fit broadcasts rank 0's weights
+    folder = os.path.dirname(os.path.abspath(out))
+    zd.manual_seed(7)
+    hist = model.fit(x, t, epochs=3, batch_size=16 // world, validation_split=0.25, verbose=2, distributed=True,
+                     callbacks=[CSVLogger(os.path.join(folder, f"log-{world}-rank{r}.csv"))])
+    every = dist.allgather_object(_weights(model))
+    if r == 0:
+        _write(out, {"world": world, "weights": every[0], "ranks_agree": all(e == every[0] for e in every),
+                     "history": hist.history})
+
+
+def resume(out):
+    """BackupAndRestore in a distributed run: CRASH_AT=e makes every rank fail after epoch e's backup."""
+    from zerodl.callbacks import BackupAndRestore, Callback
+
+    class Crash(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == int(os.environ.get("CRASH_AT", "-1")):
+                raise RuntimeError(f"crash after epoch {epoch}")
+
+    r, world = dist.init()
+    x, t = _data(96)
+    model = _compiled_model(100)
+    zd.manual_seed(7)
+    backup = os.path.join(os.path.dirname(os.path.abspath(out)), os.environ.get("BACKUP", "backup"))
+    hist = model.fit(x, t, epochs=4, batch_size=8, verbose=0, distributed=True,
+                     callbacks=[Crash(), BackupAndRestore(backup)])
+    if r == 0:
+        _write(out, {"weights": _weights(model), "loss": hist.history["loss"], "epochs": hist.epoch})
+
+
+def diverge(out):
+    """A NaN/Inf loss on rank 1 only: every rank stops at the same step, none updates."""
+    from zerodl.train import TrainingDiverged
+
+    r, world = dist.init()
+    x, _ = _data(32)
+    t = np.zeros((32, 3))
+    t[9] = 1e200  # rank 1 has samples 8..15 (no shuffle): its squared error overflows to inf
+    model = _model(100)
+    model.compile(optimizer=optim.SGD(model.parameters(), lr=0.1), loss="mse")
+    before = _weights(model)
+    caught = None
+    try:
+        model.fit(x, t, epochs=2, batch_size=8, shuffle=False, verbose=0, distributed=True)
+    except TrainingDiverged as e:
+        caught = {"epoch": e.epoch, "batch": e.batch, "finite": e.weights_finite}
+    every = dist.allgather_object({"caught": caught, "unchanged": _weights(model) == before})
+    if r == 0:
+        _write(out, {"ranks": every})
+
+
 def _write(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f)
 
 
 SCENARIOS = {"equivalence": equivalence, "sharding": sharding, "kill": kill, "raise": raise_,
-             "hang_check": hang_check}
+             "hang_check": hang_check, "fit": fit, "resume": resume,
+             "diverge": diverge}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2])

@@ -2,9 +2,11 @@
 
 Each script runs in a subprocess from a temporary folder with ZERODL_DATA unset, so the quick
 path never needs downloaded data (the scripts fall back to a small stand-in built from the
-embedded 8x8 digits), with matplotlib's Agg backend and one BLAS thread.
+embedded 8x8 digits), with matplotlib's Agg backend and one BLAS thread, writing into a
+temporary ``--out``; the last test checks that the work tree is as clean as before them.
 """
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,17 @@ def _env():
     root = str(EXAMPLES.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def _git_status():
+    if shutil.which("git") is None:
+        return None
+    r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "."],
+                       cwd=EXAMPLES, capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+_STATUS_BEFORE = _git_status()  # taken when this module is collected, before any example ran
 
 
 def test_examples_found():
@@ -63,3 +76,32 @@ def test_hyperparameter_search_without_optuna(tmp_path):
     assert "falling back to a plain random search" in proc.stdout
     assert "result: random_best_lr" in proc.stdout
     assert list(out.glob("*.png"))
+
+
+def test_quick_never_writes_the_reference_figures(tmp_path):
+    """--quick into examples/out/ (by --reference or --out) is refused before anything runs."""
+    script = EXAMPLES / "forward_pass.py"
+    before = sorted(p.name for p in (EXAMPLES / "out").rglob("*"))
+    for extra in (["--reference"], ["--out", str(EXAMPLES / "out" / "forward_pass")],
+                  ["--out", str(EXAMPLES / "out")]):
+        proc = subprocess.run([sys.executable, str(script), "--quick", *extra], cwd=tmp_path, env=_env(),
+                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "--quick does not write into" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (EXAMPLES / "out").rglob("*")) == before
+
+
+def test_default_output_folder_is_runs_examples_under_the_current_folder(tmp_path):
+    script = EXAMPLES / "forward_pass.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick"], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list((tmp_path / "runs" / "examples" / "forward_pass").glob("*.png"))
+
+
+def test_zz_examples_leave_the_work_tree_clean():
+    """Runs after the example tests (pytest keeps file order): nothing git sees under examples/
+    changed (committed figures rewritten, new files left behind)."""
+    if _STATUS_BEFORE is None:
+        pytest.skip("not a git work tree")
+    assert _git_status() == _STATUS_BEFORE

@@ -82,6 +82,22 @@ def _sdpa_both(q, k, v):
     return F.concat([out.reshape(2, -1), w.reshape(2, -1)], axis=1)
 
 
+def _layer(make):
+    """A layer built once in float64 (seeded): the check covers its inputs' gradients; its
+    parameters are checked with ``gradient_check(params=...)`` in tests/test_attention.py."""
+    import zerodl.nn as nn
+
+    zd.manual_seed(11)
+    with zd.default_dtype(np.float64):
+        return make(nn)
+
+
+_MHA = _layer(lambda nn: nn.MultiheadAttention(4, 2))
+_ENC = _layer(lambda nn: nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0))
+_DEC = _layer(lambda nn: nn.TransformerDecoderLayer(4, 2, dim_feedforward=6, dropout=0.0, norm_first=True))
+_PE = _layer(lambda nn: nn.SinusoidalPositionalEncoding(4, max_len=8, scale=2.0))
+
+
 CAUSAL = np.tril(np.ones((3, 4), dtype=bool))
 PAD = np.array([[True, True, False, False], [True, True, True, True]])[:, None, :]  # (N, 1, Tk)
 ROW_MASKED = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
@@ -242,11 +258,21 @@ CASES = [
     ("sdpa_weights_out", _sdpa_both, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 2)]),
     ("sdpa_dropout", _sdpa_dropout, [N(2, 3, 4), N(2, 4, 4), N(2, 4, 3)]),
     ("sdpa_self", lambda x: F.scaled_dot_product_attention(x, x, x), [N(2, 3, 4)]),
+    ("multihead_attention_cross", lambda q, kv: _MHA(q, kv, kv, key_padding_mask=~PAD[:, 0, :3])[0],
+     [N(2, 3, 4), N(2, 3, 4)]),
+    ("multihead_attention_qkv_weights", lambda q, k, v: _MHA(q, k, v, is_causal=True)[1], [N(2, 3, 4), N(2, 3, 4), N(2, 3, 4)]),
+    ("transformer_encoder_layer", lambda x: _ENC(x), [N(2, 3, 4)]),
+    ("transformer_decoder_layer", lambda t, m: _DEC(t, m, tgt_is_causal=True), [N(2, 3, 4), N(2, 5, 4)]),
+    ("sinusoidal_positional_encoding", lambda x: _PE(x), [N(2, 3, 4)]),
     ("masked_mean_time", lambda x: F.masked_mean(x, PAD[:, 0, :, None], axis=1), [N(2, 4, 3)]),
     ("masked_mean_all", lambda x: F.masked_mean(x, PAD[:, 0, :]), [N(2, 4)]),
     ("masked_mean_keepdims", lambda x: F.masked_mean(x, ROW_MASKED, axis=-1, keepdims=True), [N(3, 4)]),
     ("embedding", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W), [N(5, 3)]),
     ("embedding_1d_ids", lambda W: F.embedding(np.array([3, 3, 3, 0]), W), [N(4, 2)]),
+    ("embedding_dot", lambda h, W: F.embedding_dot(h, np.array([[1, 2, 1], [0, 4, 4]]), W), [N(2, 3), N(5, 3)]),
+    ("embedding_dot_sparse", lambda h, W: F.embedding_dot(h, np.array([[3, 3], [0, 1]]), W, sparse=True) ** 2,
+     [N(2, 4), N(4, 4)]),
+    ("embedding_sparse", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W, sparse=True) ** 2, [N(5, 3)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
     pytest.param("conv2d", lambda x, W, b: F.conv2d(x, W, b, stride=1, padding=1), [N(2, 2, 4, 4), N(3, 2, 3, 3), N(3)], marks=_conv),
     pytest.param("conv2d_stride2_nobias", lambda x, W: F.conv2d(x, W, stride=2), [N(1, 2, 5, 5), N(2, 2, 3, 3)], marks=_conv),
@@ -438,6 +464,15 @@ TORCH_CASES = [
     ("nf_pad_constant_crop", lambda x: NF.pad(x, (1, -1, 0, 2), value=0.3),
      lambda torch, x: torch.nn.functional.pad(x, (1, -1, 0, 2), value=0.3), [N(2, 3, 4)]),
     ("nf_log_softmax_dim", lambda x: NF.log_softmax(x, dim=1), lambda torch, x: torch.log_softmax(x, dim=1), [N(2, 3, 4)]),
+    ("nf_softmax_dim", lambda x: NF.softmax(x, dim=0), lambda torch, x: torch.softmax(x, dim=0), [N(3, 4)]),
+    ("nf_batch_norm_train_torch_order", lambda x, w, b: NF.batch_norm(x, np.zeros(3), np.ones(3), w, b, training=True),
+     lambda torch, x, w, b: torch.nn.functional.batch_norm(x, torch.zeros(3, dtype=torch.float64),
+                                                           torch.ones(3, dtype=torch.float64), w, b, training=True),
+     [N(4, 3, 2), N(3), N(3)]),
+    ("nf_batch_norm_eval_torch_order", lambda x, w, b: NF.batch_norm(x, np.full(3, 0.5), np.full(3, 2.0), w, b),
+     lambda torch, x, w, b: torch.nn.functional.batch_norm(x, torch.full((3,), 0.5, dtype=torch.float64),
+                                                           torch.full((3,), 2.0, dtype=torch.float64), w, b),
+     [N(4, 3), N(3), N(3)]),
     ("transpose_swap", lambda x: x.transpose(1, 2), lambda torch, x: x.transpose(1, 2), [N(2, 3, 4)]),
     ("permute", lambda x: x.permute(2, 0, 1), lambda torch, x: x.permute(2, 0, 1), [N(2, 3, 4)]),
     ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), lambda torch, x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),

@@ -75,12 +75,14 @@ def test_dates_answers_parse_to_the_same_date():
     assert again.questions == d.questions
 
 
-def test_vocab_round_trip_and_errors():
+def test_vocab_round_trip_and_errors(tmp_path):
     v = CharVocab("ab_ ")
     assert v.chars == [" ", "_", "a", "b"]
     ids = v.encode("ab", width=4)
     assert ids.tolist() == [2, 3, 0, 0] and v.decode(ids) == "ab"
-    assert CharVocab.from_json(v.to_json()).chars == v.chars
+    assert CharVocab.from_dict(v.to_dict()).chars == v.chars
+    again = CharVocab.load(v.save(tmp_path / "chars.vocab.json"))
+    assert isinstance(again, CharVocab) and again.decode(ids) == "ab"
     with pytest.raises(ValueError, match="character 'z' of 'az' is not in the vocabulary"):
         v.encode("az")
     with pytest.raises(ValueError, match="longer than width 1"):

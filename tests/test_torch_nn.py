@@ -91,6 +91,13 @@ def test_one_hot_and_pad():
         NF.pad(x, (1, 1), mode="wrap")
 
 
+def test_one_hot_matches_torch():
+    torch = pytest.importorskip("torch")
+    t = np.array([[3, 0], [1, 1]])
+    np.testing.assert_array_equal(NF.one_hot(t).numpy(), torch.nn.functional.one_hot(torch.tensor(t)).numpy())
+    np.testing.assert_array_equal(NF.one_hot(t, 6).numpy(), torch.nn.functional.one_hot(torch.tensor(t), 6).numpy())
+
+
 def test_loss_modules_call_the_functions_with_their_arguments():
     x = zd.tensor(X, dtype=np.float64)
     assert nn.CrossEntropyLoss(weight=W, label_smoothing=0.2)(x, T).item() == pytest.approx(
@@ -166,3 +173,35 @@ def test_conv2d_padding_same_matches_torch():
             t.bias.copy_(torch.tensor(c.b.data))
         x = np.random.default_rng(2).standard_normal((1, 2, 5, 6))
         np.testing.assert_allclose(c(zd.tensor(x, dtype=np.float64)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_module_to_cpu_cuda_and_requires_grad(monkeypatch):
+    import sys
+
+    zd.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    W = model[0].W
+    data = W.data
+    assert model.to("cpu") is model and model.cpu() is model and model[0].W is W and W.data is data
+    tensor_module = sys.modules["zerodl.core.tensor"]
+
+    def no_device(arr):
+        raise type("CUDARuntimeError", (Exception,), {})("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    monkeypatch.setattr(tensor_module, "as_cupy", no_device)
+    with pytest.raises(RuntimeError, match=r"Module.cuda\('cuda'\): CuPy found no usable GPU"):
+        model.cuda()
+    with pytest.raises(RuntimeError, match=r"Module.to\('cuda'\): CuPy found no usable GPU"):
+        model.to("cuda:0")
+    with pytest.raises(TypeError, match="Module.to: expected a floating dtype or 'cpu'/'cuda', got 'tpu'"):
+        model.to("tpu")
+    assert model.requires_grad_(False) is model and not any(p.requires_grad for p in model.parameters())
+    model.requires_grad_(requires_grad=True)
+    assert all(p.requires_grad for p in model.parameters())
+    model[0].requires_grad_(False)  # freeze one layer: the optimizer leaves it alone
+    opt = zd.optim.SGD(model.parameters(), lr=0.1)
+    before = model[0].W.data.copy()
+    (model(zd.randn(5, 3)) ** 2).mean().backward()
+    opt.step()
+    np.testing.assert_array_equal(model[0].W.data, before)
+    assert model[2].W.grad is not None

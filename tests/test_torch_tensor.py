@@ -142,7 +142,7 @@ def test_shape_methods():
     assert x.numel() == 24 and x.dim() == 3
     with pytest.raises(ValueError, match=r"unsqueeze: dim 4 is out of range for a tensor of shape \(2, 3, 4\)"):
         x.unsqueeze(4)
-    with pytest.raises(ValueError, match=r"reshape: cannot reshape \(2, 3, 4\) into \(5, -1\)"):
+    with pytest.raises(ValueError, match=r"view: cannot reshape \(2, 3, 4\) into \(5, -1\)"):
         x.view(5, -1)
 
 
@@ -273,3 +273,49 @@ def test_to_cpu_is_a_no_op_and_cuda_names_the_problem(monkeypatch):
     monkeypatch.setattr(tensor_module, "as_cupy", no_cupy)
     with pytest.raises(RuntimeError, match=r"Tensor.to\('cuda'\): CuPy is not installed"):
         x.to("cuda:0")
+
+
+def test_the_issue_list_gives_pytorch_results():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(7).standard_normal((2, 3, 4))
+    z, t = zd.tensor(a, dtype=np.float64), torch.tensor(a)
+    calls = [
+        lambda m: m.transpose(0, 1), lambda m: m.transpose(1, 2), lambda m: m[0].transpose(0, 1),
+        lambda m: m.sum(dim=1), lambda m: m.mean(dim=(0, 2), keepdim=True), lambda m: m.max(dim=2)[0],
+        lambda m: m.max(dim=2)[1], lambda m: m.min(dim=0).indices, lambda m: m.view(6, 4), lambda m: m.view(-1),
+        lambda m: m.unsqueeze(1), lambda m: m[:, :1].squeeze(), lambda m: m[:, :1].squeeze(1),
+        lambda m: m.permute(2, 0, 1), lambda m: m.flatten(), lambda m: m.flatten(1), lambda m: m.argmax(),
+        lambda m: m.argmax(dim=1), lambda m: m.argmin(dim=-1, keepdim=True), lambda m: m.clone(),
+        lambda m: m.float(), lambda m: m.double(), lambda m: m.long(), lambda m: m.abs(), lambda m: m.abs().sqrt(),
+        lambda m: m.exp(), lambda m: m.abs().log(), lambda m: m.softmax(dim=1),
+    ]
+    for i, call in enumerate(calls):
+        got, want = call(z), call(t)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, err_msg=f"call {i}")
+        assert got.shape == tuple(want.shape), f"call {i}"
+    assert z.size() == tuple(t.size()) and z.size(1) == t.size(1) and z.numel() == t.numel()
+    np.testing.assert_array_equal(zd.cat([z, z], dim=2).numpy(), torch.cat([t, t], dim=2).numpy())
+    np.testing.assert_array_equal(zd.stack([z, z], dim=1).numpy(), torch.stack([t, t], dim=1).numpy())
+    for name, args in (("zeros", (2, 3)), ("ones", ((2, 3),))):
+        assert getattr(zd, name)(*args).numpy().tolist() == getattr(torch, name)(*args).numpy().tolist()
+    assert zd.full((2, 2), 1.5).numpy().tolist() == torch.full((2, 2), 1.5).numpy().tolist()
+    assert zd.arange(1, 7, 2).numpy().tolist() == torch.arange(1, 7, 2).numpy().tolist()
+    assert str(zd.arange(3).dtype) == "int64" and zd.zeros_like(z).shape == tuple(torch.zeros_like(t).shape)
+
+
+def test_in_place_with_a_value_that_requires_grad_keeps_the_gradient():
+    w = zd.tensor([1.0, 2.0], requires_grad=True)
+    acc = zd.zeros(2)
+    acc += w * 3  # as PyTorch: acc joins the graph (here: acc is rebound to the new node)
+    assert acc.requires_grad
+    with pytest.raises(RuntimeError, match=r"\*=: a tensor that requires grad and is part of the graph"):
+        acc *= w  # now acc is in the graph: refused, never a wrong gradient
+    (acc * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [6, 12])  # d/dw (3 w * w) = 6 w
+    for call in (lambda t: t.add_(w), lambda t: t.sub_(w, alpha=2), lambda t: t.mul_(w), lambda t: t.copy_(w)):
+        with pytest.raises(RuntimeError, match="requires grad, and an in-place"):
+            call(zd.zeros(2))
+    with zd.no_grad():
+        t = zd.zeros(2)
+        t.add_(w, alpha=2)  # under no_grad the value is just numbers
+    np.testing.assert_array_equal(t.data, [2, 4])

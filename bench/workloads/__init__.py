@@ -4,10 +4,12 @@ executes n batches; the child process times one unit of ``batches(opts)`` batche
 ``warmup`` untimed ones."""
 from bench.workloads.base import Options, Workload
 from bench.workloads.convnet import W2, W5
+from bench.workloads.dcgan import GAN
 from bench.workloads.deepconvnet import W3
 from bench.workloads.lstm_lm import W4
 from bench.workloads.mlp import W1
+from bench.workloads.seq2seq_attention import S2S
 
-WORKLOADS: dict[str, Workload] = {w.key: w for w in (W1, W2, W3, W4, W5)}
+WORKLOADS: dict[str, Workload] = {w.key: w for w in (W1, W2, W3, W4, W5, S2S, GAN)}
 
 __all__ = ["WORKLOADS", "Options", "Workload"]

@@ -1,13 +1,29 @@
-"""The ``zerodl`` command: ``zerodl train|evaluate|predict|summary`` (also ``python -m zerodl``)."""
+"""The ``zerodl`` command: ``zerodl train|evaluate|predict|summary`` (also ``python -m zerodl``).
+
+No Python traceback reaches the user: every failure ends as one line ``zerodl: error: ...``
+(exit 2 for usage and bad input, 1 for a failure while running), Ctrl-C as one line
+``zerodl: interrupted: ...`` (exit 130), and a closed pipe (``zerodl summary M | head``)
+silently. ``ZERODL_TRACEBACK=1`` lets unexpected exceptions through, for debugging zerodl.
+"""
 import argparse
+import os
 import sys
 
-from . import tune
+from . import commands, tune
+from .errors import CommandError, one_line, os_failure
 from .presets import DATASETS
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one ``zerodl: error:`` line (no usage block), exit 2."""
+
+    def error(self, message):
+        _fail("error", f"{message} (see '{self.prog} --help')", 2)
+        raise SystemExit(2)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="zerodl", description="Deep learning from zero, on NumPy.")
+    p = _Parser(prog="zerodl", description="Deep learning from zero, on NumPy.")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model on a named data set (default: the embedded digits)")
@@ -18,9 +34,13 @@ def build_parser():
     t.add_argument("--lr", type=float, default=None)
     t.add_argument("--optimizer", default="adam")
     t.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (or set ZERODL_DATA)")
-    t.add_argument("--out", default=None, help="output folder (default ./runs/<timestamp>)")
+    t.add_argument("--out", default=None, help="output folder (default: a new ./runs/<timestamp>); "
+                   "an interrupted run found there is resumed")
+    t.add_argument("--overwrite", action="store_true", help="replace the model of an earlier run in --out")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: mpiexec -n N zerodl train --distributed (rank 0 writes)")
 
     e = sub.add_parser("evaluate", help="accuracy of a saved model on its data set's test split")
     e.add_argument("model")
@@ -38,12 +58,42 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    from . import commands
-
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help (0) or a usage error, already printed (2)
+            return e.code if isinstance(e.code, int) else 2
         handler = getattr(args, "run", None) or getattr(commands, args.command)
         return handler(args)
-    except commands.CommandError as e:
-        print(f"zerodl: error: {e}", file=sys.stderr)
-        return 2
+    except CommandError as e:
+        return _fail(e.prefix, e, e.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", "stopped by Ctrl-C", 130)
+    except BrokenPipeError:  # the reader went away (`zerodl summary M | head`): end quietly
+        _silence_stdout()
+        return 141
+    except OSError as e:
+        return _fail("error", os_failure(e, "go on"), 1)
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+        if os.environ.get("ZERODL_TRACEBACK"):
+            raise
+        return _fail("error", f"{type(e).__name__}: {e} (a bug in zerodl? ZERODL_TRACEBACK=1 shows where)", 1)
+
+
+def _fail(prefix, message, code):
+    if code == 130 and sys.stderr.isatty():
+        print(file=sys.stderr)  # off the progress bar's line
+    try:
+        print(f"zerodl: {prefix}: {one_line(message)}", file=sys.stderr, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+    return code
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null so that Python's final flush does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

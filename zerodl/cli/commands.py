@@ -1,71 +1,123 @@
 """What each ``zerodl`` sub-command does; the argument parsing is in ``zerodl/cli/__init__.py``."""
-import datetime
 import json
 import math
 import os
 
 import numpy as np
 
-from .. import io as zio
 from .. import nn, optim
+from ..callbacks import BackupAndRestore
 from ..core import manual_seed
+from ..train import TrainingDiverged
 from . import presets
+from .errors import CommandError, Interrupted, RunFailure, need_file, need_folder, one_line, os_failure
 from .images import read_inputs
+from .parallel import Ranks
+from .run_folder import HISTORY, MODEL, CheckWeights, HistoryCSV, RunFolder, WeightsNotFinite, first_non_finite
 
 OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade use too
 
 
-class CommandError(Exception):
-    """A user-facing error: printed as ``zerodl: error: ...`` with a non-zero exit."""
-
-
 def train(args):
-    """Train on a named data set; write model, history CSV and learning curve into ``--out``."""
-    from ..callbacks import CSVLogger
+    """Train on a named data set; write model, history CSV and learning curve into the run
+    folder (see ``run_folder``); resume an interrupted run found there. With ``--distributed``
+    (or under ``mpiexec -n N``) the ranks train data-parallel and rank 0 writes (``parallel``)."""
+    ranks = Ranks(getattr(args, "distributed", False))
+    with ranks.abort_on_failure():
+        return _train(args, ranks)
+
+
+def _train(args, ranks):
     from ..utils.plots import plot_history
 
     _check_numbers(args)
-    manual_seed(args.seed)
     kind = args.model or ("mlp" if args.dataset == "spiral" else "cnn")
     if kind == "cnn" and args.dataset == "spiral":
         raise CommandError("the spiral data set has 2-D points, not images: use --model mlp")
-    try:
-        x_train, t_train, x_test, t_test, info = presets.load_split(args.dataset, args.data_dir)
-    except (FileNotFoundError, OSError, ValueError) as e:
-        raise CommandError(str(e)) from None
-    x_train = presets.prepare(x_train, kind, info["pixel_max"])
-    x_test = presets.prepare(x_test, kind, info["pixel_max"])
-    model = presets.build_model(kind, x_train.shape[1:], info["classes"])
-
+    name = args.optimizer.lower()
     try:  # --lr, or the optimizer's own default (PyTorch's; see zerodl.optim.names)
-        opt = optim.names.create(args.optimizer, model.parameters(),
-                                 **({} if args.lr is None else {"lr": args.lr}))
+        optim.names.resolve(name)
     except ValueError as e:
         raise CommandError(str(e)) from None
-    model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
-
-    out = args.out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(out, exist_ok=True)
+    lr = args.lr
     epochs = args.epochs or presets.DEFAULT_EPOCHS[args.dataset]
-    print(f"training a {kind} on {args.dataset}: {len(x_train)} training samples, {epochs} epochs")
-    history = model.fit(
-        x_train, t_train, epochs=epochs, batch_size=args.batch_size, validation_split=0.1,
-        callbacks=[CSVLogger(os.path.join(out, "history.csv"))], verbose=args.verbose,
-    )
-    result = model.evaluate(x_test, t_test, batch_size=500)
+    x_train, t_train, x_test, t_test, info = _load_split(args.dataset, args.data_dir)
+    x_train = presets.prepare(x_train, kind, info["pixel_max"])
+    x_test = presets.prepare(x_test, kind, info["pixel_max"])
+
+    options = {"dataset": args.dataset, "model": kind, "epochs": epochs, "batch_size": args.batch_size,
+               "lr": lr, "optimizer": name, "seed": args.seed}
+    run = ranks.folder(lambda: RunFolder(args.out, options, overwrite=args.overwrite))
+    manual_seed(args.seed)
+    model = presets.build_model(kind, x_train.shape[1:], info["classes"])
+    opt = optim.names.create(name, model.parameters(), **({} if lr is None else {"lr": lr}))
+    model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
+    done = run.checkpoint_epochs() if run.resume and ranks.writer else None
+    on = f" on {ranks.world_size} ranks (batch {args.batch_size} each)" if ranks.strategy is not None else ""
+    if done is not None:
+        print(f"resuming the run in {run.path} after epoch {done} of {epochs}{on}")
+    elif ranks.writer:
+        print(f"training a {kind} on {args.dataset}: {len(x_train)} training samples, {epochs} epochs{on}")
+    callbacks = [CheckWeights(), BackupAndRestore(run.checkpoint_dir, delete_checkpoint=False)]
+    if ranks.writer:  # in a distributed run rank 0 writes
+        callbacks.insert(1, HistoryCSV(run.file(HISTORY), keep_existing=run.resume))
+    try:  # fit stops at the first NaN/Inf loss (TrainingDiverged), before the epoch's checkpoint
+        history = model.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size,
+                            validation_split=0.1, callbacks=callbacks, verbose=args.verbose,
+                            distributed=ranks.strategy if ranks.strategy is not None else False)
+        result = model.evaluate(x_test, t_test, batch_size=500)
+    except TrainingDiverged as d:
+        raise RunFailure(f"training diverged: the loss became {d.loss} at epoch {d.epoch + 1}, batch "
+                         f"{d.batch + 1} (try a smaller --lr); no model was saved; " + _kept(run)) from None
+    except WeightsNotFinite as d:
+        raise RunFailure(f"training diverged: {d} (try a smaller --lr); no model was saved; "
+                         + _kept(run)) from None
+    except KeyboardInterrupt:
+        raise Interrupted(_kept(run, resume_hint=True)) from None
+    if not ranks.writer:
+        return 0
     print(f"test loss: {result['loss']:.4f}  test accuracy: {result['accuracy']:.4f}")
 
-    model_path = os.path.join(out, "model.safetensors")
+    model_path = run.file(MODEL)
     meta = {
         "dataset": args.dataset, "model": kind, "input_shape": list(x_train.shape[1:]),
         "pixel_max": info["pixel_max"], "classes": info["classes"],
         "test_accuracy": result["accuracy"], "epochs": len(history.history["loss"]),
     }
-    nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
-    plot_path = plot_history(history, os.path.join(out, "learning_curve.png"),
-                             title=f"{kind} on {args.dataset}")
+    try:
+        nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
+        plot_path = run.file("learning_curve.png")
+        tmp = run.file(".learning_curve.tmp.png")  # a figure is complete or absent, as the rest
+        plot_history(history, tmp, title=f"{kind} on {args.dataset}")
+        os.replace(tmp, plot_path)
+    except OSError as e:
+        raise os_failure(e, "write the results") from None
+    run.drop_checkpoint()
     print(f"wrote {model_path}\nwrote {plot_path}")
     return 0
+
+
+def _kept(run, resume_hint=False):
+    """What an unfinished run leaves in its folder, in words."""
+    epochs = run.checkpoint_epochs()
+    if epochs is None:
+        return f"no epoch had finished, so no checkpoint was kept in {run.path}"
+    text = (f"{run.file(HISTORY)} has the {epochs} finished epoch{'s' * (epochs != 1)} and "
+            f"{run.checkpoint_file} the last finite checkpoint (after epoch {epochs})")
+    if resume_hint:
+        text += f"; run the same command with --out {run.path} to resume"
+    return text
+
+
+def _load_split(dataset, data_dir):
+    if data_dir is not None:
+        need_folder(data_dir, "--data-dir folder")
+    try:
+        return presets.load_split(dataset, data_dir)
+    except (FileNotFoundError, ValueError) as e:
+        raise CommandError(one_line(e)) from None
+    except OSError as e:
+        raise os_failure(e, f"read the {dataset} data") from None
 
 
 def _check_numbers(args):
@@ -77,28 +129,30 @@ def _check_numbers(args):
         raise CommandError(f"--lr must be a positive number, got {args.lr}")
 
 
-def _load(path):
-    """Load a model file and the CLI facts stored with it."""
-    if not os.path.isfile(path):
-        raise CommandError(f"{path}: no such model file")
+def _load(path, finite=False):
+    """Load a model file and the CLI facts stored with it; with ``finite``, refuse a model
+    whose weights hold NaN or Inf (one saved from a diverged run)."""
+    need_file(path, "model file")
     try:
-        model = nn.load_model(path)
-        meta = zio.load_metadata(path)
-    except (ValueError, OSError, KeyError) as e:
-        raise CommandError(f"{path}: cannot load the model ({e})") from None
-    facts = json.loads(meta["zerodl.cli"]) if "zerodl.cli" in meta else {}
+        model, meta = nn.load_model(path, with_metadata=True)
+        facts = json.loads(meta["zerodl.cli"]) if "zerodl.cli" in meta else {}
+    except PermissionError as e:
+        raise os_failure(e, "read the model file") from None
+    except (ValueError, OSError, KeyError, TypeError) as e:
+        raise CommandError(f"{path}: cannot load the model ({one_line(e)})") from None
+    bad = first_non_finite(model) if finite else None
+    if bad:
+        raise CommandError(f"{path}: the weights of {bad} are not finite (NaN or Inf): the model "
+                           "comes from a diverged training run and cannot predict")
     return model, facts
 
 
 def evaluate(args):
     """Accuracy of a saved model on its data set's test split."""
-    model, facts = _load(args.model)
+    model, facts = _load(args.model, finite=True)
     if "dataset" not in facts:
         raise CommandError(f"{args.model}: the file does not say which data set it was trained on")
-    try:
-        _, _, x_test, t_test, info = presets.load_split(facts["dataset"], args.data_dir)
-    except (FileNotFoundError, OSError, ValueError) as e:
-        raise CommandError(str(e)) from None
+    _, _, x_test, t_test, info = _load_split(facts["dataset"], args.data_dir)
     x_test = presets.prepare(x_test, facts["model"], info["pixel_max"])
     model.compile(loss="cross_entropy", metrics=["accuracy"])
     result = model.evaluate(x_test, t_test, batch_size=500)
@@ -111,7 +165,7 @@ def predict(args):
     """Class and probability for each input image or array."""
     from ..functions import softmax
 
-    model, facts = _load(args.model)
+    model, facts = _load(args.model, finite=True)
     if "input_shape" not in facts:
         raise CommandError(f"{args.model}: the file does not record its input shape")
     shape = tuple(facts["input_shape"])
@@ -122,7 +176,7 @@ def predict(args):
     try:
         raw = read_inputs(args.inputs, image_shape, facts["pixel_max"])
     except ValueError as e:
-        raise CommandError(str(e)) from None
+        raise CommandError(one_line(e)) from None
     x = presets.prepare(raw, facts["model"], facts["pixel_max"])
     logits = model.predict(x, batch_size=500)
     probs = softmax(logits).data

@@ -17,6 +17,8 @@ def read_inputs(paths, image_shape, pixel_max):
     """
     out = []
     for path in paths:
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a folder, not an image or .npy file")
         if not os.path.isfile(path):
             raise InputError(f"{path}: no such file")
         if path.lower().endswith(".npy"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._rng import make_rng
+from .text import Vocab
 
 __all__ = ["CharVocab", "SeqTask", "addition", "dates", "START", "PAD"]
 
@@ -26,18 +27,24 @@ _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augu
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class CharVocab:
-    """Characters <-> ids. ``CharVocab(chars)``: ids in the order given (``PAD`` and ``START`` first
-    when present). ``encode("16+75", width)`` -> int64 ids, ``decode(ids)`` -> str."""
+class CharVocab(Vocab):
+    """A :class:`~zerodl.data.text.Vocab` of single characters and no special tokens; ``PAD``
+    (space) and ``START`` (``"_"``) come first when present. For text, ``encode("16+75",
+    width)`` takes a str (padded to ``width``) and ``decode(ids)`` returns one (trailing padding
+    and a leading start symbol removed with ``strip``). Saved and loaded as a ``Vocab`` (JSON)."""
 
-    def __init__(self, chars):
+    def __init__(self, chars, specials=(), counts=None):
         chars = list(dict.fromkeys(chars))
         first = [c for c in (PAD, START) if c in chars]
-        self.chars = first + [c for c in chars if c not in first]
-        self.char_to_id = {c: i for i, c in enumerate(self.chars)}
+        super().__init__(first + [c for c in chars if c not in first], specials=specials, counts=counts)
 
-    def __len__(self):
-        return len(self.chars)
+    @property
+    def chars(self):
+        return self.itos
+
+    @property
+    def char_to_id(self):
+        return self.stoi
 
     def encode(self, text, width=None):
         if width is not None:
@@ -45,24 +52,17 @@ class CharVocab:
                 raise ValueError(f"CharVocab.encode: {text!r} is longer than width {width}")
             text = text.ljust(width, PAD)
         try:
-            return np.array([self.char_to_id[c] for c in text], dtype=np.int64)
+            return np.array([self.stoi[c] for c in text], dtype=np.int64)
         except KeyError as e:
             raise ValueError(f"CharVocab.encode: character {e.args[0]!r} of {text!r} is not in the vocabulary") from None
 
     def decode(self, ids, strip=True):
-        """ids (T,) -> the string (trailing padding and a leading start symbol removed with ``strip``)."""
-        s = "".join(self.chars[int(i)] for i in np.asarray(ids).reshape(-1))
+        """ids (T,) -> the string."""
+        s = "".join(super().decode(ids))
         return s.lstrip(START).rstrip(PAD) if strip else s
 
     def decode_batch(self, ids, strip=True):
         return [self.decode(row, strip) for row in np.asarray(ids)]
-
-    def to_json(self):
-        return {"chars": "".join(self.chars)}
-
-    @classmethod
-    def from_json(cls, d):
-        return cls(d["chars"])
 
 
 @dataclass

@@ -29,10 +29,12 @@ from .comm import (abort, allgather_object, allreduce_, barrier, broadcast_, bro
 from .optimizer import DistributedOptimizer
 from .sampler import DistributedLoader, DistributedSampler, shard_layout
 from .state import average_buffers, average_metrics, broadcast_parameters
+from .strategy import DataParallel, resolve
 
 __all__ = [
     "init", "rank", "world_size", "is_initialized", "is_main_process", "launched_by_mpi", "barrier", "abort",
     "allreduce_", "broadcast_", "broadcast_object", "allgather_object",
     "broadcast_parameters", "average_buffers", "average_metrics",
     "DistributedOptimizer", "GradientReducer", "DistributedSampler", "DistributedLoader", "shard_layout",
+    "DataParallel", "resolve",
 ]

@@ -78,22 +78,31 @@ def _comm():
     return _state["comm"]
 
 
+def _alone():
+    """True when this process is certainly a world of one: no launcher started it and MPI was
+    not initialised, so the answer needs no mpi4py import."""
+    return _state["comm"] is None and not launched_by_mpi()
+
+
 def rank():
     """This process's rank in ``COMM_WORLD`` (0 when not launched by mpiexec)."""
-    return _comm().Get_rank()
+    return 0 if _alone() else _comm().Get_rank()
 
 
 def world_size():
     """The number of processes in ``COMM_WORLD`` (1 when not launched by mpiexec)."""
-    return _comm().Get_size()
+    return 1 if _alone() else _comm().Get_size()
 
 
 def is_main_process():
-    """Whether this is rank 0, the one that writes checkpoints, logs and the final model."""
+    """Whether this is rank 0, the one that writes checkpoints, logs and the final model (True in
+    a plain, non-MPI process, without importing mpi4py)."""
     return rank() == 0
 
 
 def _parallel():
+    if _alone():
+        return None
     c = _comm()
     return c if c.Get_size() > 1 else None
 

@@ -73,4 +73,5 @@ def average_metrics(logs, weight=1.0):
     buf = np.array([float(logs[k]) * w for k in keys] + [w], dtype=np.float64)
     comm.allreduce_(buf)
     total = buf[-1]
-    return {k: float(buf[i] / total) if total else float("nan") for i, k in enumerate(keys)}
+    mean = {k: float(buf[i] / total) if total else float("nan") for i, k in enumerate(keys)}
+    return {k: mean[k] for k in logs}  # the caller's order

@@ -8,6 +8,8 @@ from .attention import *  # noqa: F401,F403
 from .arithmetic import abs, add, div, exp, linear, log, matmul, mul, neg, pow, sqrt, sub
 from .indexing import argmax, argmin, gather
 from .conv import *  # noqa: F401,F403
+from .im2col import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
@@ -17,7 +19,6 @@ from .resize import *  # noqa: F401,F403
 from .shape import (
     broadcast_to,
     cat,
-    clip,
     concat,
     getitem,
     max,
@@ -29,8 +30,8 @@ from .shape import (
     sum,
     sum_to,
     transpose,
-    where,
 )
+from .select import clip, where
 from ._tensor_methods import install as _install
 
 _install()

@@ -1,4 +1,5 @@
-"""Convolution and pooling on NCHW images: im2col/col2im, conv2d, conv_transpose2d, max/avg pool.
+"""Convolution on NCHW images: conv2d, conv_transpose2d (the book's ``im2col``/``col2im`` with
+their own layout: ``im2col.py``; pooling: ``pooling.py``; both on this file's ``Windows``).
 
 The book's picture, made fast:
 
@@ -24,8 +25,6 @@ The book's picture, made fast:
   the copy-out puts the samples back in NCHW order.
 - With stride 1, conv2d's input gradient is itself a convolution (of gy with the flipped
   kernel), which packs columns instead of adding KH*KW slabs back: see ``_input_grad``.
-- Pooling loops over the KH*KW kernel offsets too: one strided slab per offset, a running max
-  (and the offset of the first maximum, as PyTorch) or a running sum.
 
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
@@ -34,7 +33,7 @@ import threading
 
 from ..core import Function, get_array_module
 
-__all__ = ["im2col", "col2im", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"]
+__all__ = ["conv2d", "conv_transpose2d"]
 
 # conv2d packs and multiplies one chunk of samples at a time, its column buffer about this big
 # (CPU only; a GPU takes the whole batch at once).
@@ -45,15 +44,15 @@ _scratch_bufs = threading.local()
 
 
 # ----------------------------------------------------------------------------- helpers
-def _pair(v, name, op, minimum):
+def pair(v, name, op, minimum):
     """``v`` (an int or an (h, w) pair) as a pair of ints ``>= minimum``."""
-    pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(pair) != 2 or not all(isinstance(p, int) and p >= minimum for p in pair):
+    both = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(both) != 2 or not all(isinstance(p, int) and p >= minimum for p in both):
         raise ValueError(f"{op}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
-    return pair
+    return both
 
 
-def _check_image(op, x, what="input"):
+def check_image(op, x, what="input"):
     if x.ndim != 4:
         raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got {tuple(x.shape)}")
 
@@ -75,7 +74,7 @@ def _scratch(xp, slot, shape, dtype):
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-class _Windows:
+class Windows:
     """Where the KH x KW windows of a strided, padded sweep over (N, C, H, W) images fall,
     and the conv building blocks on raw arrays.
 
@@ -187,7 +186,8 @@ class _Windows:
             else:
                 # Wide rows: the output is copied out anyway (dropping the extra columns, adding
                 # the bias), so it can also be put back in sample order: then the whole chunk is
-                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q), faster than n GEMMs (docs/benchmarks.md).
+                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q) instead of n (docs/benchmarks.md: faster
+                # on SimpleConvNet's conv, not on small chunks of DeepConvNet's).
                 out = _scratch(xp, "out", (C_out, n * self.L), x.dtype)
                 xp.matmul(W2, self.im2col(x[n0:n1], per_sample=False), out=out)
                 out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)
@@ -226,69 +226,6 @@ class _Windows:
         return gx
 
 
-# ----------------------------------------------------------------------------- im2col / col2im
-def _im2col_book(w, x):
-    """The book's layout: (N*OH*OW, C*KH*KW), a row per output position."""
-    view = w.view(w.pad(x)).transpose(0, 4, 5, 1, 2, 3)
-    return view.reshape(w.N * w.OH * w.OW, w.CKK)
-
-
-def _col2im_book(w, col):
-    xp = get_array_module(col)
-    buf = xp.zeros((w.N, w.C, w.Hp, w.Wp), dtype=col.dtype)
-    w.col2im_add(col.reshape(w.N, w.OH, w.OW, w.C, w.KH, w.KW).transpose(0, 3, 4, 5, 1, 2), buf)
-    return w.crop(buf)
-
-
-class Im2col(Function):
-    """(N, C, H, W) -> (N*OH*OW, C*KH*KW); backward is col2im."""
-
-    def __init__(self, kernel, stride, padding):
-        self.args = kernel, stride, padding
-
-    def forward(self, x):
-        _check_image("im2col", x)
-        self.w = _Windows("im2col", x.shape, *self.args)
-        return _im2col_book(self.w, x)
-
-    def backward(self, gcol):
-        return _col2im_book(self.w, gcol)
-
-
-class Col2im(Function):
-    """(N*OH*OW, C*KH*KW) -> (N, C, H, W), adding overlapping windows; backward is im2col."""
-
-    def __init__(self, x_shape, kernel, stride, padding):
-        self.w = _Windows("col2im", x_shape, kernel, stride, padding)
-
-    def forward(self, col):
-        w = self.w
-        if col.shape != (w.N * w.OH * w.OW, w.CKK):
-            raise ValueError(
-                f"col2im: expected columns of shape {(w.N * w.OH * w.OW, w.CKK)} for an image of "
-                f"shape {(w.N, w.C, w.H, w.W)}, got {tuple(col.shape)}"
-            )
-        return _col2im_book(w, col)
-
-    def backward(self, gy):
-        return _im2col_book(self.w, gy)
-
-
-def im2col(x, KH, KW, stride=1, padding=0):
-    """Every KH x KW window of x (N, C, H, W) as a row: (N*OH*OW, C*KH*KW), columns ordered (C, KH, KW)."""
-    kernel = _pair((KH, KW), "kernel size", "im2col", 1)
-    return Im2col(kernel, _pair(stride, "stride", "im2col", 1), _pair(padding, "padding", "im2col", 0))(x)
-
-
-def col2im(col, x_shape, KH, KW, stride=1, padding=0):
-    """The adjoint of ``im2col``: add each row's window back into an image of ``x_shape``."""
-    if len(x_shape) != 4:
-        raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {tuple(x_shape)}")
-    kernel = _pair((KH, KW), "kernel size", "col2im", 1)
-    stride, padding = _pair(stride, "stride", "col2im", 1), _pair(padding, "padding", "col2im", 0)
-    return Col2im(tuple(x_shape), kernel, stride, padding)(col)
-
-
 # ----------------------------------------------------------------------------- conv2d
 def _check_bias(op, b, channels):
     if b is not None and b.shape != (channels,):
@@ -308,7 +245,7 @@ def _input_grad(w, gy, W):
     """
     if w.SH == w.SW == 1 and w.PH < w.KH and w.PW < w.KW:
         padding = (w.KH - 1 - w.PH, w.KW - 1 - w.PW)
-        full = _Windows("conv2d", gy.shape, (w.KH, w.KW), (1, 1), padding, c_out=w.C)
+        full = Windows("conv2d", gy.shape, (w.KH, w.KW), (1, 1), padding, c_out=w.C)
         return full.correlate(gy, W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.C, -1))
     return w.fold(gy, W.reshape(W.shape[0], -1))
 
@@ -326,14 +263,14 @@ class Conv2d(Function):
         self.stride, self.padding = stride, padding
 
     def forward(self, x, W, b=None):
-        _check_image("conv2d", x)
-        _check_image("conv2d", W, "weight")
+        check_image("conv2d", x)
+        check_image("conv2d", W, "weight")
         if x.shape[1] != W.shape[1]:
             raise ValueError(
                 f"conv2d: input has {x.shape[1]} channels but weight {tuple(W.shape)} expects {W.shape[1]}"
             )
         _check_bias("conv2d", b, W.shape[0])
-        self.w = _Windows("conv2d", x.shape, W.shape[2:], self.stride, self.padding, c_out=W.shape[0])
+        self.w = Windows("conv2d", x.shape, W.shape[2:], self.stride, self.padding, c_out=W.shape[0])
         self.x, self.W = x, W
         return self.w.correlate(x, W.reshape(W.shape[0], -1), b)
 
@@ -357,8 +294,8 @@ class ConvTranspose2d(Function):
         self.stride, self.padding = stride, padding
 
     def forward(self, x, W, b=None):
-        _check_image("conv_transpose2d", x)
-        _check_image("conv_transpose2d", W, "weight")
+        check_image("conv_transpose2d", x)
+        check_image("conv_transpose2d", W, "weight")
         if x.shape[1] != W.shape[0]:
             raise ValueError(
                 f"conv_transpose2d: input has {x.shape[1]} channels but weight {tuple(W.shape)} "
@@ -374,7 +311,7 @@ class ConvTranspose2d(Function):
                 f"{self.stride} and padding {self.padding} gives an empty output {out_shape}"
             )
         # the conv2d (weight W) that maps the output image back onto x
-        self.w = _Windows("conv_transpose2d", out_shape, (KH, KW), self.stride, self.padding, W.shape[0])
+        self.w = Windows("conv_transpose2d", out_shape, (KH, KW), self.stride, self.padding, W.shape[0])
         self.x, self.W = x, W
         y = _input_grad(self.w, x, W)
         if b is not None:
@@ -391,7 +328,7 @@ class ConvTranspose2d(Function):
 
 def conv2d(x, W, b=None, stride=1, padding=0):
     """2-D convolution: x (N, C_in, H, W), W (C_out, C_in, KH, KW), b (C_out,) -> (N, C_out, OH, OW)."""
-    f = Conv2d(_pair(stride, "stride", "conv2d", 1), _pair(padding, "padding", "conv2d", 0))
+    f = Conv2d(pair(stride, "stride", "conv2d", 1), pair(padding, "padding", "conv2d", 0))
     return f(x, W) if b is None else f(x, W, b)
 
 
@@ -399,116 +336,6 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0):
     """Transposed convolution: x (N, C_in, H, W), W (C_in, C_out, KH, KW) -> (N, C_out, OH, OW),
     OH = (H - 1) * stride - 2 * padding + KH."""
     op = "conv_transpose2d"
-    f = ConvTranspose2d(_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0))
+    f = ConvTranspose2d(pair(stride, "stride", op, 1), pair(padding, "padding", op, 0))
     return f(x, W) if b is None else f(x, W, b)
 
-
-# ----------------------------------------------------------------------------- pooling
-def _pool_windows(op, x, kernel, stride, padding):
-    _check_image(op, x)
-    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
-    return _Windows(op, x.shape, kernel, stride, padding)
-
-
-def _slabs(w, buf):
-    """(k, slab) for every kernel offset: slab = the (N, C, OH, OW) values at that offset."""
-    k = 0
-    for i in range(w.KH):
-        for j in range(w.KW):
-            yield k, buf[:, :, i : i + w.SH * (w.OH - 1) + 1 : w.SH, j : j + w.SW * (w.OW - 1) + 1 : w.SW]
-            k += 1
-
-
-class MaxPool2d(Function):
-    """Max over each window; backward routes gy to the first maximum (as PyTorch).
-
-    Forward keeps a running max and, per window, the kernel offset of its first maximum
-    (uint8 when KH*KW <= 255): a later offset wins only if strictly greater.
-    """
-
-    def __init__(self, kernel, stride, padding):
-        self.args = kernel, stride, padding
-
-    def forward(self, x):
-        w = self.w = _pool_windows("max_pool2d", x, *self.args)
-        xp = get_array_module(x)
-        y = arg = None
-        for k, v in _slabs(w, w.pad(x, value=-xp.inf)):
-            if y is None:
-                y = v.copy()
-                arg = xp.zeros(y.shape, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
-                y_new = xp.empty_like(y)
-                continue
-            # The slab v is a strided view, slow to read: read it once (the new running max),
-            # then find where v was strictly greater as where the (contiguous) max changed.
-            xp.maximum(y, v, out=y_new)
-            # arithmetic, not masked assignment (branch-free, faster: docs/benchmarks.md). Offsets
-            # come in increasing order, so the maximum keeps the latest strict improvement.
-            better = (y_new != y).astype(arg.dtype)
-            better *= arg.dtype.type(k)
-            xp.maximum(arg, better, out=arg)
-            y, y_new = y_new, y
-        self.arg = arg
-        return y
-
-    def backward(self, gy):
-        w, arg = self.w, self.arg
-        xp = get_array_module(gy)
-        overlap = w.SH < w.KH or w.SW < w.KW
-        # windows that tile the (padded) input exactly write every element once: no zeroing
-        tiled = (w.SH, w.SW) == (w.KH, w.KW) and (w.OH * w.KH, w.OW * w.KW) == (w.Hp, w.Wp)
-        buf = (xp.empty if tiled else xp.zeros)((w.N, w.C, w.Hp, w.Wp), dtype=gy.dtype)
-        for k, slab in _slabs(w, buf):
-            if overlap:
-                slab += gy * (arg == k)
-            else:
-                xp.multiply(gy, arg == k, out=slab)
-        return w.crop(buf)
-
-
-class AvgPool2d(Function):
-    """Mean over each window, padding counted as zeros (PyTorch's count_include_pad=True)."""
-
-    def __init__(self, kernel, stride, padding):
-        self.args = kernel, stride, padding
-
-    def forward(self, x):
-        w = self.w = _pool_windows("avg_pool2d", x, *self.args)
-        y = None
-        for _, v in _slabs(w, w.pad(x)):
-            if y is None:
-                y = v.copy()
-            else:
-                y += v
-        y *= y.dtype.type(1.0 / (w.KH * w.KW))
-        return y
-
-    def backward(self, gy):
-        w = self.w
-        xp = get_array_module(gy)
-        g = gy * gy.dtype.type(1.0 / (w.KH * w.KW))
-        buf = xp.zeros((w.N, w.C, w.Hp, w.Wp), dtype=gy.dtype)
-        overlap = w.SH < w.KH or w.SW < w.KW
-        for _, slab in _slabs(w, buf):
-            if overlap:
-                slab += g
-            else:
-                slab[...] = g
-        return w.crop(buf)
-
-
-def _pool_args(op, kernel_size, stride, padding):
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    return kernel, stride, _pair(padding, "padding", op, 0)
-
-
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Max over KH x KW windows (stride defaults to the kernel size; padding pads with -inf)."""
-    return MaxPool2d(*_pool_args("max_pool2d", kernel_size, stride, padding))(x)
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over KH x KW windows (stride defaults to the kernel size; padding counts as zeros)."""
-    return AvgPool2d(*_pool_args("avg_pool2d", kernel_size, stride, padding))(x)

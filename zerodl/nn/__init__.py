@@ -34,6 +34,7 @@ from .module import Module, get_module_class, module_from_config, module_to_conf
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
+from .transformer import Seq2seqTransformer, TransformerDecoderLayer, TransformerEncoderLayer
 from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding
 from .recurrent import GRU, LSTM, RNN
 from .upsample import Upsample
@@ -66,6 +67,9 @@ __all__ = [
     "SinusoidalPositionalEncoding",
     "LearnedPositionalEncoding",
     "sinusoidal_encoding",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "Seq2seqTransformer",
     "Embedding",
     "ReLU",
     "Sigmoid",

@@ -16,20 +16,25 @@ class Embedding(Module):
 
     Parameter ``W`` of shape (num_embeddings, embedding_dim), initialised N(0, 0.01**2) as the
     book's word2vec does (PyTorch uses N(0, 1); re-initialise with ``nn.init.normal_(emb.W)``
-    for that). Its gradient adds up the rows of repeated ids.
+    for that). Its gradient adds up the rows of repeated ids. With ``sparse=True`` (PyTorch's
+    name) ``W.grad`` is a ``F.RowSparseGrad`` holding only the rows that were looked up:
+    nothing of size (num_embeddings, embedding_dim) is filled or scanned by the backward pass or
+    by plain SGD (optimizers with per-element state, such as Adam, expand it to the dense array
+    and give the dense result).
 
     Shapes: input ids, integers in [0, num_embeddings), any shape S (typically (N,) or (N, T));
     output S + (embedding_dim,), e.g. (N, T, D). Float arrays of whole numbers (from a generic
     loader) are accepted as ids; an id out of range raises ``IndexError`` naming the layer.
     """
 
-    def __init__(self, num_embeddings, embedding_dim):
+    def __init__(self, num_embeddings, embedding_dim, sparse=False):
         super().__init__()
         for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ValueError(f"Embedding: {what} must be a positive integer, got {v!r}")
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
+        self.sparse = bool(sparse)
         W = init.normal_(np.empty((self.num_embeddings, self.embedding_dim), dtype=self._dtype), std=0.01)
         self.W = Parameter(W, dtype=self._dtype)
 
@@ -51,10 +56,10 @@ class Embedding(Module):
                     f"{self._tag()}: id {bad} is out of range [0, {self.num_embeddings}) "
                     f"(ids of shape {tuple(raw.shape)})"
                 )
-        return F.embedding(raw, self.W)
+        return F.embedding(raw, self.W, sparse=self.sparse)
 
     def _input_dtype(self):
         return np.int64
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (", sparse=True" if self.sparse else "")

@@ -13,13 +13,13 @@ import contextlib
 import numpy as np
 
 from ..core import Tensor, enable_grad, get_default_dtype, no_grad
-from ..core.backend import as_cupy, as_numpy, get_array_module, is_array
-from . import _config
-from ._checks import as_input as _as_input  # noqa: F401  (old private names, used by layers)
-from ._checks import positive_int as _positive_int  # noqa: F401
+from ..core.backend import as_numpy, get_array_module, is_array
+from . import _config, _copying
 from ._checks import IncompatibleKeys, check_state_keys
-from ._checks import shape_str as _shape_str  # noqa: F401
 from ._config import get_module_class, module_from_config, module_to_config
+from ._device import move_module
+# Old private names that modules of nn still import from here:
+from ._checks import as_input as _as_input, positive_int as _positive_int, shape_str as _shape_str  # noqa: F401,E501
 from .model_file import save_model
 from .parameter import Parameter
 
@@ -31,7 +31,6 @@ def _indent(text, n=2):
     return "\n".join([lines[0]] + [" " * n + line for line in lines[1:]])
 
 
-_DEVICES = {"cpu": "cpu", "numpy": "cpu", "gpu": "gpu", "cuda": "gpu", "cupy": "gpu"}
 
 
 class Module:
@@ -59,6 +58,7 @@ class Module:
 
     training = True
     stop_training = False  # set by callbacks to end ``fit``
+    copy = _copying.copy_module  # ``model.copy()``: independent weights, no grads (EMA, target nets)
 
     def __new__(cls, *args, **kwargs):
         # Registries exist before __init__, so a subclass that forgets super().__init__() works.
@@ -221,44 +221,31 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def requires_grad_(self, requires_grad=True):
-        """Freeze (False) or unfreeze every parameter. Optimizers skip frozen parameters."""
+    def requires_grad_(self, flag=True, *, requires_grad=None):
+        """Freeze (False) or unfreeze every parameter (``requires_grad=`` as PyTorch spells it).
+        Optimizers skip frozen parameters. Returns ``self``."""
+        flag = flag if requires_grad is None else requires_grad
         for p in self.parameters():
-            p.requires_grad_(requires_grad)
+            p.requires_grad_(flag)
         return self
 
     def to(self, dtype_or_device):
         """Convert parameters and (floating) buffers in place; returns ``self``.
 
-        ``model.to(np.float64)`` (also ``.double()``, ``.float()``) or ``model.to("gpu")`` /
-        ``model.to("cpu")``. Parameters keep their identity, so an optimizer made earlier still
-        holds them. Lazy layers materialise later parameters in the new dtype.
+        ``model.to(np.float64)`` (also ``.double()``, ``.float()``), ``model.to("cpu")`` (a no-op
+        on NumPy data) or ``model.to("cuda")`` (CuPy; a clear error when CuPy or a GPU is
+        missing). Parameters keep their identity, so an optimizer made earlier still holds them.
+        Lazy layers materialise later parameters in the new dtype.
         """
-        device = _DEVICES.get(dtype_or_device) if isinstance(dtype_or_device, str) else None
-        if device is None:
-            dtype = np.dtype(dtype_or_device)
-            if dtype.kind != "f":
-                raise TypeError(f"Module.to: expected a floating dtype or 'cpu'/'gpu', got {dtype_or_device!r}")
+        return move_module(self, dtype_or_device)
 
-            def convert(a):
-                return a if a.dtype == dtype else a.astype(dtype)
+    def cuda(self, device=None):
+        """``self.to("cuda")`` (CuPy's current GPU)."""
+        return move_module(self, "cuda", "Module.cuda")
 
-            floating_only = True
-        else:
-            convert = as_cupy if device == "gpu" else as_numpy
-            dtype, floating_only = None, False
-        for m in self.modules():
-            if dtype is not None:
-                m.__dict__["_dtype"] = dtype
-            for p in m._parameters.values():
-                if p is not None:
-                    p.data = convert(p.data)
-                    if p.grad is not None:
-                        p.grad = convert(p.grad)
-            for name, b in list(m._buffers.items()):
-                if b is not None and (not floating_only or b.dtype.kind == "f"):
-                    setattr(m, name, convert(b))
-        return self
+    def cpu(self):
+        """``self.to("cpu")``."""
+        return move_module(self, "cpu", "Module.cpu")
 
     def double(self):
         """``self.to(np.float64)`` (gradient checks)."""

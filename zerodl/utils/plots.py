@@ -1,6 +1,8 @@
 """Figures with matplotlib (imported lazily, Agg backend: works without a screen)."""
 import os
 
+from ..io import atomic_write
+
 
 def _pyplot():
     import matplotlib
@@ -18,8 +20,6 @@ def plot_history(history, path, title=None):
     ``history`` is a ``History`` or its ``.history`` dict of per-epoch lists. Writes ``path``
     (PNG by extension) atomically and returns it.
     """
-    from ..io import atomic_write
-
     logs = getattr(history, "history", history)
     names = [k for k in logs if not k.startswith("val_") and k not in ("lr",)]
     plt = _pyplot()

@@ -1,0 +1,318 @@
+"""DCGAN on MNIST: a generator of digits from 100-d noise, trained against a discriminator.
+
+Generator G (noise z ~ N(0, I) of 100 dims -> 1x28x28 image in [-1, 1])::
+
+    Linear(100, 64*7*7) -> BatchNorm1d -> ReLU -> reshape (64, 7, 7)
+    -> ConvTranspose2d(64, 32, 4, stride 2, pad 1) -> BatchNorm2d -> ReLU       # 32 x 14 x 14
+    -> ConvTranspose2d(32, 1, 4, stride 2, pad 1) -> Tanh                       #  1 x 28 x 28
+
+Discriminator D (image -> one logit, "real")::
+
+    Conv2d(1, 16, 4, stride 2, pad 1) -> LeakyReLU(0.2)                         # 16 x 14 x 14
+    -> Conv2d(16, 32, 4, stride 2, pad 1) -> BatchNorm2d -> LeakyReLU(0.2)      # 32 x  7 x  7
+    -> Flatten -> Linear(32*7*7, 1)
+
+(``--g-width`` / ``--d-width`` scale the channels: 64 and 16 above, half the classic DCGAN's
+widths, so that 20 epochs fit on a small shared CPU.) Weights start as in the
+DCGAN paper: N(0, 0.02) for convolutions and linear maps, BatchNorm's gamma N(1, 0.02).
+
+Losses, with ``s(.)`` the sigmoid and BCE with logits (``F.binary_cross_entropy_with_logits``,
+the stable ``max(a, 0) - a*t + log(1 + exp(-|a|))``)::
+
+    L_D = BCE(D(x), 1) + BCE(D(G(z)), 0)   = -log s(D(x)) - log(1 - s(D(G(z))))
+    L_G = BCE(D(G(z)), 1)                  = -log s(D(G(z)))     (the non-saturating loss)
+
+One step: draw z, update D on a real batch and a fake one (``G(z).detach()``: no gradient into
+G), then update G through D with D frozen (``D.requires_grad_(False)``: D's weight gradients are
+not computed at all, only the gradient flowing back to the image). Adam(2e-4, betas (0.5,
+0.999)) for each, batch 64, as in the paper.
+
+Quality is measured, not eyeballed: a CNN classifier trained on the real MNIST labels
+classifies 1,000 generated digits (generator in eval mode). Reported after every epoch: the
+share classified with probability >= 0.9 ("confident") and the entropy of the histogram of
+predicted classes (2.30 nats when uniform; low when the generator collapses to a few digits);
+the same numbers for 1,000 real test digits are the reference.
+
+Figures (under ``--out``): ``samples.png`` (the 8x8 grid from fixed noise after the last
+epoch), ``frames/epoch_NN.png`` (the same grid after every epoch), ``samples.gif`` (those frames
+animated; needs Pillow: ``pip install zerodl[images]``), ``losses.png`` (both losses per
+iteration and the quality per epoch), ``real_vs_generated.png``; all rewritten after every epoch,
+with the generator's weights (``generator.safetensors``), so a run stopped early keeps them.
+
+    python examples/dcgan.py [--data-dir DIR] [--quick] [--out DIR] [--epochs N]
+"""
+import contextlib
+import io
+import math
+import time
+
+import numpy as np
+
+import zerodl as zd
+import zerodl.functions as F
+import zerodl.nn as nn
+import zerodl.optim as optim
+
+import _common as C
+
+NOISE_DIM = 100
+
+
+class ToImage(nn.Module):
+    """Reshape (N, C*H*W) -> (N, C, H, W)."""
+
+    def __init__(self, channels, height, width):
+        super().__init__()
+        self.shape = (channels, height, width)
+
+    def forward(self, x):
+        return x.reshape(len(x), *self.shape)
+
+
+def generator(width=64, noise_dim=NOISE_DIM):
+    """G: (N, noise_dim) noise -> (N, 1, 28, 28) images in [-1, 1]."""
+    half = width // 2
+    return nn.Sequential(
+        nn.Linear(noise_dim, width * 7 * 7), nn.BatchNorm1d(width * 7 * 7), nn.ReLU(),
+        ToImage(width, 7, 7),
+        nn.ConvTranspose2d(width, half, 4, stride=2, padding=1), nn.BatchNorm2d(half), nn.ReLU(),
+        nn.ConvTranspose2d(half, 1, 4, stride=2, padding=1), nn.Tanh(),
+    )
+
+
+def discriminator(width=16):
+    """D: (N, 1, 28, 28) images -> (N, 1) logits of "real"."""
+    return nn.Sequential(
+        nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
+    )
+
+
+def dcgan_init(model):
+    """The DCGAN paper's initialisation: weights N(0, 0.02), BatchNorm gamma N(1, 0.02), zero biases."""
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.W, std=0.02)
+            if m.b is not None:
+                nn.init.zeros_(m.b)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.gamma, std=0.02)
+            m.gamma.data += 1
+            nn.init.zeros_(m.beta)
+    return model
+
+
+def adam(model):
+    return optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+
+def gan_step(G, D, opt_G, opt_D, real, z):
+    """One DCGAN step on a real batch and noise ``z`` (arrays); returns ``(L_D, L_G)`` as floats."""
+    n = len(real)
+    ones = np.ones((n, 1), real.dtype)
+    zeros = np.zeros((n, 1), real.dtype)
+    fake = G(zd.tensor(z))
+    loss_D = (F.binary_cross_entropy_with_logits(D(zd.tensor(real)), ones)
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros))
+    opt_D.zero_grad()
+    loss_D.backward()
+    opt_D.step()
+    D.requires_grad_(False)  # G's step: only the gradient with respect to the image flows through D
+    loss_G = F.binary_cross_entropy_with_logits(D(fake), ones)
+    opt_G.zero_grad()
+    loss_G.backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    return float(loss_D.data), float(loss_G.data)
+
+
+def generate(G, z, batch_size=500):
+    """Images of G (eval mode, no graph) for noise ``z``: an array (N, 1, 28, 28) in [-1, 1]."""
+    was_training = G.training
+    G.eval()
+    with zd.no_grad():
+        out = np.concatenate([G(zd.tensor(z[i:i + batch_size])).data for i in range(0, len(z), batch_size)])
+    G.train(was_training)
+    return out
+
+
+# ----------------------------------------------------------------------------- the judge
+def digit_classifier():
+    """A small CNN (conv 16 5x5, pool, conv 32 5x5, pool, linear 10) for images in [0, 1]."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),     # 16 x 12 x 12
+        nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2),    # 32 x 4 x 4
+        nn.Flatten(), nn.Linear(32 * 4 * 4, 10),
+    )
+
+
+def class_probabilities(classifier, images01):
+    classifier.eval()
+    with zd.no_grad():
+        return np.concatenate([F.softmax(classifier(zd.tensor(images01[i:i + 500]))).data
+                               for i in range(0, len(images01), 500)])
+
+
+def quality(classifier, images01, threshold=0.9):
+    """``(share with max probability >= threshold, entropy of the predicted-class histogram in
+    nats, histogram)`` of ``images01`` (N, 1, 28, 28) in [0, 1] as judged by ``classifier``."""
+    p = class_probabilities(classifier, images01)
+    hist = np.bincount(p.argmax(axis=1), minlength=10)
+    q = hist[hist > 0] / hist.sum()
+    return float((p.max(axis=1) >= threshold).mean()), float(0.0 - (q * np.log(q)).sum()), hist
+
+
+# ----------------------------------------------------------------------------- figures
+def image_grid(images, nrow=8, pad=2):
+    """(N, 1, H, W) images in [-1, 1] -> one uint8 (rows, cols) picture, white on black."""
+    n, _, h, w = images.shape
+    ncol = math.ceil(n / nrow)
+    grid = np.zeros((ncol * (h + pad) + pad, nrow * (w + pad) + pad), np.uint8)
+    pixels = np.clip((images[:, 0] + 1) * 127.5, 0, 255).round().astype(np.uint8)
+    for k in range(n):
+        r, c = divmod(k, nrow)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = pixels[k]
+    return grid
+
+
+def save_frame(args, grid, filename, scale=3):
+    plt = C.pyplot()
+    path = args.out / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt.imsave(path, np.kron(grid, np.ones((scale, scale), np.uint8)), cmap="gray", vmin=0, vmax=255)
+    return path
+
+
+def save_gif(args, frames, filename="samples.gif", scale=3):
+    """An animated GIF of the per-epoch grids (Pillow, imported here: the ``images`` extra)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        print("figure: samples.gif skipped (Pillow is not installed: pip install zerodl[images])")
+        return None
+    images = [Image.fromarray(np.kron(f, np.ones((scale, scale), np.uint8))) for f in frames]
+    path = args.out / filename
+    images[0].save(path, save_all=True, append_images=images[1:] + images[-1:] * 3, duration=400, loop=0)
+    print(f"figure: {path}")
+    return path
+
+
+def losses_figure(args, losses_D, losses_G, per_epoch, real_share):
+    plt = C.pyplot()
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4))
+    it = np.arange(len(losses_D))
+    ax0.plot(it, losses_D, lw=0.3, alpha=0.3, color="tab:blue")
+    ax0.plot(it, losses_G, lw=0.3, alpha=0.3, color="tab:orange")
+    window = 101 if len(it) > 400 else 11
+    ax0.plot(C.smooth_curve(losses_D, window)[:len(it)], color="tab:blue", label="discriminator L_D")
+    ax0.plot(C.smooth_curve(losses_G, window)[:len(it)], color="tab:orange", label="generator L_G")
+    C.decorate(ax0, "iteration", "BCE loss", title="DCGAN losses (faint: per batch)")
+    ep = np.arange(1, len(per_epoch) + 1)
+    ax1.plot(ep, [s for s, _ in per_epoch], marker="o", label="generated: share with p >= 0.9")
+    ax1.plot(ep, [e / math.log(10) for _, e in per_epoch], marker="s", ls="--",
+             label="generated: class entropy / ln 10")
+    ax1.axhline(real_share, color="gray", ls=":", label=f"real test digits: share {real_share:.3f}")
+    C.decorate(ax1, "epoch", "share / normalised entropy", title="quality of 1,000 generated digits",
+               ylim=(0, 1.02), legend={"loc": "lower right"})
+    return C.save_figure(fig, args, "losses.png")
+
+
+def real_vs_generated(args, real, fake):
+    plt = C.pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
+    for ax, imgs, title in ((axes[0], real, "real MNIST test digits"), (axes[1], fake, "generated (fixed noise)")):
+        ax.imshow(image_grid(imgs), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(title)
+        ax.axis("off")
+    return C.save_figure(fig, args, "real_vs_generated.png")
+
+
+# ----------------------------------------------------------------------------- main
+def train_judge(args, x_train, t_train, x_test, t_test, epochs):
+    judge = digit_classifier()
+    judge.compile(optimizer=optim.Adam(judge.parameters(), lr=1e-3), loss="cross_entropy", metrics=["accuracy"])
+    with C.Timer("judge classifier"):
+        judge.fit(x_train, t_train, epochs=epochs, batch_size=100, verbose=0)
+    acc = C.accuracy(judge, x_test, t_test, batch_size=1000)
+    C.result("judge_test_accuracy", acc)
+    return judge
+
+
+def main(argv=None):
+    def extra(p):
+        p.add_argument("--batch-size", type=int, default=64)
+        p.add_argument("--g-width", type=int, default=None, help="generator channels at 7x7 (default 64; --quick 32)")
+        p.add_argument("--d-width", type=int, default=None, help="discriminator channels at 14x14 (default 16; --quick 8)")
+
+    args = C.parse_args(__doc__, __file__, argv, extra,
+                        epochs="GAN epochs (default 20; --quick 2)",
+                        steps="GAN steps per epoch (default: one pass over the data; --quick 15)",
+                        judge_epochs="epochs of the judge classifier (default 2; --quick 1)")
+    rng = C.seed_everything(args.seed)
+    (x_train, t_train), (x_test, t_test) = C.load_mnist_images(
+        args, n_train=1500 if args.quick else None, n_test=300 if args.quick else None)
+    epochs = args.epochs or (2 if args.quick else 20)
+    args.g_width = args.g_width or (32 if args.quick else 64)
+    args.d_width = args.d_width or (8 if args.quick else 16)
+    n_eval = 200 if args.quick else 1000
+
+    judge = train_judge(args, x_train, t_train, x_test, t_test, args.judge_epochs or (1 if args.quick else 2))
+    real_share, real_entropy, real_hist = quality(judge, x_test[:n_eval])
+    C.result("real_share_p_ge_0.9", real_share)
+    C.result("real_class_entropy_nats", real_entropy)
+    print(f"  real test digits, histogram of predicted classes: {real_hist.tolist()}")
+
+    G = dcgan_init(generator(args.g_width))
+    D = dcgan_init(discriminator(args.d_width))
+    opt_G, opt_D = adam(G), adam(D)
+    real_all = x_train * 2 - 1  # the generator's range: [-1, 1]
+    steps = args.steps or (15 if args.quick else len(real_all) // args.batch_size)
+    fixed_z = rng.standard_normal((64, NOISE_DIM)).astype(np.float32)
+    eval_z = rng.standard_normal((n_eval, NOISE_DIM)).astype(np.float32)
+    print(f"\nDCGAN: G width {args.g_width}, D width {args.d_width}, Adam(2e-4, betas (0.5, 0.999)), "
+          f"batch {args.batch_size}, {steps} steps x {epochs} epochs on {len(real_all)} images")
+
+    losses_D, losses_G, per_epoch, frames = [], [], [], []
+    first_ok = None
+    with C.Timer("GAN training") as timer:
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(len(real_all))
+            for s in range(steps):
+                idx = order[(s * args.batch_size) % len(order):][:args.batch_size]
+                z = rng.standard_normal((len(idx), NOISE_DIM)).astype(np.float32)
+                l_d, l_g = gan_step(G, D, opt_G, opt_D, real_all[idx], z)
+                losses_D.append(l_d)
+                losses_G.append(l_g)
+            share, entropy, hist = quality(judge, (generate(G, eval_z) + 1) / 2)
+            per_epoch.append((share, entropy))
+            if first_ok is None and share >= 0.8 and entropy >= 2.1:
+                first_ok = epoch
+            frames.append(image_grid(generate(G, fixed_z)))
+            save_frame(args, frames[-1], f"frames/epoch_{epoch:02d}.png")
+            print(f"epoch {epoch:2d}: L_D {np.mean(losses_D[-steps:]):.3f}  L_G {np.mean(losses_G[-steps:]):.3f}  "
+                  f"share p>=0.9 {share:.3f}  entropy {entropy:.3f}  classes {hist.tolist()}  "
+                  f"({time.perf_counter() - timer.t0:.0f} s)", flush=True)
+            # Every epoch, so that a run stopped early still leaves its figures and weights.
+            write_outputs(args, G, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z,
+                          final=epoch == epochs)
+
+    C.result("epochs", epochs)
+    C.result("seconds_per_epoch", timer.seconds / epochs, "{:.1f}")
+    C.result("generated_share_p_ge_0.9", per_epoch[-1][0])
+    C.result("generated_class_entropy_nats", per_epoch[-1][1])
+    C.result("first_epoch_meeting_target", first_ok if first_ok else "not reached")
+
+
+def write_outputs(args, G, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z, final):
+    """samples.png, samples.gif, losses.png, real_vs_generated.png and generator.safetensors."""
+    with contextlib.nullcontext() if final else contextlib.redirect_stdout(io.StringIO()):
+        print(f"figure: {save_frame(args, frames[-1], 'samples.png')}")
+        save_gif(args, frames)
+        losses_figure(args, losses_D, losses_G, per_epoch, real_share)
+        real_vs_generated(args, x_test[:64] * 2 - 1, generate(G, fixed_z))
+    zd.save(G.state_dict(), args.out / "generator.safetensors",
+            metadata={"epochs": str(len(per_epoch)), "g_width": str(args.g_width)})
+
+if __name__ == "__main__":
+    main()

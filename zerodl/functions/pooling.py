@@ -1,0 +1,121 @@
+"""Pooling on NCHW images: max_pool2d, avg_pool2d, on conv's ``Windows``.
+
+Pooling loops over the KH*KW kernel offsets: one strided slab per offset, a running max (and
+the offset of the first maximum, as PyTorch) or a running sum; never a loop over pixels.
+Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
+"""
+from ..core import Function, get_array_module
+from .conv import Windows, check_image, pair
+
+__all__ = ["max_pool2d", "avg_pool2d"]
+
+
+# ----------------------------------------------------------------------------- pooling
+def _pool_windows(op, x, kernel, stride, padding):
+    check_image(op, x)
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    return Windows(op, x.shape, kernel, stride, padding)
+
+
+def _slabs(w, buf):
+    """(k, slab) for every kernel offset: slab = the (N, C, OH, OW) values at that offset."""
+    k = 0
+    for i in range(w.KH):
+        for j in range(w.KW):
+            yield k, buf[:, :, i : i + w.SH * (w.OH - 1) + 1 : w.SH, j : j + w.SW * (w.OW - 1) + 1 : w.SW]
+            k += 1
+
+
+class MaxPool2d(Function):
+    """Max over each window; backward routes gy to the first maximum (as PyTorch).
+
+    Forward keeps a running max and, per window, the kernel offset of its first maximum
+    (uint8 when KH*KW <= 255): a later offset wins only if strictly greater.
+    """
+
+    def __init__(self, kernel, stride, padding):
+        self.args = kernel, stride, padding
+
+    def forward(self, x):
+        w = self.w = _pool_windows("max_pool2d", x, *self.args)
+        xp = get_array_module(x)
+        y = arg = None
+        for k, v in _slabs(w, w.pad(x, value=-xp.inf)):
+            if y is None:
+                y = v.copy()
+                arg = xp.zeros(y.shape, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
+                y_new = xp.empty_like(y)
+                continue
+            # The slab v is a strided view, slow to read: read it once (the new running max),
+            # then find where v was strictly greater as where the (contiguous) max changed.
+            xp.maximum(y, v, out=y_new)
+            # arithmetic, not masked assignment (branch-free, faster: docs/benchmarks.md). Offsets
+            # come in increasing order, so the maximum keeps the latest strict improvement.
+            better = (y_new != y).astype(arg.dtype)
+            better *= arg.dtype.type(k)
+            xp.maximum(arg, better, out=arg)
+            y, y_new = y_new, y
+        self.arg = arg
+        return y
+
+    def backward(self, gy):
+        w, arg = self.w, self.arg
+        xp = get_array_module(gy)
+        overlap = w.SH < w.KH or w.SW < w.KW
+        # windows that tile the (padded) input exactly write every element once: no zeroing
+        tiled = (w.SH, w.SW) == (w.KH, w.KW) and (w.OH * w.KH, w.OW * w.KW) == (w.Hp, w.Wp)
+        buf = (xp.empty if tiled else xp.zeros)((w.N, w.C, w.Hp, w.Wp), dtype=gy.dtype)
+        for k, slab in _slabs(w, buf):
+            if overlap:
+                slab += gy * (arg == k)
+            else:
+                xp.multiply(gy, arg == k, out=slab)
+        return w.crop(buf)
+
+
+class AvgPool2d(Function):
+    """Mean over each window, padding counted as zeros (PyTorch's count_include_pad=True)."""
+
+    def __init__(self, kernel, stride, padding):
+        self.args = kernel, stride, padding
+
+    def forward(self, x):
+        w = self.w = _pool_windows("avg_pool2d", x, *self.args)
+        y = None
+        for _, v in _slabs(w, w.pad(x)):
+            if y is None:
+                y = v.copy()
+            else:
+                y += v
+        y *= y.dtype.type(1.0 / (w.KH * w.KW))
+        return y
+
+    def backward(self, gy):
+        w = self.w
+        xp = get_array_module(gy)
+        g = gy * gy.dtype.type(1.0 / (w.KH * w.KW))
+        buf = xp.zeros((w.N, w.C, w.Hp, w.Wp), dtype=gy.dtype)
+        overlap = w.SH < w.KH or w.SW < w.KW
+        for _, slab in _slabs(w, buf):
+            if overlap:
+                slab += g
+            else:
+                slab[...] = g
+        return w.crop(buf)
+
+
+def _pool_args(op, kernel_size, stride, padding):
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else pair(stride, "stride", op, 1)
+    return kernel, stride, pair(padding, "padding", op, 0)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max over KH x KW windows (stride defaults to the kernel size; padding pads with -inf)."""
+    return MaxPool2d(*_pool_args("max_pool2d", kernel_size, stride, padding))(x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over KH x KW windows (stride defaults to the kernel size; padding counts as zeros)."""
+    return AvgPool2d(*_pool_args("avg_pool2d", kernel_size, stride, padding))(x)
