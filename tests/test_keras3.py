@@ -80,7 +80,7 @@ def test_two_inputs_two_outputs_losses_and_metrics_per_output():
     assert pred["cls"].shape == (200, 2) and np.allclose(pred["cls"].sum(1), 1, atol=1e-5)
 
 
-def test_subclassed_model_with_call_and_training_flag(mnist):
+def test_subclassed_model_with_call_and_training_flag(mnist, tmp_path):
     (x, y), _ = mnist
 
     class MLP(keras.Model):
@@ -100,6 +100,11 @@ def test_subclassed_model_with_call_and_training_flag(mnist):
     h = model.fit(x.reshape(-1, 784), y, epochs=6, verbose=0)
     assert h.history["accuracy"][-1] > 0.85
     assert [la.name for la in model.layers][0].startswith("dense") and len(model.get_weights()) == 4
+    model.save(tmp_path / "mlp.keras")  # the class must be defined where it is loaded, as in Keras
+    again = keras.models.load_model(tmp_path / "mlp.keras")
+    assert type(again) is MLP and again.d1.units == 32
+    np.testing.assert_allclose(again.predict(x[:20].reshape(-1, 784)), model.predict(x[:20].reshape(-1, 784)),
+                               rtol=1e-5)
 
 
 def test_summary_prints_keras_table_once_and_returns_none(capsys):
