@@ -87,7 +87,11 @@ def train_one(d, layers, seed, args):
     zd.manual_seed(seed)
     model = lstm_model(layers, args.units)
     model.compile(optimizer=optim.Adam(model.parameters(), lr=args.lr), loss="mse")
-    hist = model.fit(d["x_tr"], d["y_tr"], epochs=args.epochs, batch_size=args.batch_size,
+    x_tr, y_tr = d["x_tr"], d["y_tr"]
+    if args.validation == "shuffled":  # tflearn's validation_set=0.1: shuffle once, then hold 10% out
+        order = np.random.default_rng(seed).permutation(len(x_tr))
+        x_tr, y_tr = x_tr[order], y_tr[order]
+    hist = model.fit(x_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size,
                      validation_split=0.1, shuffle=True, verbose=0)
     model.eval()
     pred_te = model.predict(d["x_te"], batch_size=256).reshape(-1)
@@ -126,6 +130,9 @@ def main(argv=None):
     def extra(p):
         p.add_argument("--look-back", type=int, default=10,
                        help="window length (default 10, the tflearn tutorial's steps_of_history)")
+        p.add_argument("--validation", choices=("shuffled", "last"), default="shuffled",
+                       help="hold out a random 10%% of the training windows (tflearn's validation_set=0.1, "
+                            "default) or the last 10%% (Keras's validation_split)")
         p.add_argument("--scaling", choices=("series", "train"), default="series",
                        help="min-max over the whole series (default) or over the training months only")
         p.add_argument("--batch-size", type=int, default=1, help="batch size (default 1, as the article)")
@@ -141,7 +148,7 @@ def main(argv=None):
     seeds = [args.seed + i for i in range(n_seeds)]
     series = datasets.airline_passengers().astype(np.float64)
     print(f"airline passengers: {len(series)} months, {series.min():.0f}..{series.max():.0f} thousand; "
-          f"look_back {args.look_back}, scaling over the {args.scaling}, LSTM({args.units}) units, Adam lr {args.lr}, batch "
+          f"look_back {args.look_back}, scaling over the {args.scaling}, validation {args.validation}, LSTM({args.units}) units, Adam lr {args.lr}, batch "
           f"{args.batch_size}, {args.epochs} epochs, seeds {seeds}")
 
     d = prepare(series, args.look_back, scaling=args.scaling)
