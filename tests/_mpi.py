@@ -8,6 +8,7 @@ fallback (docs/distributed.md).
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -44,10 +45,15 @@ def mpi_env(extra=None):
 
 
 def mpi_run(cmd, n=2, timeout=60, cwd=None, env=None):
-    """Run ``mpiexec -n n cmd...``; a hang past ``timeout`` s fails the calling test."""
+    """Run ``mpiexec -n n cmd...``; a hang past ``timeout`` s kills the whole launch (its own
+    process group: mpiexec and every rank) and fails the calling test."""
     full = [find_mpiexec(), "-n", str(n)] + list(cmd)
+    proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd or ROOT,
+                            env=mpi_env(env), start_new_session=True)
     try:
-        return subprocess.run(full, capture_output=True, text=True, timeout=timeout, cwd=cwd or ROOT,
-                              env=mpi_env(env), start_new_session=True)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"{' '.join(full)} did not end within {timeout}s (a hang):\n{e.stdout}\n{e.stderr}")
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(full)} did not end within {timeout}s (a hang):\n{out}\n{err}")
+    return subprocess.CompletedProcess(full, proc.returncode, out, err)
