@@ -57,24 +57,34 @@ def select_by_arithmetic():
 
 
 def contiguous_recurrent_weight():
-    h = rng.standard_normal((20, 100)).astype(np.float32)
-    Wh = rng.standard_normal((400, 100)).astype(np.float32)
+    # LSTM backward, one step: dA (N, 4H) @ Wh.T with Wh (H, 4H), H = 100, N = 20 (W4's sizes);
+    # the contiguous copy is made once per backward, before the loop over the 35 steps
+    dA = rng.standard_normal((20, 400)).astype(np.float32)
+    Wh = rng.standard_normal((100, 400)).astype(np.float32)
     WhT = np.ascontiguousarray(Wh.T)
-    return ("LSTM step GEMM (20, 100) @ (100, 400): contiguous `Wh.T` copy vs the transposed view "
-            "(functions/recurrent.py)", lambda: h @ WhT, lambda: h @ Wh.T)
+    return ("LSTM backward step (20, 400) @ Wh.T (400, 100): contiguous copy vs the transposed view "
+            "(functions/recurrent.py)", lambda: dA @ WhT, lambda: dA @ Wh.T)
 
 
-def one_gemm_per_chunk():
-    # conv 3x3, 16 -> 16 channels, 28x28 input padded by 1 (wide rows of 30), a chunk of 25 samples
-    n, C, K, L = 25, 16, 16 * 9, 28 * 30
-    W2 = rng.standard_normal((C, K)).astype(np.float32)
+def _conv_gemms(n, C_out, K, L):
+    W2 = rng.standard_normal((C_out, K)).astype(np.float32)
     cols_sample = rng.standard_normal((n, K, L)).astype(np.float32)
     cols_chunk = np.ascontiguousarray(cols_sample.transpose(1, 0, 2).reshape(K, n * L))
-    out_s = np.empty((n, C, L), np.float32)
-    out_c = np.empty((C, n * L), np.float32)
-    return ("conv2d forward, wide rows: one GEMM (16, 144) @ (144, 25*840) vs 25 per-sample GEMMs "
-            "(functions/conv.py)",
-            lambda: np.matmul(W2, cols_chunk, out=out_c), lambda: np.matmul(W2, cols_sample, out=out_s))
+    out_s = np.empty((n, C_out, L), np.float32)
+    out_c = np.empty((C_out, n * L), np.float32)
+    return lambda: np.matmul(W2, cols_chunk, out=out_c), lambda: np.matmul(W2, cols_sample, out=out_s)
+
+
+def one_gemm_simpleconvnet():
+    # W2's conv: 5x5, 1 -> 30 channels on 28x28, wide rows of 28 (OH 24): a batch of 100 makes chunks of 50 samples
+    return ("conv2d forward, wide rows, SimpleConvNet's conv: one GEMM (30, 25) @ (25, 50*672) vs 50 "
+            "per-sample GEMMs (functions/conv.py)", *_conv_gemms(50, 30, 25, 24 * 28))
+
+
+def one_gemm_deepconvnet():
+    # DeepConvNet's 3x3, 16 -> 16 conv on 28x28, padding 1 (wide rows of 30): chunks of 9 samples of a batch of 100
+    return ("conv2d forward, wide rows, DeepConvNet's 16->16 conv: one GEMM (16, 144) @ (144, 9*840) vs 9 "
+            "per-sample GEMMs", *_conv_gemms(9, 16, 144, 28 * 30))
 
 
 def embedding_scatter():
@@ -100,7 +110,7 @@ def embedding_scatter():
 
 
 CASES = (relu_zero_row, leaky_relu_mask_free, select_by_arithmetic, contiguous_recurrent_weight,
-         one_gemm_per_chunk, embedding_scatter)
+         one_gemm_simpleconvnet, one_gemm_deepconvnet, embedding_scatter)
 
 
 def main():

@@ -86,11 +86,11 @@ def main(argv=None):
     def extra(p):
         p.add_argument("--batch-size", type=int, default=128)
 
-    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs per model (default 5; --quick 1)")
+    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs per model (default 3; --quick 1)")
     rng = C.seed_everything(args.seed)
     (x_train, _), (x_test, _) = C.load_mnist_images(
         args, n_train=600 if args.quick else None, n_test=200 if args.quick else None)
-    epochs = args.epochs or (1 if args.quick else 5)
+    epochs = args.epochs or (1 if args.quick else 3)
     flat_train, flat_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
     noisy_test = add_noise(x_test, np.random.default_rng(args.seed + 1))
 

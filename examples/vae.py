@@ -135,11 +135,11 @@ def main(argv=None):
         p.add_argument("--latent-dim", type=int, default=2)
         p.add_argument("--lr", type=float, default=1e-3)
 
-    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs (default 10; --quick 2)")
+    args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs (default 6; --quick 2)")
     rng = C.seed_everything(args.seed)
     (x_train, _), (x_test, t_test) = C.load_mnist(
         args, n_train=600 if args.quick else None, n_test=200 if args.quick else None)
-    epochs = args.epochs or (2 if args.quick else 10)
+    epochs = args.epochs or (2 if args.quick else 6)
     model = VAE(args.latent_dim)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     curves = {"train": [], "test": []}

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-import zerodl as zd
 import zerodl.optim as optim
 from zerodl.data import datasets
 from zerodl.data.text import Vocab, encode_lines, tokenize_words
@@ -38,22 +37,22 @@ FIGURE_WORDS = ("king", "queen", "prince", "man", "woman", "father", "mother", "
 
 def add_options(parser):
     parser.add_argument("--model", choices=("skipgram", "cbow"), default="skipgram")
-    parser.add_argument("--lr", type=float, default=None, help="initial SGD learning rate per example "
-                        "(default 0.025 skip-gram, 0.05 CBOW)")
+    parser.add_argument("--lr", type=float, default=0.05, help="initial SGD learning rate per example "
+                        "(default 0.05)")
     parser.add_argument("--t", type=float, default=1e-4, help="subsampling threshold (0: off)")
 
 
 def main(argv=None):
-    args = C.parse_args(__doc__, __file__, argv, extra=add_options, epochs="passes over the data (default 3)",
-                        dim="vector size (default 100)", window="context words on each side (default 5)",
+    args = C.parse_args(__doc__, __file__, argv, extra=add_options, epochs="passes over the data (default 5)",
+                        dim="vector size (default 100)", window="context words on each side (default 3)",
                         negatives="negative samples per example (default 5)",
-                        batch_size="examples per step (default 1024)", min_freq="default 5")
-    defaults = dict(epochs=1 if args.quick else 3, dim=16 if args.quick else 100, window=5, negatives=5,
-                    batch_size=256 if args.quick else 1024, min_freq=5)
+                        batch_size="examples per step (default 1024)", min_freq="default 20")
+    defaults = dict(epochs=1 if args.quick else 5, dim=16 if args.quick else 100, window=3, negatives=5,
+                    batch_size=256 if args.quick else 1024, min_freq=5 if args.quick else 20)
     for k, v in defaults.items():
         if getattr(args, k) is None:
             setattr(args, k, v)
-    lr0 = args.lr if args.lr is not None else (0.025 if args.model == "skipgram" else 0.05)
+    lr0 = args.lr
     C.seed_everything(args.seed)
 
     verses = datasets.kjv_bible("train")
@@ -116,7 +115,6 @@ def main(argv=None):
     C.decorate(ax, "principal component 1", "principal component 2",
                f"{args.model} vectors (D={args.dim}), King James Bible", legend=False)
     C.save_figure(fig, args, "projection.png")
-    zd.manual_seed(args.seed)
     return total_right / max(total_asked, 1)
 
 

@@ -453,3 +453,54 @@ def test_early_stopping_min_delta_in_max_mode():
     h = fit(mlp(), [Script([0.5, 0.54, 0.56, 0.7], key="val_accuracy"), es], epochs=4)
     # 0.54 and 0.56 are within min_delta of 0.5: no improvement, stop after epoch 1
     assert es.mode == "max" and len(h.epoch) == 2 and es.best == 0.5
+
+
+class EpochCounter(Callback):
+    """A user's callback with state: what it has seen survives a crash through its state_dict."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen, self.losses = 0, None
+
+    def on_train_begin(self, logs=None):
+        self.seen, self.losses = 0, np.zeros(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen += 1
+        self.losses = np.append(self.losses, logs["loss"])
+
+    def state_dict(self):
+        return {"seen": self.seen, "arrays": {"losses": self.losses}}
+
+    def load_state_dict(self, state):
+        self.seen, self.losses = state["seen"], np.asarray(state["arrays"]["losses"])
+
+
+def test_backup_restores_any_callback_through_its_public_state_dict(tmp_path):
+    """BackupAndRestore keeps every callback's state_dict() (JSON values and arrays, nested),
+    restores it after every on_train_begin (it runs last), and keys it by class name, so a
+    callback added only to the resumed run (the spy) does not shift anyone's state."""
+    ref_counter = EpochCounter()
+    _resumable_run(seed=5, callbacks=[], extra=[ref_counter])
+    backup = str(tmp_path / "b")
+    with pytest.raises(Crash):
+        _resumable_run(seed=5, callbacks=[BackupAndRestore(backup), CrashAt(4)], extra=[EpochCounter()])
+    counter, bar = EpochCounter(), BackupAndRestore(backup)
+    spy = LambdaCallback(on_epoch_end=lambda epoch, logs: None)
+    _resumable_run(seed=99, callbacks=[spy, bar], extra=[counter])
+    assert bar.restored_epoch == 3 and counter.seen == 6
+    np.testing.assert_array_equal(counter.losses, ref_counter.losses)
+    assert [type(cb).__name__ for cb in bar.run.callbacks][-2:] == ["History", "BackupAndRestore"]
+
+
+def test_monitor_callbacks_share_one_improvement_rule():
+    from zerodl.callbacks import MonitorCallback
+
+    for cb in (EarlyStopping(min_delta=0.1), ReduceLROnPlateau(min_delta=0.1), ModelCheckpoint("x", monitor="val_loss")):
+        assert isinstance(cb, MonitorCallback) and cb.mode == "min" and cb.best == np.inf
+    es = EarlyStopping(monitor="val_accuracy", min_delta=0.1)
+    assert es.mode == "max" and es.is_improvement(0.75, 0.6) and not es.is_improvement(0.65, 0.6)
+    es.best, es.wait = 0.7, 2
+    restored = EarlyStopping(monitor="val_accuracy")
+    restored.load_state_dict(es.state_dict())
+    assert restored.best == 0.7 and restored.wait == 2

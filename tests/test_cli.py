@@ -387,3 +387,45 @@ def test_disk_full_while_saving_the_model_keeps_the_old_file(trained, tmp_path, 
     assert "cannot write the results" in err and "no space left on the device" in err
     assert model.read_bytes() == before
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_read_only_current_folder_for_the_default_runs_folder(tmp_path, monkeypatch, capsys):
+    """`zerodl train` with no --out where ./runs cannot be created (the issue's first report:
+    `OSError: [Errno 30] Read-only file system: 'runs'` as a traceback)."""
+    monkeypatch.chdir(tmp_path)
+    real_mkdir = os.mkdir
+
+    def read_only_mkdir(path, *a, **kw):
+        if os.path.realpath(path).startswith(str(tmp_path.resolve()) + os.sep):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return real_mkdir(path, *a, **kw)
+
+    monkeypatch.setattr(os, "mkdir", read_only_mkdir)
+    assert main(TINY) == 1
+    assert capsys.readouterr().err.strip() == ("zerodl: error: cannot create the run folder (runs): "
+                                               "the file system is read-only")
+    assert os.listdir(tmp_path) == []
+
+
+def test_weights_blown_up_by_an_epochs_last_update_are_never_checkpointed(tmp_path, monkeypatch, capsys):
+    """Every loss of epoch 1 finite, but its last update overflows the weights: the run stops
+    at the epoch's end, before the checkpoint, so no NaN checkpoint is kept."""
+    from zerodl import optim
+
+    real_step = optim.Adam.step
+    calls = []
+
+    def step(self):
+        real_step(self)
+        calls.append(1)
+        if len(calls) == 41:  # the last step of epoch 1 (41 batches of 32)
+            for p in self._flat_params():
+                p.data *= np.float32(np.inf)
+
+    monkeypatch.setattr(optim.Adam, "step", step)
+    out = tmp_path / "run"
+    assert main(["train", "--model", "mlp", "--epochs", "3", "--verbose", "0", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged: the weights of 0.W became NaN/Inf in epoch 1" in err
+    assert "no epoch had finished, so no checkpoint was kept" in err
+    assert not (out / "checkpoint" / "backup.safetensors").exists() and not (out / "model.safetensors").exists()

@@ -62,11 +62,12 @@ def test_vae_quick(tmp_path, monkeypatch, capsys):
 
 
 def test_transfer_learning_quick(tmp_path, monkeypatch, capsys):
-    out, r = _run("transfer_learning", tmp_path, monkeypatch, capsys, "--seeds", "2", "--epochs", "1")
-    for m in ("frozen", "scratch", "fine_tuned"):
-        assert 0.0 <= _number(r, f"{m}_test_accuracy_mean") <= 1.0
-        assert _number(r, f"{m}_test_accuracy_std") >= 0.0
-    gain = _number(r, "frozen_minus_scratch_points")
-    assert gain == pytest.approx(100 * (_number(r, "frozen_test_accuracy_mean")
-                                        - _number(r, "scratch_test_accuracy_mean")), abs=0.01)
+    out, r = _run("transfer_learning", tmp_path, monkeypatch, capsys, "--seeds", "2", "--per-class", "20,3")
+    for k in (20, 3):
+        for m in ("frozen", "scratch", "fine_tuned"):
+            assert 0.0 <= _number(r, f"{m}_{k}_per_class_test_accuracy_mean") <= 1.0
+            assert _number(r, f"{m}_{k}_per_class_test_accuracy_std") >= 0.0
+        gain = _number(r, f"frozen_minus_scratch_points_{k}_per_class")
+        assert gain == pytest.approx(100 * (_number(r, f"frozen_{k}_per_class_test_accuracy_mean")
+                                            - _number(r, f"scratch_{k}_per_class_test_accuracy_mean")), abs=0.01)
     assert (out / "accuracies.png").exists()

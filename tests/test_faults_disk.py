@@ -125,6 +125,18 @@ def test_cli_on_a_read_only_file_system_says_so(tiny_fs, capsys):
         pytest.skip("cannot remount read-only")
     assert main(["train", "--model", "mlp", "--epochs", "1", "--out", str(tiny_fs / "run")]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == (f"zerodl: error: cannot write into the output folder {tiny_fs / 'run'} "
-                           f"({tiny_fs / 'run'}): the file system is read-only")
+    assert err.strip() == (f"zerodl: error: cannot write into the output folder {tiny_fs / 'run'}: "
+                           "the file system is read-only")
     np.testing.assert_equal(os.listdir(tiny_fs), [])
+
+
+def test_cli_default_runs_folder_on_a_read_only_file_system(tiny_fs, monkeypatch, capsys):
+    from zerodl.cli import main
+
+    r = subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot remount read-only")
+    monkeypatch.chdir(tiny_fs)
+    assert main(["train", "--model", "mlp", "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.strip() == ("zerodl: error: cannot create the run folder (runs): "
+                                               "the file system is read-only")

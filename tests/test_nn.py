@@ -649,3 +649,22 @@ def test_spiral_classifier_reaches_97_percent():
     print(f"spiral: accuracy {acc:.3f}, loss {loss.item():.4f}, {time.perf_counter() - start:.2f} s")
     assert acc >= 0.97, acc
     assert time.perf_counter() - start < 15
+
+
+def test_import_zerodl_nn_alone_gives_modules_that_fit():
+    """``import zerodl.nn`` runs zerodl/__init__.py first, which imports zerodl.train: the
+    training methods are there however zerodl was imported (a fresh process proves it)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\nimport zerodl.nn as nn\n"
+            "assert 'zerodl.train' in sys.modules\n"
+            "m = nn.Sequential(nn.Linear(2, 2)); m.compile(optimizer='sgd', loss='mse')\n"
+            "h = m.fit(np.zeros((4, 2)), np.zeros((4, 2)), epochs=2, verbose=0)\n"
+            "print(len(h.history['loss']))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2"

@@ -78,3 +78,32 @@ def test_lrn_matches_its_formula():
     sq = np.pad(x ** 2, ((0, 0), (0, 0), (0, 0), (2, 2)))
     s = sum(sq[..., k:k + 7] for k in range(5))
     np.testing.assert_allclose(got, x / (1.0 + 1e-4 * s) ** 0.75, rtol=1e-5)
+
+
+def test_sgd_decay_per_step_and_top_k_metric():
+    sgd = tflearn.SGD(learning_rate=0.1, lr_decay=0.96, decay_step=1000)
+    assert sgd.rate(2000) == pytest.approx(0.1 * 0.96 ** 2) and sgd.rate(500) == pytest.approx(0.1 * 0.96 ** 0.5)
+    assert tflearn.SGD(0.1, lr_decay=0.5, decay_step=10, staircase=True).rate(19) == pytest.approx(0.05)
+    tflearn.reset_default_graph()
+    zd.manual_seed(0)
+    x = np.random.default_rng(0).normal(size=(50, 4)).astype("float32")
+    y = tflearn.data_utils.to_categorical(np.arange(50) % 3, 3)
+    net = tflearn.fully_connected(tflearn.input_data(shape=[None, 4]), 3, activation="softmax")
+    step = tflearn.SGD(learning_rate=0.1, lr_decay=0.5, decay_step=4)
+    model = tflearn.DNN(tflearn.regression(net, optimizer=step, metric=tflearn.metrics.Top_k(2)))
+    log = model.fit(x, y, n_epoch=2, batch_size=10)  # 10 steps: the last one ran at step 9
+    assert model.model.optimizer.lr == pytest.approx(0.1 * 0.5 ** (9 / 4))
+    assert set(log.history) == {"loss", "top2"}
+    m = tflearn.metrics.Top_k(2).keras()
+    m.update_state(np.eye(3)[[0, 1, 2]], np.array([[0.5, 0.4, 0.1], [0.5, 0.1, 0.4], [0.2, 0.3, 0.5]]))
+    assert m.result() == pytest.approx(2 / 3)
+
+
+def test_tflearn_module_paths_of_the_classic_examples():
+    from zerodl.tflearn.layers.conv import conv_2d, max_pool_2d  # noqa: F401
+    from zerodl.tflearn.layers.core import dropout, fully_connected, input_data  # noqa: F401
+    from zerodl.tflearn.layers.estimator import regression  # noqa: F401
+    from zerodl.tflearn.layers.normalization import local_response_normalization  # noqa: F401
+    import zerodl.tflearn.datasets.mnist as mnist
+
+    assert callable(mnist.load_data)

@@ -301,3 +301,21 @@ def test_the_issue_list_gives_pytorch_results():
     assert zd.full((2, 2), 1.5).numpy().tolist() == torch.full((2, 2), 1.5).numpy().tolist()
     assert zd.arange(1, 7, 2).numpy().tolist() == torch.arange(1, 7, 2).numpy().tolist()
     assert str(zd.arange(3).dtype) == "int64" and zd.zeros_like(z).shape == tuple(torch.zeros_like(t).shape)
+
+
+def test_in_place_with_a_value_that_requires_grad_keeps_the_gradient():
+    w = zd.tensor([1.0, 2.0], requires_grad=True)
+    acc = zd.zeros(2)
+    acc += w * 3  # as PyTorch: acc joins the graph (here: acc is rebound to the new node)
+    assert acc.requires_grad
+    with pytest.raises(RuntimeError, match=r"\*=: a tensor that requires grad and is part of the graph"):
+        acc *= w  # now acc is in the graph: refused, never a wrong gradient
+    (acc * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [6, 12])  # d/dw (3 w * w) = 6 w
+    for call in (lambda t: t.add_(w), lambda t: t.sub_(w, alpha=2), lambda t: t.mul_(w), lambda t: t.copy_(w)):
+        with pytest.raises(RuntimeError, match="requires grad, and an in-place"):
+            call(zd.zeros(2))
+    with zd.no_grad():
+        t = zd.zeros(2)
+        t.add_(w, alpha=2)  # under no_grad the value is just numbers
+    np.testing.assert_array_equal(t.data, [2, 4])

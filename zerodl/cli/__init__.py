@@ -14,15 +14,12 @@ from .errors import CommandError, one_line, os_failure
 from .presets import DATASETS
 
 
-class _UsageError(CommandError):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors as one ``zerodl: error:`` line (no usage block)."""
+    """argparse, with its errors as one ``zerodl: error:`` line (no usage block), exit 2."""
 
     def error(self, message):
-        raise _UsageError(f"{message} (see '{self.prog} --help')")
+        _fail("error", f"{message} (see '{self.prog} --help')", 2)
+        raise SystemExit(2)
 
 
 def build_parser():
@@ -42,6 +39,8 @@ def build_parser():
     t.add_argument("--overwrite", action="store_true", help="replace the model of an earlier run in --out")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: mpiexec -n N zerodl train --distributed (rank 0 writes)")
 
     e = sub.add_parser("evaluate", help="accuracy of a saved model on its data set's test split")
     e.add_argument("model")
@@ -60,7 +59,10 @@ def build_parser():
 
 def main(argv=None):
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help (0) or a usage error, already printed (2)
+            return e.code if isinstance(e.code, int) else 2
         handler = getattr(args, "run", None) or getattr(commands, args.command)
         return handler(args)
     except CommandError as e:

@@ -63,5 +63,6 @@ def os_failure(e, doing):
     """A ``RunFailure`` for the ``OSError`` ``e`` met while ``doing`` (e.g. "write the model")."""
     where = getattr(e, "filename", None)
     reason = _REASONS.get(getattr(e, "errno", None)) or (e.strerror or str(e)).lower()
-    text = f"cannot {doing}" + (f" ({where})" if where else "") + f": {reason}"
+    shown = where and os.fspath(where) not in doing  # the path once, not twice
+    text = f"cannot {doing}" + (f" ({os.fspath(where)})" if shown else "") + f": {reason}"
     return RunFailure(text)

@@ -16,8 +16,9 @@ import csv
 import datetime
 import io
 import json
-import math
 import os
+
+import numpy as np
 
 from .. import io as zio
 from ..callbacks import BackupAndRestore, Callback
@@ -183,24 +184,28 @@ class HistoryCSV(Callback):
         zio.atomic_write(self.path, buf.getvalue())
 
 
-class Diverged(Exception):
-    """The loss of a training batch was NaN or infinite."""
+class WeightsNotFinite(Exception):
+    """The weights hold NaN/Inf at the end of an epoch (an update overflowed)."""
 
-    def __init__(self, epoch, batch, loss):
-        super().__init__(f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}")
-        self.epoch, self.batch, self.loss = epoch, batch, loss
+    def __init__(self, epoch, name):
+        super().__init__(f"the weights of {name} became NaN/Inf in epoch {epoch + 1}")
+        self.epoch, self.name = epoch, name
 
 
-class StopOnDivergence(Callback):
-    """Raise ``Diverged`` at the first batch whose loss is not finite, before the epoch's end
-    hooks run, so no checkpoint or history row is written from the diverged weights."""
+class CheckWeights(Callback):
+    """Raise ``WeightsNotFinite`` at an epoch's end (before the checkpoint, which runs last)
+    if an update turned a weight into NaN/Inf while every loss was finite, so that the
+    checkpoint kept is always a finite one."""
 
-    epoch = 0
+    def on_epoch_end(self, epoch, logs=None):
+        name = first_non_finite(self.model)
+        if name is not None:
+            raise WeightsNotFinite(epoch, name)
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise Diverged(self.epoch, batch, loss)
+def first_non_finite(model):
+    """The name of the first parameter holding NaN or Inf (None when all are finite)."""
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            return name
+    return None

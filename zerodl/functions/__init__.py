@@ -19,7 +19,6 @@ from .resize import *  # noqa: F401,F403
 from .shape import (
     broadcast_to,
     cat,
-    clip,
     concat,
     getitem,
     max,
@@ -31,8 +30,8 @@ from .shape import (
     sum,
     sum_to,
     transpose,
-    where,
 )
+from .select import clip, where
 from ._tensor_methods import install as _install
 
 _install()

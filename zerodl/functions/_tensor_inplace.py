@@ -5,10 +5,14 @@ So ``with zd.no_grad(): p -= lr * p.grad`` updates the parameter (a ``Parameter`
 object, and an optimizer's state, keyed by it, survives). They are allowed under ``no_grad()``
 and on tensors that need no gradient; on a tensor that requires grad while the graph is being
 recorded they raise, as PyTorch does, since the graph would silently compute wrong gradients.
+One case records the graph instead: ``acc += w * 2`` with ``acc`` needing no grad and the
+value needing one (grad mode on) makes ``acc`` the new tensor ``acc + w * 2``, so gradients
+reach ``w`` as in PyTorch (the methods ``add_`` ... raise there: they cannot rebind).
 """
 import numpy as np
 
 from ..core import Tensor, get_array_module, is_grad_enabled
+from . import arithmetic as A
 
 
 def _check(op, t):
@@ -35,9 +39,19 @@ def _value(other, t):
     return other
 
 
-def _apply(op, t, ufunc, other):
+def _recording(other):
+    """Whether ``other`` would need the graph that an in-place write cannot record."""
+    return isinstance(other, Tensor) and other.requires_grad and is_grad_enabled()
+
+
+def _apply(op, t, ufunc, other, alpha=1):
     _check(op, t)
-    other = _value(other, t)
+    if _recording(other):
+        raise RuntimeError(
+            f"{op}: the value requires grad, and an in-place write would drop it from the graph; "
+            "use the out-of-place form (t = t + x), or wrap the update in `with zd.no_grad():`"
+        )
+    other = _value(other, t) if alpha == 1 else _value(other, t) * alpha
     try:
         getattr(get_array_module(t.data), ufunc)(t.data, other, out=t.data, casting="same_kind")
     except ValueError as e:
@@ -54,8 +68,10 @@ def _apply(op, t, ufunc, other):
     return t
 
 
-def _inplace(op, ufunc):
+def _operator(op, ufunc, cls):
     def method(self, other):
+        if _recording(other) and not self.requires_grad:
+            return cls()(self, other)  # a new node; ``a += b`` rebinds a to it
         return _apply(op, self, ufunc, other)
 
     return method
@@ -63,12 +79,12 @@ def _inplace(op, ufunc):
 
 def add_(self, other, alpha=1):
     """``self += alpha * other`` in place."""
-    return _apply("add_", self, "add", other if alpha == 1 else _value(other, self) * alpha)
+    return _apply("add_", self, "add", other, alpha)
 
 
 def sub_(self, other, alpha=1):
     """``self -= alpha * other`` in place."""
-    return _apply("sub_", self, "subtract", other if alpha == 1 else _value(other, self) * alpha)
+    return _apply("sub_", self, "subtract", other, alpha)
 
 
 def mul_(self, other):
@@ -98,6 +114,9 @@ def fill_(self, value):
 def copy_(self, src):
     """Copy ``src``'s values into this tensor (broadcast to its shape, cast to its dtype)."""
     _check("copy_", self)
+    if _recording(src):
+        raise RuntimeError("copy_: the source requires grad, and an in-place copy would drop it from the graph; "
+                           "use the source itself, or copy under `with zd.no_grad():`")
     src = _value(src, self)
     xp = get_array_module(self.data)
     try:
@@ -120,10 +139,10 @@ def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
 
 
 def install(T):
-    T.__iadd__ = _inplace("+=", "add")
-    T.__isub__ = _inplace("-=", "subtract")
-    T.__imul__ = _inplace("*=", "multiply")
-    T.__itruediv__ = _inplace("/=", "true_divide")
+    T.__iadd__ = _operator("+=", "add", A.Add)
+    T.__isub__ = _operator("-=", "subtract", A.Sub)
+    T.__imul__ = _operator("*=", "multiply", A.Mul)
+    T.__itruediv__ = _operator("/=", "true_divide", A.Div)
     for f in (add_, sub_, mul_, div_, zero_, fill_, copy_, clamp_):
         f.__qualname__ = f"Tensor.{f.__name__}"
         setattr(T, f.__name__, f)

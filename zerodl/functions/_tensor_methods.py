@@ -10,6 +10,7 @@ from ..core import Tensor, as_tensor
 from . import activations as Act
 from . import arithmetic as A
 from . import indexing as I
+from . import select as Sel
 from . import shape as S
 from ._tensor_inplace import install as _install_inplace
 
@@ -153,11 +154,11 @@ def _cast(name, dtype):
 
 def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
     """``clip(self, min, max)`` (either may be None)."""
-    return S.clip(self, min, max)
+    return Sel.clip(self, min, max)
 
 
 def clip(self, lo=None, hi=None):
-    return S.clip(self, lo, hi)
+    return Sel.clip(self, lo, hi)
 
 
 def abs(self):  # noqa: A001

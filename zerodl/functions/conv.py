@@ -186,7 +186,8 @@ class Windows:
             else:
                 # Wide rows: the output is copied out anyway (dropping the extra columns, adding
                 # the bias), so it can also be put back in sample order: then the whole chunk is
-                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q), faster than n GEMMs (docs/benchmarks.md).
+                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q) instead of n (docs/benchmarks.md: faster
+                # on SimpleConvNet's conv, not on small chunks of DeepConvNet's).
                 out = _scratch(xp, "out", (C_out, n * self.L), x.dtype)
                 xp.matmul(W2, self.im2col(x[n0:n1], per_sample=False), out=out)
                 out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)

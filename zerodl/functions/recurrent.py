@@ -85,7 +85,7 @@ class RNN(_Cell):
         xp = get_array_module(hs)
         dA = self.act.grad(hs)  # act'(a_t) for all steps; becomes dA in place
         ghs = _time_major(ghs)
-        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes this small GEMM slower: docs/benchmarks.md)
+        WhT = xp.ascontiguousarray(Wh.T)  # see docs/benchmarks.md ("Hot-path choices")
         dh = ghT
         for t in range(hs.shape[0] - 1, -1, -1):
             da = dA[t]
@@ -184,7 +184,7 @@ class LSTM(_Cell):
         Kh *= o
         ghs = _time_major(ghs)
         dA = xp.empty((T, N, 4, H), dtype=G.dtype)
-        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes this small GEMM slower: docs/benchmarks.md)
+        WhT = xp.ascontiguousarray(Wh.T)  # see docs/benchmarks.md ("Hot-path choices")
         mul = xp.multiply
         dh, dc = ghT, gcT
         for t in range(T - 1, -1, -1):
@@ -286,7 +286,7 @@ class GRU(_Cell):
         ghs = _time_major(ghs)
         dAh = xp.empty((T, N, 3, H), dtype=gates.dtype)  # gradients of the h-side pre-activations
         dAx = xp.empty((T, N, 3, H), dtype=gates.dtype)  # ... of the x-side ones
-        WhT = xp.ascontiguousarray(Wh.T)  # (a transposed view makes this small GEMM slower: docs/benchmarks.md)
+        WhT = xp.ascontiguousarray(Wh.T)  # see docs/benchmarks.md ("Hot-path choices")
         mul = xp.multiply
         dh = ghT
         for t in range(T - 1, -1, -1):

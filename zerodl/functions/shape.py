@@ -1,6 +1,6 @@
-"""Reductions and shape ops: sum, mean, max, min, reshape, transpose, broadcast, indexing,
-concat, stack, clip, where."""
-from ..core import Function, Tensor, as_tensor, get_array_module
+"""Reductions and shape ops: sum, mean, max, min, reshape, transpose, permute, broadcast,
+indexing, concat / cat, stack (clip and where are in ``select.py``)."""
+from ..core import Function, Tensor, get_array_module
 from ._util import expand_reduced, normalize_axis, raise_axis_error, sum_to as _sum_to_raw
 from .indexing import extreme_with_indices as _extreme_with_indices
 
@@ -209,54 +209,6 @@ class Stack(Function):
         return tuple(xp.take(gy, i, axis=self.axis) for i in range(n))
 
 
-class Clip(Function):
-    """``clip(x, lo, hi)``; the gradient passes where ``lo <= x <= hi``. Bounds may be None."""
-
-    def __init__(self, lo, hi):
-        self.lo, self.hi = lo, hi
-
-    def forward(self, x):
-        self.x = x
-        xp = get_array_module(x)
-        if x.dtype.kind == "f":  # bounds in x's dtype: a NumPy float64 bound must not upcast float32
-            self.lo, self.hi = (None if b is None else xp.asarray(b, dtype=x.dtype) for b in (self.lo, self.hi))
-        return xp.clip(x, self.lo, self.hi)
-
-    def backward(self, gy):
-        x = self.x
-        mask = True
-        if self.lo is not None:
-            mask = x >= self.lo
-        if self.hi is not None:
-            mask = mask & (x <= self.hi)
-        return gy * mask
-
-
-class Where(Function):
-    """``where(cond, x, y)``: cond is a plain boolean array (not differentiable)."""
-
-    def __init__(self, cond):
-        self.cond = cond
-
-    def forward(self, x, y):
-        self.shapes = (x.shape, y.shape)
-        xp = get_array_module(x)
-        self.cond = xp.asarray(self.cond)
-        try:
-            return xp.where(self.cond, x, y)
-        except ValueError:
-            raise ValueError(
-                f"where: cond {tuple(self.cond.shape)}, x {tuple(x.shape)} and y {tuple(y.shape)} "
-                "cannot be broadcast together"
-            ) from None
-
-    def backward(self, gy):
-        zero = gy.dtype.type(0)
-        gx = _sum_to_raw(get_array_module(gy).where(self.cond, gy, zero), self.shapes[0]) if self.needs_grad(0) else None
-        gyy = _sum_to_raw(get_array_module(gy).where(self.cond, zero, gy), self.shapes[1]) if self.needs_grad(1) else None
-        return gx, gyy
-
-
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
@@ -402,15 +354,3 @@ def _tensor_list(op, xs):
     if isinstance(xs, Tensor) or hasattr(xs, "shape"):
         raise TypeError(f"{op}: expected a list or tuple of tensors, got a single {type(xs).__name__} of shape {tuple(xs.shape)}")
     return list(xs)
-
-
-def clip(x, lo, hi):
-    """Limit ``x`` to ``[lo, hi]`` (either may be None); any shape -> the same shape."""
-    lo, hi = (b.data if isinstance(b, Tensor) else b for b in (lo, hi))
-    return Clip(lo, hi)(x)
-
-
-def where(cond, x, y):
-    cond = cond.data if isinstance(cond, Tensor) else cond
-    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else None
-    return Where(cond)(as_tensor(x, like), as_tensor(y, like))

@@ -8,7 +8,7 @@ from ..core import Tensor
 from ..core.backend import as_numpy
 
 __all__ = ["Metric", "Mean", "Accuracy", "SparseCategoricalAccuracy", "CategoricalAccuracy", "BinaryAccuracy",
-           "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "get"]
+           "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "TopKCategoricalAccuracy", "get"]
 
 
 def _np(a):
@@ -17,6 +17,7 @@ def _np(a):
 
 class Metric:
     name = None
+    needs_probs = True  # False: the same on logits as on softmax probabilities (argmax), so fit skips the softmax
 
     def __init__(self, name=None, dtype=None):
         self.name = name or self.name
@@ -52,6 +53,7 @@ def _labels(y_true, y_pred):
 
 class SparseCategoricalAccuracy(Metric):
     name = "sparse_categorical_accuracy"
+    needs_probs = False
 
     def values(self, y_true, y_pred):
         return y_pred.argmax(axis=-1) == _labels(y_true, y_pred)
@@ -59,6 +61,7 @@ class SparseCategoricalAccuracy(Metric):
 
 class CategoricalAccuracy(Metric):
     name = "categorical_accuracy"
+    needs_probs = False
 
     def values(self, y_true, y_pred):
         return y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)
@@ -73,6 +76,21 @@ class BinaryAccuracy(Metric):
 
     def values(self, y_true, y_pred):
         return (y_pred > self.threshold) == (y_true.reshape(y_pred.shape) > 0.5)
+
+
+class TopKCategoricalAccuracy(Metric):
+    """1 when the true class (one-hot targets) is among the ``k`` highest predictions."""
+
+    name = "top_k_categorical_accuracy"
+    needs_probs = False
+
+    def __init__(self, k=5, name=None, dtype=None):
+        self.k = int(k)
+        super().__init__(name, dtype)
+
+    def values(self, y_true, y_pred):
+        top = np.argsort(-y_pred, axis=-1)[..., :self.k]
+        return (top == y_true.argmax(axis=-1)[..., None]).any(axis=-1)
 
 
 class Accuracy(Metric):
@@ -118,7 +136,7 @@ _NAMES = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy, "categorical_accuracy": CategoricalAccuracy,
     "binary_accuracy": BinaryAccuracy, "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError, "root_mean_squared_error": RootMeanSquaredError,
-    "rmse": RootMeanSquaredError,
+    "rmse": RootMeanSquaredError, "top_k_categorical_accuracy": TopKCategoricalAccuracy,
 }
 _ACCURACY_FOR_LOSS = {
     "sparse_categorical_crossentropy": SparseCategoricalAccuracy, "categorical_crossentropy": CategoricalAccuracy,
@@ -129,6 +147,8 @@ _ACCURACY_FOR_LOSS = {
 def get(spec, loss=None):
     """A fresh Metric from a name (``"accuracy"``/``"acc"`` chosen by the loss), a Metric
     (copied, so each output has its own state) or a class; the log name is the name as given."""
+    if isinstance(spec, TopKCategoricalAccuracy):
+        return TopKCategoricalAccuracy(k=spec.k, name=spec.name)
     if isinstance(spec, Metric):
         return type(spec)(name=spec.name)
     if isinstance(spec, type) and issubclass(spec, Metric):

@@ -15,12 +15,11 @@ import numpy as np
 from ..core import Tensor, enable_grad, get_default_dtype, no_grad
 from ..core.backend import as_numpy, get_array_module, is_array
 from . import _config, _copying
-from ._checks import as_input as _as_input  # noqa: F401  (old private names, used by layers)
-from ._checks import positive_int as _positive_int  # noqa: F401
 from ._checks import IncompatibleKeys, check_state_keys
-from ._checks import shape_str as _shape_str  # noqa: F401
 from ._config import get_module_class, module_from_config, module_to_config
 from ._device import move_module
+# Old private names that modules of nn still import from here:
+from ._checks import as_input as _as_input, positive_int as _positive_int, shape_str as _shape_str  # noqa: F401,E501
 from .model_file import save_model
 from .parameter import Parameter
 

@@ -1,11 +1,15 @@
 """A tflearn facade: tflearn scripts run after changing ``import tflearn`` to
-``import zerodl.tflearn as tflearn``. The network is a ``zerodl.keras`` functional model built
-from tflearn's layer functions, with tflearn's defaults (see ``layers`` and ``models``)."""
+``import zerodl.tflearn as tflearn`` (and ``from tflearn.layers.core import ...`` to
+``from zerodl.tflearn.layers.core import ...``). The network is a ``zerodl.keras`` functional
+model built by tflearn's layer functions, with tflearn's defaults (see ``layers``, ``models``,
+``optimizers``)."""
 from ..keras import clear_session
-from . import data_utils, datasets, layers, models  # noqa: F401
+from . import data_utils, datasets, initializations, layers, metrics, models, optimizers  # noqa: F401
 from .data_utils import to_categorical  # noqa: F401
 from .layers import *  # noqa: F401,F403
-from .models import DNN, regression  # noqa: F401
+from .metrics import Accuracy, Top_k  # noqa: F401
+from .models import DNN  # noqa: F401
+from .optimizers import SGD, AdaGrad, Adam, Momentum, RMSProp  # noqa: F401
 
 
 def reset_default_graph():

@@ -1,12 +1,7 @@
-"""``regression`` (the training op: optimizer, loss, metric) and ``DNN`` (fit / predict /
-evaluate / save / load), with tflearn's defaults, on a ``zerodl.keras`` functional model.
-
-tflearn's defaults kept: optimizers with their tflearn defaults (Adam lr 0.001, eps 1e-8;
-SGD lr 0.001; RMSProp lr 0.001, decay 0.9, eps 1e-10; Momentum lr 0.001, momentum 0.9),
-``regression(batch_size=64, shuffle_batches=True)``, ``DNN(clip_gradients=5.0)`` (global
-norm), ``fit(validation_set=0.1)`` shuffles once and keeps the last 10% apart, as tflearn.
-Losses: 'categorical_crossentropy' (on the softmax output), 'softmax_categorical_crossentropy'
-(on logits), 'binary_crossentropy', 'mean_square', 'hinge' is not supported.
+"""``DNN`` (fit / predict / evaluate / save / load) on a ``zerodl.keras`` functional model,
+with tflearn's defaults: ``DNN(clip_gradients=5.0)`` (global norm), ``regression``'s
+``batch_size=64`` and ``shuffle_batches=True``, ``fit(validation_set=0.1)`` shuffles once and
+keeps the last 10% apart, as tflearn; an optimizer's ``lr_decay`` applies per step.
 """
 import os
 
@@ -14,48 +9,10 @@ import numpy as np
 
 from .. import keras
 from ..core.random import get_rng
+from ..callbacks import Callback
+from .layers.estimator import LOSSES, Regression
 
-__all__ = ["regression", "DNN"]
-
-_LOSSES = {
-    "categorical_crossentropy": lambda: keras.losses.CategoricalCrossentropy(),
-    "softmax_categorical_crossentropy": lambda: keras.losses.CategoricalCrossentropy(from_logits=True),
-    "binary_crossentropy": lambda: keras.losses.BinaryCrossentropy(from_logits=True),
-    "mean_square": lambda: keras.losses.MeanSquaredError(),
-}
-
-
-def _optimizer(name, lr, clip):
-    name = name.lower() if isinstance(name, str) else name
-    table = {
-        "adam": lambda: keras.optimizers.Adam(lr, epsilon=1e-8, global_clipnorm=clip),
-        "sgd": lambda: keras.optimizers.SGD(lr, global_clipnorm=clip),
-        "rmsprop": lambda: keras.optimizers.RMSprop(lr, rho=0.9, epsilon=1e-10, global_clipnorm=clip),
-        "momentum": lambda: keras.optimizers.SGD(lr, momentum=0.9, global_clipnorm=clip),
-        "adagrad": lambda: keras.optimizers.Adagrad(lr, global_clipnorm=clip),
-    }
-    if name not in table:
-        raise ValueError(f"tflearn.regression: unknown optimizer {name!r}; choose one of {', '.join(table)}")
-    return table[name]()
-
-
-class Regression:
-    """What ``regression`` returns: the network's output and how to train it."""
-
-    def __init__(self, incoming, optimizer, loss, metric, learning_rate, batch_size, shuffle_batches, name):
-        if loss not in _LOSSES:
-            raise ValueError(f"tflearn.regression: unknown loss {loss!r}; choose one of {', '.join(_LOSSES)}")
-        self.incoming, self.optimizer, self.loss, self.metric = incoming, optimizer, loss, metric
-        self.learning_rate, self.batch_size, self.shuffle, self.name = learning_rate, batch_size, shuffle_batches, name
-        self.shape = incoming.shape
-
-
-def regression(incoming, placeholder="default", optimizer="adam", loss="categorical_crossentropy",
-               metric="default", learning_rate=0.001, dtype=None, batch_size=64, shuffle_batches=True,
-               to_one_hot=False, n_classes=None, trainable_vars=None, restore=True, op_name=None,
-               validation_monitors=None, validation_batch_size=None, name=None):
-    return Regression(incoming, optimizer, loss, metric, learning_rate, batch_size, shuffle_batches, name)
-
+__all__ = ["DNN"]
 
 def _inputs_of(tensor):
     found, stack, seen = [], [tensor], set()
@@ -86,10 +43,10 @@ class DNN:
         self.net = network
         inputs = _inputs_of(network.incoming)
         self.model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, network.incoming)
-        loss = _LOSSES[network.loss]()
-        metrics = [] if network.metric is None or network.loss == "mean_square" else ["accuracy"]
-        self.model.compile(optimizer=_optimizer(network.optimizer, network.learning_rate, clip_gradients or None),
-                           loss=loss, metrics=metrics)
+        loss = LOSSES[network.loss]()
+        metrics = [] if network.loss == "mean_square" else network.metrics
+        self.model.compile(optimizer=network.optimizer.keras(clip_gradients or None), loss=loss, metrics=metrics)
+        self._decay = _Decay(network.optimizer)
 
     def fit(self, X_inputs, Y_targets, n_epoch=10, validation_set=None, show_metric=False, batch_size=None,
             shuffle=None, snapshot_epoch=True, snapshot_step=None, excl_trainops=None, validation_batch_size=None,
@@ -104,8 +61,9 @@ class DNN:
             val = (np.asarray(_first(validation_set[0])), np.asarray(_first(validation_set[1])))
         bs = batch_size or self.net.batch_size
         shuffle = self.net.shuffle if shuffle is None else shuffle
+        cbs = list(callbacks or []) + ([self._decay] if self.net.optimizer.lr_decay else [])
         return self.model.fit(x, y, batch_size=bs, epochs=n_epoch, validation_data=val, shuffle=shuffle,
-                              callbacks=callbacks, verbose=2 if show_metric else 0)
+                              callbacks=cbs, verbose=2 if show_metric else 0)
 
     def predict(self, X):
         return self.model.predict(np.asarray(_first(X)))
@@ -128,3 +86,15 @@ class DNN:
 
     def get_weights(self, weight_tensor):
         return np.asarray(weight_tensor.data if hasattr(weight_tensor, "data") else weight_tensor).copy()
+
+
+class _Decay(Callback):
+    """TF's exponential learning-rate decay, step by step over every ``fit`` of the DNN."""
+
+    def __init__(self, optimizer):
+        super().__init__()
+        self.optimizer, self.step = optimizer, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.lr = self.optimizer.rate(self.step)
+        self.step += 1

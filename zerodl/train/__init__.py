@@ -12,8 +12,10 @@ from .. import callbacks
 from ..callbacks import *  # noqa: F401,F403
 from . import losses_and_metrics, module_methods, progress
 from .api import OPTIMIZERS, compile, evaluate, fit, predict
+from .guards import TrainingDiverged
 from .summary import summary
 
 module_methods.install()
 
-__all__ = ["compile", "fit", "evaluate", "predict", "summary", "OPTIMIZERS", *callbacks.__all__]
+__all__ = ["compile", "fit", "evaluate", "predict", "summary", "OPTIMIZERS", "TrainingDiverged",
+           *callbacks.__all__]

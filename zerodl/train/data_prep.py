@@ -15,6 +15,7 @@ from .. import data
 from ..core import Tensor, get_default_dtype, get_rng
 from ..core.backend import get_array_module, is_array
 from ..data.dataset import collate
+from .guards import check_finite
 
 __all__ = ["fit_data", "eval_source", "convert_x", "convert_y", "float_dtype", "takes_ids", "device_xp"]
 
@@ -216,6 +217,8 @@ def fit_data(model, state, x, y, batch_size, shuffle, validation_data, validatio
             raise ValueError("fit: y is missing; pass fit(x, y) with arrays, or a Dataset / DataLoader of (x, y)")
         xa = convert_x(x, fdt, ids, where)
         ya = convert_y(y, fdt, loss, where)
+        check_finite(xa, "x", where)
+        check_finite(ya, "y", where)
         _check_lengths(xa, ya, where)
         n = len(xa)
         if n == 0:

@@ -64,8 +64,8 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, name=None, **kwargs):
-        super().__init__(name=name, **kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, input_shape=None, name=None, **kwargs):
+        super().__init__(name=name, input_shape=input_shape, **kwargs)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         where = f"{type(self).__name__} {self.name}"
         if padding not in ("valid", "same"):

@@ -46,8 +46,8 @@ class Dense(Layer):
     """``activation(inputs @ kernel + bias)``; kernel (in, units), over the last axis (any rank)."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, name=None, **kwargs):
-        super().__init__(name=name, **kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, input_shape=None, name=None, **kwargs):
+        super().__init__(name=name, input_shape=input_shape, **kwargs)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive int, got {units!r}")

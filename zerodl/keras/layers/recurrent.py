@@ -81,8 +81,9 @@ class LSTM(_RNN):
     gates = 4
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 unit_forget_bias=True, name=None, **kwargs):
-        super().__init__(units, activation, recurrent_activation, use_bias, name=name, **kwargs)
+                 unit_forget_bias=True, return_sequences=False, name=None, **kwargs):
+        super().__init__(units, activation, recurrent_activation, use_bias, return_sequences=return_sequences,
+                         name=name, **kwargs)
         self.unit_forget_bias = unit_forget_bias
 
     def _init_bias(self):
@@ -99,8 +100,9 @@ class GRU(_RNN):
     gates = 3
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 reset_after=True, name=None, **kwargs):
-        super().__init__(units, activation, recurrent_activation, use_bias, name=name, **kwargs)
+                 reset_after=True, return_sequences=False, name=None, **kwargs):
+        super().__init__(units, activation, recurrent_activation, use_bias, return_sequences=return_sequences,
+                         name=name, **kwargs)
         if not reset_after:
             raise ValueError(f"GRU {self.name}: only reset_after=True (Keras 3's default) is supported")
         self.reset_after = True

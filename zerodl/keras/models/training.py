@@ -43,6 +43,7 @@ class _Compiled:
     def __init__(self, optimizer, losses, weights, metrics, names, fused, heads):
         self.optimizer, self.losses, self.weights, self.metrics = optimizer, losses, weights, metrics
         self.names, self.fused, self.heads = names, fused, heads
+        self.iterations = 0  # optimizer steps so far (learning-rate schedules read it)
 
 
 def _per_output(spec, names, what):
@@ -127,24 +128,26 @@ class Trainer:
             zk.fused = self.fusable_outputs(heads) if hasattr(self, "fusable_outputs") else []
         return zk
 
-    def _step_logs(self, zk, outs, ys, train, sums, n):
+    def _step_logs(self, zk, outs, ys, sums, n):
+        """The weighted loss of one batch (a Tensor); adds to ``sums`` and the metrics' states."""
         total = None
         for i, (o, lo, w) in enumerate(zip(outs, zk.losses, zk.weights)):
             if lo is None:
                 continue
             v = lo.compute(o, ys[i], logits=i in zk.fused)
-            sums[f"{zk.names[i]}_loss"] = sums.get(f"{zk.names[i]}_loss", 0.0) + float(v.data) * n
-            total = v * w if total is None else total + v * w
+            key = zk.names[i] + "_loss"
+            sums[key] = sums.get(key, 0.0) + float(v.data) * n
+            term = v if w == 1.0 else v * w
+            total = term if total is None else total + term
         if total is None:
             raise RuntimeError("fit: compile was given no loss")
         for i, mets in enumerate(zk.metrics):
             if not mets:
                 continue
-            p = as_numpy(outs[i].data)
-            if i in zk.fused:
-                p = _PROBS[zk.heads[i]](p)
+            logits = as_numpy(outs[i].data)
+            probs = _PROBS[zk.heads[i]](logits) if i in zk.fused and any(m.needs_probs for m in mets) else logits
             for m in mets:
-                m.update_state(ys[i], p)
+                m.update_state(ys[i], probs if m.needs_probs else logits)
         return total
 
     def _logs(self, zk, sums, seen, prefix=""):
@@ -171,7 +174,7 @@ class Trainer:
                 xb = [Tensor._wrap(a[i:i + batch_size]) for a in xs]
                 yb = [a[i:i + batch_size] for a in ys]
                 n = len(yb[0])
-                self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, False, sums, n)
+                self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, sums, n)
                 seen += n
         if not seen:
             raise ValueError("evaluate: no samples")
@@ -201,6 +204,7 @@ class Trainer:
             self.__dict__["optimizer"] = opt.build(params) if isinstance(opt, O.Optimizer) else opt
         opt = self.optimizer
         clip = getattr(zk.optimizer, "global_clipnorm", None)
+        schedule = getattr(zk.optimizer, "schedule", None)
         clip_params = [p for p in self.parameters() if p.requires_grad] if clip else None
         penalties = [la for la in self._all_layers() if getattr(la, "kernel_regularizer", None) is not None]
         bs = int(batch_size or 32)
@@ -236,9 +240,12 @@ class Trainer:
                         n = len(idx)
                         if cbl.has_batch_begin:
                             cbl.on_train_batch_begin(b, {"batch": b, "size": n})
-                        loss = self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, True, sums, n)
+                        loss = self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, sums, n)
                         for la in penalties:
                             loss = loss + la.kernel_regularizer(la.kernel)
+                        if schedule is not None:
+                            opt.lr = schedule(zk.iterations)
+                        zk.iterations += 1
                         opt.zero_grad()
                         loss.backward()
                         if clip:
