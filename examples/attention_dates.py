@@ -26,11 +26,12 @@ import _common as C
 import _seq2seq as S
 
 
-def attention_maps(args, model, task, n=4):
+def attention_maps(args, model, task, n=4, reverse=True):
     """Heat maps of the attention weights (Ty-1, Tx) of the first ``n`` test questions."""
-    x = S.inputs(task.x_test[:n], True)
+    x = S.inputs(task.x_test[:n], reverse)
     t = task.t_test[:n]
-    w = model.attention_weights(x, t[:, :-1]).data[:, :, ::-1]  # back to the question's order
+    w = model.attention_weights(x, t[:, :-1]).data
+    w = w[:, :, ::-1] if reverse else w  # in the question's own order
     return S.attention_figure(args, w, task, task.x_test[:n], t, "attention_map.png",
                               "attention weights: output (down) over the input (across)")
 
@@ -39,6 +40,7 @@ def main(argv=None):
     def extra(p):
         p.add_argument("--hidden", type=int, default=None, help="LSTM size (default 128, --book 256; --quick 32)")
         p.add_argument("--book", action="store_true", help="the book's model and settings")
+        p.add_argument("--no-reverse", action="store_true", help="feed the questions in their own order")
 
     args = C.parse_args(__doc__, __file__, argv, extra, epochs="epochs (default 5; --quick 2)")
     epochs = args.epochs or (2 if args.quick else 5)
@@ -53,9 +55,9 @@ def main(argv=None):
     schedule = None if args.book else S.cosine_schedule(lr, epochs * (len(task.x_train) // 128))
     print(f"model: {model.extra_repr()} {extra}; Adam lr {lr} ({'constant' if args.book else 'cosine'}), batch 128")
     with C.Timer("training"):
-        h = S.train(model, task, epochs, lr=lr, reverse=True, seed=args.seed, label="attention",
+        h = S.train(model, task, epochs, lr=lr, reverse=not args.no_reverse, seed=args.seed, label="attention",
                     before_step=schedule)
-    x_test = S.inputs(task.x_test, True)
+    x_test = S.inputs(task.x_test, not args.no_reverse)
     greedy, pred = exact_match(model, x_test, task.t_test)
     beam, _ = exact_match(model, x_test, task.t_test, beam_width=3)
     S.show_examples(task, x_test, pred, n=8)
@@ -66,7 +68,7 @@ def main(argv=None):
     C.result("seconds_per_epoch", float(np.mean(h["seconds"])), "{:.1f}")
     S.accuracy_figure(args, {f"attention (LSTM {hidden})": h}, "accuracy.png",
                       "Dates -> YYYY-MM-DD: test exact match", book=0.999, book_label="book 2: 99.9%")
-    attention_maps(args, model, task)
+    attention_maps(args, model, task, reverse=not args.no_reverse)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """What each ``zerodl`` sub-command does; the argument parsing is in ``zerodl/cli/__init__.py``."""
 import json
 import math
-import os
 
 import numpy as np
 
@@ -86,10 +85,7 @@ def _train(args, ranks):
     }
     try:
         nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
-        plot_path = run.file("learning_curve.png")
-        tmp = run.file(".learning_curve.tmp.png")  # a figure is complete or absent, as the rest
-        plot_history(history, tmp, title=f"{kind} on {args.dataset}")
-        os.replace(tmp, plot_path)
+        plot_path = plot_history(history, run.file("learning_curve.png"), title=f"{kind} on {args.dataset}")
     except OSError as e:
         raise os_failure(e, "write the results") from None
     run.drop_checkpoint()
