@@ -99,8 +99,16 @@ def sharding(out):
         cases.append({"n": n, "b": b, "shuffle": shuffle, "epochs": per_epoch,
                       "loader": dist.allgather_object(seen), "len": dist.allgather_object(len(loader))})
     metrics = dist.average_metrics({"loss": float(r + 1), "acc": 0.5}, weight=r + 1)
+    # BatchNorm: running statistics from each rank's own batch, then averaged over the ranks
+    bn = nn.BatchNorm1d(2)
+    bn.train()
+    bn(zd.tensor(np.array([[0.0, 1.0], [2.0, 3.0]]) + 10 * r))
+    local = bn.running_mean.tolist()
+    dist.average_buffers(bn)
+    every = dist.allgather_object(bn.running_mean.tolist())
     if r == 0:
-        _write(out, {"world": world, "cases": cases, "metrics": metrics})
+        _write(out, {"world": world, "cases": cases, "metrics": metrics, "bn_local": local,
+                     "bn_mean": bn.running_mean.tolist(), "bn_every": every})
 
 
 def _steps_then(action):
@@ -189,13 +197,35 @@ def resume(out):
         _write(out, {"weights": _weights(model), "loss": hist.history["loss"], "epochs": hist.epoch})
 
 
+def diverge(out):
+    """A NaN/Inf loss on rank 1 only: every rank stops at the same step, none updates."""
+    from zerodl.train import TrainingDiverged
+
+    r, world = dist.init()
+    x, _ = _data(32)
+    t = np.zeros((32, 3))
+    t[9] = 1e200  # rank 1 has samples 8..15 (no shuffle): its squared error overflows to inf
+    model = _model(100)
+    model.compile(optimizer=optim.SGD(model.parameters(), lr=0.1), loss="mse")
+    before = _weights(model)
+    caught = None
+    try:
+        model.fit(x, t, epochs=2, batch_size=8, shuffle=False, verbose=0, distributed=True)
+    except TrainingDiverged as e:
+        caught = {"epoch": e.epoch, "batch": e.batch, "finite": e.weights_finite}
+    every = dist.allgather_object({"caught": caught, "unchanged": _weights(model) == before})
+    if r == 0:
+        _write(out, {"ranks": every})
+
+
 def _write(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f)
 
 
 SCENARIOS = {"equivalence": equivalence, "sharding": sharding, "kill": kill, "raise": raise_,
-             "hang_check": hang_check, "fit": fit, "resume": resume}
+             "hang_check": hang_check, "fit": fit, "resume": resume,
+             "diverge": diverge}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2])

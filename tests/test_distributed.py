@@ -88,7 +88,7 @@ def test_loader_state_resumes_mid_epoch():
     list(c)
     assert second + rest == [xb.tolist() for (xb,) in c]
     assert first != second + rest
-    with pytest.raises(ValueError, match="world_size=3"):
+    with pytest.raises(ValueError, match="saved by 3 ranks, this job has 2; resume it with mpiexec -n 3"):
         b.load_state_dict({**state, "world_size": 3})
 
 
@@ -143,6 +143,9 @@ def test_sharding_covers_every_sample_exactly_once_per_epoch(tmp_path):
             assert values == [10 * i for i in range(n)]
     # (1 * 1 + 2 * 2) / 3 for the loss, 0.5 for the accuracy
     assert res["metrics"] == pytest.approx({"loss": 5 / 3, "acc": 0.5})
+    # rank 0's batch has means (1, 2), rank 1's (11, 12); momentum 0.1 from zeros: 0.1 * mean
+    assert res["bn_local"] == pytest.approx([0.1, 0.2])
+    assert res["bn_mean"] == pytest.approx([0.6, 0.7]) and res["bn_every"][0] == res["bn_every"][1]
 
 
 @needs_mpi
@@ -162,3 +165,78 @@ def test_a_raising_rank_ends_the_job_with_its_message(tmp_path):
     assert "[rank 1/2] RuntimeError: rank one fails on purpose" in text, text
     assert "aborting the job because rank 1 failed" in text
 
+
+# --------------------------------------------------------------------------- fit and the CLI
+def _world_of_one(name, tmp_path):
+    """The scenario run by plain python (no launcher): a world of one."""
+    import subprocess
+
+    from _mpi import mpi_env
+
+    out = tmp_path / f"{name}-1.json"
+    proc = subprocess.run([sys.executable, SCENARIOS, name, str(out)], capture_output=True, text=True, timeout=60,
+                          env=mpi_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc, json.loads(out.read_text())
+
+
+@needs_mpi
+def test_fit_distributed_matches_one_process_with_twice_the_batch(tmp_path):
+    proc, _, two = _scenario("fit", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    one_proc, one = _world_of_one("fit", tmp_path)
+    assert two["world"] == 2 and one["world"] == 1 and two["ranks_agree"]
+    np.testing.assert_allclose(two["weights"], one["weights"], rtol=0, atol=1e-10)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(two["history"][key], one["history"][key], rtol=1e-10, atol=1e-12)
+    assert two["history"]["loss"][-1] < two["history"]["loss"][0]
+    # rank 0 alone prints and writes its CSV log
+    assert proc.stdout.count("Epoch 3/3") == 1, proc.stdout
+    assert (tmp_path / "log-2-rank0.csv").exists() and not (tmp_path / "log-2-rank1.csv").exists()
+
+
+@needs_mpi
+def test_a_nan_loss_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    proc, elapsed, res = _scenario("diverge", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert res["ranks"] == [{"caught": {"epoch": 0, "batch": 0, "finite": True}, "unchanged": True}] * 2
+
+
+@needs_mpi
+def test_backup_and_restore_resumes_a_distributed_run(tmp_path):
+    whole, _, ref = _scenario("resume", tmp_path)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    out = tmp_path / "resumed.json"
+    env = {"BACKUP": "crashed", "CRASH_AT": "1"}
+    crashed = mpi_run([sys.executable, SCENARIOS, "resume", str(out)], env=env)
+    assert crashed.returncode != 0 and "crash after epoch 1" in crashed.stderr
+    assert (tmp_path / "crashed").exists() and not out.exists()
+    again = mpi_run([sys.executable, SCENARIOS, "resume", str(out)], env={"BACKUP": "crashed"})
+    assert again.returncode == 0, again.stdout + again.stderr
+    res = json.loads(out.read_text())
+    assert res["epochs"] == [0, 1, 2, 3]
+    np.testing.assert_array_equal(res["weights"], ref["weights"])
+    np.testing.assert_allclose(res["loss"], ref["loss"], rtol=1e-12)
+
+
+@needs_mpi
+def test_cli_train_distributed_writes_once_and_the_model_evaluates(tmp_path):
+    from zerodl.cli import main
+
+    proc = mpi_run([sys.executable, "-m", "zerodl", "train", "--distributed", "--model", "mlp", "--epochs", "3",
+                    "--verbose", "2", "--out", str(tmp_path / "run")], timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("test accuracy") == 1, proc.stdout
+    assert "2 ranks" in proc.stdout
+    assert main(["evaluate", str(tmp_path / "run" / "model.safetensors")]) == 0
+
+
+@needs_mpi
+def test_cli_train_distributed_failure_is_one_line_and_ends_the_job(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    t0 = time.monotonic()
+    proc = mpi_run([sys.executable, "-m", "zerodl", "train", "--distributed", "--out", str(tmp_path / "afile")])
+    assert proc.returncode != 0
+    assert time.monotonic() - t0 < 30
+    assert "zerodl: error: rank 0 of 2:" in proc.stderr and "is a file, not a folder" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

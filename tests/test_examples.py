@@ -3,10 +3,10 @@
 Each script runs in a subprocess from a temporary folder with ZERODL_DATA unset, so the quick
 path never needs downloaded data (the scripts fall back to a small stand-in built from the
 embedded 8x8 digits), with matplotlib's Agg backend and one BLAS thread, writing into a
-temporary ``--out``; the last test checks that the work tree is as clean as before them.
+temporary ``--out`` (tests/test_zz_clean_worktree.py checks, after every test, that git sees
+no change under examples/).
 """
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,17 +26,6 @@ def _env():
     root = str(EXAMPLES.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
-
-
-def _git_status():
-    if shutil.which("git") is None:
-        return None
-    r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "."],
-                       cwd=EXAMPLES, capture_output=True, text=True)
-    return r.stdout if r.returncode == 0 else None
-
-
-_STATUS_BEFORE = _git_status()  # taken when this module is collected, before any example ran
 
 
 def test_examples_found():
@@ -98,10 +87,3 @@ def test_default_output_folder_is_runs_examples_under_the_current_folder(tmp_pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert list((tmp_path / "runs" / "examples" / "forward_pass").glob("*.png"))
 
-
-def test_zz_examples_leave_the_work_tree_clean():
-    """Runs after the example tests (pytest keeps file order): nothing git sees under examples/
-    changed (committed figures rewritten, new files left behind)."""
-    if _STATUS_BEFORE is None:
-        pytest.skip("not a git work tree")
-    assert _git_status() == _STATUS_BEFORE

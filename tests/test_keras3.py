@@ -80,7 +80,7 @@ def test_two_inputs_two_outputs_losses_and_metrics_per_output():
     assert pred["cls"].shape == (200, 2) and np.allclose(pred["cls"].sum(1), 1, atol=1e-5)
 
 
-def test_subclassed_model_with_call_and_training_flag(mnist):
+def test_subclassed_model_with_call_and_training_flag(mnist, tmp_path):
     (x, y), _ = mnist
 
     class MLP(keras.Model):
@@ -100,6 +100,11 @@ def test_subclassed_model_with_call_and_training_flag(mnist):
     h = model.fit(x.reshape(-1, 784), y, epochs=6, verbose=0)
     assert h.history["accuracy"][-1] > 0.85
     assert [la.name for la in model.layers][0].startswith("dense") and len(model.get_weights()) == 4
+    model.save(tmp_path / "mlp.keras")  # the class must be defined where it is loaded, as in Keras
+    again = keras.models.load_model(tmp_path / "mlp.keras")
+    assert type(again) is MLP and again.d1.units == 32
+    np.testing.assert_allclose(again.predict(x[:20].reshape(-1, 784)), model.predict(x[:20].reshape(-1, 784)),
+                               rtol=1e-5)
 
 
 def test_summary_prints_keras_table_once_and_returns_none(capsys):
@@ -334,3 +339,16 @@ def test_summary_of_a_lazily_built_sequential_after_fit(capsys):
     out = capsys.readouterr().out
     assert "(None, 6, 6, 4)" in out and "(None, 144)" in out and "?" not in out
     assert model.count_params() == 3 * 3 * 4 + 4 + 144 * 3 + 3
+
+
+def test_learning_rate_schedules_set_the_rate_per_step():
+    s = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert s(20) == pytest.approx(0.025) and s(5) == pytest.approx(0.1 * 0.5 ** 0.5)
+    c = keras.optimizers.schedules.CosineDecay(1.0, 100, alpha=0.1)
+    assert c(0) == pytest.approx(1.0) and c(50) == pytest.approx(0.55) and c(200) == pytest.approx(0.1)
+    p = keras.optimizers.schedules.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1])
+    assert [p(0), p(5), p(6), p(11)] == [1.0, 1.0, 0.5, 0.1]
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=s), loss="mse")
+    model.fit(np.zeros((40, 3), "float32"), np.zeros(40, "float32"), batch_size=10, epochs=2, verbose=0)
+    assert model.optimizer.lr == pytest.approx(s(7))  # 8 steps: the last one used step 7

@@ -165,3 +165,15 @@ def test_the_check_catches_an_upward_import(module, source):
 def test_the_check_lets_downward_imports_pass():
     assert not violations("zerodl.train.api", False, "from .. import data, nn, optim\nfrom ..core import Tensor\n")
     assert not violations("zerodl.nn.model_file", False, "from ..io.safetensors_io import load\n")
+
+
+def test_no_file_over_400_lines_without_a_note():
+    """Small modules: a file of zerodl/ over 400 lines must say in its docstring why it is one
+    file (a sentence with "400 lines" in it)."""
+    long = []
+    for path in sorted(ROOT.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        n = text.count("\n")
+        if n > 400 and "400 lines" not in (ast.get_docstring(ast.parse(text)) or ""):
+            long.append(f"{path.relative_to(ROOT.parent)}: {n} lines")
+    assert not long, "split these files or note why they must be one:\n" + "\n".join(long)

@@ -91,6 +91,13 @@ def test_one_hot_and_pad():
         NF.pad(x, (1, 1), mode="wrap")
 
 
+def test_one_hot_matches_torch():
+    torch = pytest.importorskip("torch")
+    t = np.array([[3, 0], [1, 1]])
+    np.testing.assert_array_equal(NF.one_hot(t).numpy(), torch.nn.functional.one_hot(torch.tensor(t)).numpy())
+    np.testing.assert_array_equal(NF.one_hot(t, 6).numpy(), torch.nn.functional.one_hot(torch.tensor(t), 6).numpy())
+
+
 def test_loss_modules_call_the_functions_with_their_arguments():
     x = zd.tensor(X, dtype=np.float64)
     assert nn.CrossEntropyLoss(weight=W, label_smoothing=0.2)(x, T).item() == pytest.approx(

@@ -5,6 +5,7 @@ from .. import io as zio
 from ..core import Tensor
 from ..core.backend import is_array
 from ..core.jsonable import to_jsonable
+from ..distributed import is_main_process
 from .base import Callback
 
 __all__ = ["BackupAndRestore"]
@@ -114,7 +115,7 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         run = self.run
-        if run is None:
+        if run is None or not is_main_process():  # in a distributed run rank 0 writes
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         states, arrays = {}, {}
@@ -144,7 +145,7 @@ class BackupAndRestore(Callback):
                     pass
 
     def on_train_end(self, logs=None):
-        if not self.delete_checkpoint:
+        if not self.delete_checkpoint or not is_main_process():
             return
         for f in [self.FILENAME] + self._aux_files():
             p = os.path.join(self.backup_dir, f)

@@ -2,6 +2,7 @@
 import os
 
 from .. import io as zio
+from ..distributed import is_main_process
 from ..nn import save_model
 from .monitor import MonitorCallback, say
 
@@ -42,6 +43,8 @@ class ModelCheckpoint(MonitorCallback):
             ) from None
 
     def _save(self, path):
+        if not is_main_process():  # in a distributed run rank 0 writes
+            return
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)

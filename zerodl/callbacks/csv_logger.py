@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from ..distributed import is_main_process
 from .base import Callback
 from .monitor import log_value
 
@@ -30,6 +31,8 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None):
+        if not is_main_process():  # in a distributed run rank 0 writes
+            return
         folder = os.path.dirname(self.filename)
         if folder:
             os.makedirs(folder, exist_ok=True)
@@ -57,6 +60,8 @@ class CSVLogger(Callback):
             return v
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:  # not this rank's to write
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

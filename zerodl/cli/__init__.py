@@ -39,6 +39,8 @@ def build_parser():
     t.add_argument("--overwrite", action="store_true", help="replace the model of an earlier run in --out")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: mpiexec -n N zerodl train --distributed (rank 0 writes)")
 
     e = sub.add_parser("evaluate", help="accuracy of a saved model on its data set's test split")
     e.add_argument("model")

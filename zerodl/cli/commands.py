@@ -1,7 +1,6 @@
 """What each ``zerodl`` sub-command does; the argument parsing is in ``zerodl/cli/__init__.py``."""
 import json
 import math
-import os
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from ..train import TrainingDiverged
 from . import presets
 from .errors import CommandError, Interrupted, RunFailure, need_file, need_folder, one_line, os_failure
 from .images import read_inputs
+from .parallel import Ranks
 from .run_folder import HISTORY, MODEL, CheckWeights, HistoryCSV, RunFolder, WeightsNotFinite, first_non_finite
 
 OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade use too
@@ -19,7 +19,14 @@ OPTIMIZERS = optim.names.OPTIMIZERS  # the table compile and the Keras facade us
 
 def train(args):
     """Train on a named data set; write model, history CSV and learning curve into the run
-    folder (see ``run_folder``); resume an interrupted run found there."""
+    folder (see ``run_folder``); resume an interrupted run found there. With ``--distributed``
+    (or under ``mpiexec -n N``) the ranks train data-parallel and rank 0 writes (``parallel``)."""
+    ranks = Ranks(getattr(args, "distributed", False))
+    with ranks.abort_on_failure():
+        return _train(args, ranks)
+
+
+def _train(args, ranks):
     from ..utils.plots import plot_history
 
     _check_numbers(args)
@@ -39,21 +46,24 @@ def train(args):
 
     options = {"dataset": args.dataset, "model": kind, "epochs": epochs, "batch_size": args.batch_size,
                "lr": lr, "optimizer": name, "seed": args.seed}
-    run = RunFolder(args.out, options, overwrite=args.overwrite)
+    run = ranks.folder(lambda: RunFolder(args.out, options, overwrite=args.overwrite))
     manual_seed(args.seed)
     model = presets.build_model(kind, x_train.shape[1:], info["classes"])
     opt = optim.names.create(name, model.parameters(), **({} if lr is None else {"lr": lr}))
     model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
-    done = run.checkpoint_epochs() if run.resume else None
+    done = run.checkpoint_epochs() if run.resume and ranks.writer else None
+    on = f" on {ranks.world_size} ranks (batch {args.batch_size} each)" if ranks.strategy is not None else ""
     if done is not None:
-        print(f"resuming the run in {run.path} after epoch {done} of {epochs}")
-    else:
-        print(f"training a {kind} on {args.dataset}: {len(x_train)} training samples, {epochs} epochs")
-    callbacks = [CheckWeights(), HistoryCSV(run.file(HISTORY), keep_existing=run.resume),
-                 BackupAndRestore(run.checkpoint_dir, delete_checkpoint=False)]
+        print(f"resuming the run in {run.path} after epoch {done} of {epochs}{on}")
+    elif ranks.writer:
+        print(f"training a {kind} on {args.dataset}: {len(x_train)} training samples, {epochs} epochs{on}")
+    callbacks = [CheckWeights(), BackupAndRestore(run.checkpoint_dir, delete_checkpoint=False)]
+    if ranks.writer:  # in a distributed run rank 0 writes
+        callbacks.insert(1, HistoryCSV(run.file(HISTORY), keep_existing=run.resume))
     try:  # fit stops at the first NaN/Inf loss (TrainingDiverged), before the epoch's checkpoint
         history = model.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size,
-                            validation_split=0.1, callbacks=callbacks, verbose=args.verbose)
+                            validation_split=0.1, callbacks=callbacks, verbose=args.verbose,
+                            distributed=ranks.strategy if ranks.strategy is not None else False)
         result = model.evaluate(x_test, t_test, batch_size=500)
     except TrainingDiverged as d:
         raise RunFailure(f"training diverged: the loss became {d.loss} at epoch {d.epoch + 1}, batch "
@@ -63,6 +73,8 @@ def train(args):
                          + _kept(run)) from None
     except KeyboardInterrupt:
         raise Interrupted(_kept(run, resume_hint=True)) from None
+    if not ranks.writer:
+        return 0
     print(f"test loss: {result['loss']:.4f}  test accuracy: {result['accuracy']:.4f}")
 
     model_path = run.file(MODEL)
@@ -73,10 +85,7 @@ def train(args):
     }
     try:
         nn.save_model(model, model_path, metadata={"zerodl.cli": json.dumps(meta)})
-        plot_path = run.file("learning_curve.png")
-        tmp = run.file(".learning_curve.tmp.png")  # a figure is complete or absent, as the rest
-        plot_history(history, tmp, title=f"{kind} on {args.dataset}")
-        os.replace(tmp, plot_path)
+        plot_path = plot_history(history, run.file("learning_curve.png"), title=f"{kind} on {args.dataset}")
     except OSError as e:
         raise os_failure(e, "write the results") from None
     run.drop_checkpoint()

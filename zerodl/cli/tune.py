@@ -31,7 +31,7 @@ from .. import nn, optim
 from ..callbacks import Callback
 from ..core import manual_seed
 from . import presets
-from .commands import CommandError
+from .errors import CommandError
 
 __all__ = ["add_parser", "run"]
 
@@ -119,7 +119,7 @@ def _objective(optuna, args, kind, data, epochs, out):
                       metrics=["accuracy"])
         report = _Report(trial)
         model.fit(x_train, t_train, epochs=epochs, batch_size=hp["batch_size"], validation_split=0.2,
-                  callbacks=[report], verbose=0)
+                  callbacks=[report], verbose=0, distributed=False)  # a trial is one process's
         path = os.path.join(out, "trials", f"trial-{trial.number:04d}.safetensors")
         meta = _facts(args, kind, x_train, info, {"trial": trial.number, "params": hp,
                                                   "val_accuracy": report.last})

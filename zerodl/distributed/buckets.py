@@ -6,15 +6,16 @@ in-place ``Allreduce``, and every parameter's gradient becomes its slice of the 
 by the total weight. One call per bucket instead of one per parameter keeps the per-message
 latency out of the step (a model has tens of small bias vectors).
 
-Layout of one bucket (length ``sum(p.size) + len(params) + 1``)::
+Layout of one bucket (length ``sum(p.size) + len(params) + 2``)::
 
-    [ w*g_0.ravel() | w*g_1.ravel() | ... | has_0 | has_1 | ... | w ]
+    [ w*g_0.ravel() | w*g_1.ravel() | ... | has_0 | has_1 | ... | w | skip ]
 
 ``w`` is this rank's weight (its batch size when batches differ, else 1) and ``has_i`` is 1
 when parameter i has a gradient on this rank (a missing one contributes zeros). After the
 sum, ``grad_i = sum_r(w_r g_i,r) / sum_r(w_r)``: the gradient of the mean loss over all the
 ranks' samples. A parameter that no rank has a gradient for keeps ``grad = None``, so
-optimizers still skip it. As PyTorch's ``gradient_as_bucket_view``, the averaged gradients
+optimizers still skip it. ``skip`` rides along for free: 1 on a rank whose loss was NaN/Inf,
+so that every rank learns in the same Allreduce that this step must not update. As PyTorch's ``gradient_as_bucket_view``, the averaged gradients
 are views of the bucket (no copy): valid until the next reduction, which overwrites them
 (backward and ``zero_grad`` always make new gradient arrays, so training never notices).
 """
@@ -38,7 +39,8 @@ class _Bucket:
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         n = int(self.offsets[-1])
         self.flags_at = n
-        self.buffer = np.zeros(n + len(params) + 1, dtype=dtype)
+        self.weight_at = n + len(params)
+        self.buffer = np.zeros(n + len(params) + 2, dtype=dtype)
 
 
 class GradientReducer:
@@ -82,15 +84,17 @@ class GradientReducer:
                 buckets.append(_Bucket(group, dtype))
         self.buckets = buckets
 
-    def reduce(self, weight=1.0):
+    def reduce(self, weight=1.0, skip=False):
         """Replace every ``p.grad`` by the weighted mean over the ranks (in a world of one,
-        nothing happens). ``weight``: this rank's share, e.g. its number of samples."""
+        nothing happens). ``weight``: this rank's share, e.g. its number of samples. Returns
+        whether ``skip`` was true on any rank."""
         if comm.world_size() == 1:
-            return
+            return bool(skip)
         t0 = time.perf_counter()
         if self.buckets is None:
             self._build()
         w = float(weight)
+        skipped = False
         for b in self.buckets:
             buf, off = b.buffer, b.offsets
             for i, p in enumerate(b.params):
@@ -102,9 +106,11 @@ class GradientReducer:
                 else:
                     np.multiply(as_numpy(g).reshape(-1), w, out=view, casting="unsafe")
                     buf[b.flags_at + i] = 1
-            buf[-1] = w
+            buf[b.weight_at] = w
+            buf[-1] = 1 if skip else 0
             comm.allreduce_(buf)
-            total = buf[-1]
+            total = buf[b.weight_at]
+            skipped = skipped or buf[-1] > 0
             if total != 0:
                 grads = buf[:b.flags_at]
                 grads *= 1.0 / total  # in place: the gradients below are views of the bucket
@@ -116,3 +122,4 @@ class GradientReducer:
                 p.grad = g if type(p.data) is np.ndarray else get_array_module(p.data).asarray(g)
         self.comm_seconds += time.perf_counter() - t0
         self.calls += 1
+        return skipped

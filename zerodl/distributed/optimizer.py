@@ -35,6 +35,7 @@ class DistributedOptimizer:
         self.__dict__["optimizer"] = optimizer
         self.__dict__["bucket_bytes"] = bucket_bytes
         self.__dict__["_reducer"] = None
+        self.__dict__["skipped"] = False
 
     def _params(self):
         return [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -55,17 +56,21 @@ class DistributedOptimizer:
     def comm_seconds(self):
         return self._reducer.comm_seconds if self._reducer is not None else 0.0
 
-    def synchronize(self, weight=None):
-        """Average the gradients over the ranks now (``step`` does it too)."""
-        self.reducer.reduce(1.0 if weight is None else weight)
+    def synchronize(self, weight=None, skip=False):
+        """Average the gradients over the ranks now (``step`` does it too); returns whether
+        ``skip`` was true on any rank."""
+        return self.reducer.reduce(1.0 if weight is None else weight, skip)
 
-    def step(self, closure=None, weight=None):
+    def step(self, closure=None, weight=None, skip=False):
+        """Average, then update; ``skip=True`` on any rank (its loss was NaN/Inf) means no rank
+        updates this step (``self.skipped`` says so)."""
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        self.synchronize(weight)
-        self.optimizer.step()
+        self.__dict__["skipped"] = self.synchronize(weight, skip)
+        if not self.skipped:
+            self.optimizer.step()
         return loss
 
     def zero_grad(self, set_to_none=True):

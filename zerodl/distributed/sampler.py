@@ -202,8 +202,10 @@ class DistributedLoader:
 
     def load_state_dict(self, state):
         s = self.sampler
-        for key, mine in (("batch_size", s.batch_size), ("num_samples", len(self.dataset)),
-                          ("world_size", s.num_replicas), ("seed", s.seed)):
+        if "world_size" in state and int(state["world_size"]) != s.num_replicas:
+            raise ValueError(f"DistributedLoader.load_state_dict: the state was saved by {state['world_size']} "
+                             f"ranks, this job has {s.num_replicas}; resume it with mpiexec -n {state['world_size']}")
+        for key, mine in (("batch_size", s.batch_size), ("num_samples", len(self.dataset)), ("seed", s.seed)):
             if key in state and int(state[key]) != mine:
                 raise ValueError(f"DistributedLoader.load_state_dict: the state was saved with {key}={state[key]} "
                                  f"but this loader has {key}={mine}; the data order would not match")

@@ -8,7 +8,9 @@ usual:
   rank draws the same permutation);
 - ``optimizer(model, optimizer)``: rank 0's weights broadcast to every rank, and the
   optimizer wrapped in a :class:`DistributedOptimizer`;
-- ``step(optimizer, n)``: average the gradients (weighted by the batch size ``n``), then update;
+- ``step(optimizer, n, skip)``: average the gradients (weighted by the batch size ``n``), then
+  update; a NaN/Inf loss on any rank (``skip``) travels in the same Allreduce, so every rank
+  skips that update and raises ``TrainingDiverged`` at the same step;
 - ``epoch_logs(model, logs, seen)``: the epoch's training logs averaged over the ranks
   (weighted by the samples each saw) and BatchNorm's running statistics averaged
   (:func:`average_buffers`; normalisation during training uses each rank's own batch);
@@ -57,8 +59,11 @@ class DataParallel:
         return DistributedOptimizer(optimizer, bucket_bytes=self.bucket_bytes)
 
     @staticmethod
-    def step(optimizer, n):
-        optimizer.step(weight=n)
+    def step(optimizer, n, skip=False):
+        """Average the gradients (weighted by the batch size ``n``) and update. ``skip``: this
+        rank's loss was NaN/Inf; returns True, and no rank updates, when any rank skipped."""
+        optimizer.step(weight=n, skip=skip)
+        return optimizer.skipped
 
     @staticmethod
     def any_rank(flag):

@@ -3,15 +3,19 @@ the model has weights, so these are recipes that become ``zerodl.optim`` optimiz
 ``fit`` knows the parameters (``build(params)``); ``learning_rate`` reads and sets the built
 optimizer's rate. The legacy ``lr=`` is accepted (Keras 2 scripts)."""
 from .. import optim
+from . import schedules
+from .schedules import LearningRateSchedule
 
-__all__ = ["Optimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "get"]
+__all__ = ["schedules", "Optimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "get"]
 
 
 class Optimizer:
     zerodl_class = None
 
     def __init__(self, learning_rate, lr=None, global_clipnorm=None, **kwargs):
-        self._lr = float(lr if lr is not None else learning_rate)
+        rate = lr if lr is not None else learning_rate
+        self.schedule = rate if isinstance(rate, LearningRateSchedule) else None  # fit sets the rate per step
+        self._lr = float(rate(0) if self.schedule else rate)
         self.global_clipnorm = global_clipnorm  # fit clips the gradients' global norm to it
         self.kwargs = kwargs
         self.built_optimizer = None

@@ -24,7 +24,7 @@ States and memories are tensors or tuples of them, batch first, so beams are row
 import numpy as np
 
 from .. import functions as F
-from ..core import Tensor, no_grad
+from ..core import Tensor
 from . import init
 from .attention import MultiheadAttention
 from .embedding import Embedding
@@ -161,20 +161,15 @@ def _take(obj, index):
 
 def greedy_decode(model, xs, start_id, length):
     """Feed back the most likely token ``length`` times: xs (N, Tx) -> ids (N, length) (int64)."""
-    was = model.training
-    model.eval()
-    try:
-        with no_grad():
-            memory = model.encode(xs)
-            state = model.initial_state(memory)
-            ids = np.full(len(xs), start_id, dtype=np.int64)
-            out = []
-            for _ in range(length):
-                logits, state = model.decode_step(ids, state, memory)
-                ids = np.asarray(logits.data.argmax(axis=-1), dtype=np.int64)
-                out.append(ids)
-    finally:
-        model.train(was)
+    with model.switch_mode():  # eval, no graph; every sub-module's own mode back afterwards
+        memory = model.encode(xs)
+        state = model.initial_state(memory)
+        ids = np.full(len(xs), start_id, dtype=np.int64)
+        out = []
+        for _ in range(length):
+            logits, state = model.decode_step(ids, state, memory)
+            ids = np.asarray(logits.data.argmax(axis=-1), dtype=np.int64)
+            out.append(ids)
     return np.stack(out, axis=1)
 
 
@@ -187,31 +182,26 @@ def beam_search(model, xs, start_id, length, beam_width=3):
     if beam_width < 1:
         raise ValueError(f"beam_search: beam_width must be >= 1, got {beam_width}")
     N, B = len(xs), int(beam_width)
-    was = model.training
-    model.eval()
-    try:
-        with no_grad():
-            rows = np.repeat(np.arange(N), B)  # row n * B + b is beam b of sample n
-            memory = _take(model.encode(xs), rows)
-            state = model.initial_state(memory)
-            ids = np.full(N * B, start_id, dtype=np.int64)
-            score = np.full((N, B), -np.inf)
-            score[:, 0] = 0.0  # all beams start equal: keep one so that the first step does not repeat it
-            seqs = np.zeros((N, B, 0), dtype=np.int64)
-            for _ in range(length):
-                logits, state = model.decode_step(ids, state, memory)
-                logp = F.log_softmax(logits).data.astype(np.float64).reshape(N, B, -1)
-                V = logp.shape[-1]
-                total = (score[:, :, None] + logp).reshape(N, -1)
-                best = np.argsort(-total, axis=1, kind="stable")[:, :B]  # (N, B) in B * V
-                beam, tok = np.divmod(best, V)
-                score = np.take_along_axis(total, best, axis=1)
-                seqs = np.concatenate([np.take_along_axis(seqs, beam[:, :, None], axis=1), tok[:, :, None]], axis=2)
-                src = (np.arange(N)[:, None] * B + beam).reshape(-1)
-                state = _take(state, src)
-                ids = tok.reshape(-1).astype(np.int64)
-    finally:
-        model.train(was)
+    with model.switch_mode():  # eval, no graph; every sub-module's own mode back afterwards
+        rows = np.repeat(np.arange(N), B)  # row n * B + b is beam b of sample n
+        memory = _take(model.encode(xs), rows)
+        state = model.initial_state(memory)
+        ids = np.full(N * B, start_id, dtype=np.int64)
+        score = np.full((N, B), -np.inf)
+        score[:, 0] = 0.0  # all beams start equal: keep one so that the first step does not repeat it
+        seqs = np.zeros((N, B, 0), dtype=np.int64)
+        for _ in range(length):
+            logits, state = model.decode_step(ids, state, memory)
+            logp = F.log_softmax(logits).data.astype(np.float64).reshape(N, B, -1)
+            V = logp.shape[-1]
+            total = (score[:, :, None] + logp).reshape(N, -1)
+            best = np.argsort(-total, axis=1, kind="stable")[:, :B]  # (N, B) in B * V
+            beam, tok = np.divmod(best, V)
+            score = np.take_along_axis(total, best, axis=1)
+            seqs = np.concatenate([np.take_along_axis(seqs, beam[:, :, None], axis=1), tok[:, :, None]], axis=2)
+            src = (np.arange(N)[:, None] * B + beam).reshape(-1)
+            state = _take(state, src)
+            ids = tok.reshape(-1).astype(np.int64)
     return seqs[:, 0]
 
 

@@ -42,6 +42,10 @@ Choices (see also the module docstrings of ``callbacks``, ``progress`` and
   Shuffling uses a ``DataLoader`` whose seed is drawn from ``zerodl.core.get_rng()``, so
   ``zd.manual_seed`` makes runs repeatable.
 - **Logs.** Epoch logs are means over samples (each batch weighted by its size).
+- **Distributed.** ``distributed=True`` (or None, the default, under an MPI launcher with
+  several processes) trains data-parallel: ``fit`` asks a ``zerodl.distributed.DataParallel``
+  for this rank's shard of the loader, the optimizer that averages gradients over the ranks,
+  the averaged epoch logs and whether this rank prints (docs/distributed.md). False never.
 - **Modes.** ``fit`` trains with every module in training mode (``model.switch_mode(training=True,
   grad=True)``, as PyTorch's ``model.train()``; a callback may switch a sub-module to eval in
   ``on_train_begin`` / ``on_epoch_begin`` and it stays so), validation runs in eval, and at the
@@ -57,6 +61,7 @@ from .. import data, nn
 from ..callbacks import CallbackList, TrainingRun
 from ..core import Tensor
 from ..core.backend import as_numpy
+from ..distributed import resolve as resolve_strategy
 from .compiling import OPTIMIZERS, check_optimizer, compiled_state, make_optimizer, compile
 from .data_prep import convert_x, device_xp, eval_source, fit_data, float_dtype, takes_ids
 from .guards import TrainingDiverged, nan_guard, weights_finite
@@ -199,12 +204,12 @@ def _prob_fn(head, metrics):
 
 # ----------------------------------------------------------------------------- fit
 def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-        shuffle=True, callbacks=None, verbose=1, initial_epoch=0, terminate_on_nan=True):
+        shuffle=True, callbacks=None, verbose=1, initial_epoch=0, terminate_on_nan=True, distributed=None):
     """Train ``model``; returns a :class:`~zerodl.train.History` (see the module docstring).
 
     A NaN/Inf loss raises ``TrainingDiverged`` (``train/guards.py``) unless
     ``terminate_on_nan=False`` or a ``TerminateOnNaN`` callback is given; array inputs holding
-    NaN/Inf are refused."""
+    NaN/Inf are refused. ``distributed``: see "Distributed" in the module docstring."""
     state = compiled_state(model, "fit")
     if state.loss is None:
         raise RuntimeError("fit: compile was given loss=None; pass a loss to model.compile")
@@ -217,6 +222,11 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
                                             validation_split)
     fwd, head = _training_forward(model, state.loss)
     opt = _build(model, state, probe, head)
+    strategy = resolve_strategy(distributed)
+    if strategy is not None:  # this rank's shard, rank 0's weights, gradients averaged over the ranks
+        loader = strategy.loader(loader)
+        opt = strategy.optimizer(model, opt)
+        verbose = verbose if strategy.is_writer else 0
 
     metrics = state.metrics
     nm = len(metrics)
@@ -254,11 +264,16 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
                     out = fwd(wrap(xb))
                     loss = loss_fn(out, wrap(yb))
                     lv = float(loss.data)
-                    if guard and not math.isfinite(lv):
+                    bad = guard and not math.isfinite(lv)
+                    if bad and strategy is None:
                         raise TrainingDiverged(epoch, epochs, b, steps, lv, weights_finite(model))
                     opt.zero_grad()
                     loss.backward()
-                    opt.step()
+                    if strategy is None:
+                        opt.step()
+                    elif strategy.step(opt, n, bad):  # a NaN/Inf loss on some rank: no rank updates
+                        raise TrainingDiverged(epoch, epochs, b, steps, lv if bad else float("nan"),
+                                               weights_finite(model))
                     loss_sum += lv * n
                     seen += n
                     if nm:
@@ -270,11 +285,15 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
                         progress.batch_end(b + 1, lambda: _running(loss_sum, seen, metrics, sums))
                     if end_hooks:
                         cbl.on_train_batch_end(b, {"batch": b, "size": n, "loss": lv})
+                    if strategy is not None and (begin_hooks or end_hooks):  # all ranks stop at one step
+                        model.stop_training = strategy.any_rank(model.stop_training)
                     if model.stop_training:
                         break
                 if seen == 0:
                     raise ValueError("fit: the training data gave no batches (empty, or drop_last with too few samples)")
                 logs = _running(loss_sum, seen, metrics, sums)
+                if strategy is not None:
+                    logs = strategy.epoch_logs(model, logs, seen)
                 if val is not None:
                     cbl.on_test_begin()
                     vlogs = _evaluate_batches(model, fwd, state.loss, metrics, prob_fn, val(), "fit (validation)")
@@ -283,6 +302,8 @@ def fit(model, x, y=None, epochs=1, batch_size=32, validation_data=None, validat
                         logs["val_" + k] = v
                 progress.epoch_end(epoch, logs, b + 1)
                 cbl.on_epoch_end(epoch, logs)
+                if strategy is not None:
+                    model.stop_training = strategy.any_rank(model.stop_training)
                 if model.stop_training:
                     break
             cbl.on_train_end(logs)

@@ -17,11 +17,12 @@ def compile(self, optimizer="adam", loss="cross_entropy", metrics=None):  # noqa
 
 
 def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-        shuffle=True, callbacks=None, verbose=1, initial_epoch=0, terminate_on_nan=True):
+        shuffle=True, callbacks=None, verbose=1, initial_epoch=0, terminate_on_nan=True, distributed=None):
     """Train; returns a ``History`` (see ``zerodl.train.fit``)."""
     return api.fit(self, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
                    validation_split=validation_split, shuffle=shuffle, callbacks=callbacks,
-                   verbose=verbose, initial_epoch=initial_epoch, terminate_on_nan=terminate_on_nan)
+                   verbose=verbose, initial_epoch=initial_epoch, terminate_on_nan=terminate_on_nan,
+                   distributed=distributed)
 
 
 def evaluate(self, x, y=None, batch_size=32, verbose=0):

@@ -43,6 +43,8 @@ class Model(Trainer, Layer):
     def forward(self, inputs, training=None, **kwargs):
         if "training" in inspect.signature(self.call).parameters:
             kwargs["training"] = self.training if training is None else training
+        if not self.built and isinstance(inputs, Tensor):  # for the file: rebuild by one call of this shape
+            self.__dict__["_build_shape"] = [None] + [int(s) for s in inputs.shape[1:]]
         self.__dict__["built"] = True
         out = self.call(inputs, **kwargs)
         self.__dict__["_out_shape"] = (None,) + tuple(out.shape[1:]) if isinstance(out, Tensor) else None
@@ -124,8 +126,22 @@ class Model(Trainer, Layer):
         _summary.print_summary(self, print_fn or print)
 
     def get_config(self):
-        """A subclassed model: the arguments its constructor was called with (JSON-able)."""
-        return nn.Module.get_config(self)
+        """A subclassed model: the arguments its constructor was called with (JSON-able), and
+        the input shape of its first call (``from_config`` calls it once so the layers exist)."""
+        config = nn.Module.get_config(self)
+        if self.__dict__.get("_build_shape"):
+            config["build_input_shape"] = self._build_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        shape = config.pop("build_input_shape", None)
+        model = cls(**config)
+        if shape is not None:
+            with model.switch_mode():
+                model(np.zeros([1 if d is None else d for d in shape], dtype=model._dtype))
+        return model
 
     # ----- files ------------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, **kwargs):

@@ -43,6 +43,7 @@ class _Compiled:
     def __init__(self, optimizer, losses, weights, metrics, names, fused, heads):
         self.optimizer, self.losses, self.weights, self.metrics = optimizer, losses, weights, metrics
         self.names, self.fused, self.heads = names, fused, heads
+        self.iterations = 0  # optimizer steps so far (learning-rate schedules read it)
 
 
 def _per_output(spec, names, what):
@@ -203,6 +204,7 @@ class Trainer:
             self.__dict__["optimizer"] = opt.build(params) if isinstance(opt, O.Optimizer) else opt
         opt = self.optimizer
         clip = getattr(zk.optimizer, "global_clipnorm", None)
+        schedule = getattr(zk.optimizer, "schedule", None)
         clip_params = [p for p in self.parameters() if p.requires_grad] if clip else None
         penalties = [la for la in self._all_layers() if getattr(la, "kernel_regularizer", None) is not None]
         bs = int(batch_size or 32)
@@ -241,6 +243,9 @@ class Trainer:
                         loss = self._step_logs(zk, self._call_outputs(xb, zk.fused), yb, sums, n)
                         for la in penalties:
                             loss = loss + la.kernel_regularizer(la.kernel)
+                        if schedule is not None:
+                            opt.lr = schedule(zk.iterations)
+                        zk.iterations += 1
                         opt.zero_grad()
                         loss.backward()
                         if clip:
