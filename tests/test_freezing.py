@@ -147,3 +147,22 @@ def test_frozen_layer_under_fit_keeps_its_weights():
     model.fit(x, t, epochs=2, batch_size=5, verbose=0)
     assert all(np.array_equal(p.data, f) for p, f in zip(body.parameters(), frozen))
     assert not np.array_equal(head.W.data, head_before)
+
+
+def test_keras_layer_trainable_false_keeps_its_weights_under_fit():
+    keras = pytest.importorskip("zerodl.keras")
+    zd.manual_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2)])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 4)).astype(np.float32), rng.random((16, 2)).astype(np.float32)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    frozen, other = model.layers
+    frozen.trainable = False
+    model.compile(optimizer="adam", loss="mse")  # Keras: trainable takes effect at compile
+    before = [np.array(w) for w in frozen.get_weights()]
+    other_before = [np.array(w) for w in other.get_weights()]
+    model.fit(x, y, epochs=2, verbose=0)
+    assert all(np.array_equal(b, w) for b, w in zip(before, frozen.get_weights()))
+    assert not any(np.array_equal(b, w) for b, w in zip(other_before, other.get_weights()))
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2

@@ -8,7 +8,8 @@ from ..core import Tensor
 from ..core.backend import get_array_module
 from . import init
 from .linear import Linear
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["MultiheadAttention"]
@@ -54,8 +55,8 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=True):
         super().__init__()
-        self.embed_dim = _positive_int(embed_dim, "embed_dim", "MultiheadAttention")
-        self.num_heads = _positive_int(num_heads, "num_heads", "MultiheadAttention")
+        self.embed_dim = positive_int(embed_dim, "embed_dim", "MultiheadAttention")
+        self.num_heads = positive_int(num_heads, "num_heads", "MultiheadAttention")
         if self.embed_dim % self.num_heads:
             raise ValueError(
                 f"MultiheadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}"
@@ -93,13 +94,13 @@ class MultiheadAttention(Module):
             if t.ndim != 3 or t.shape[-1] != E:
                 layout = "(N, T, E)" if self.batch_first else "(T, N, E)"
                 raise ValueError(
-                    f"{self._tag()}: {name} must have shape {layout} with E={E}, got shape {_shape_str(t.shape)}"
+                    f"{self._tag()}: {name} must have shape {layout} with E={E}, got shape {shape_str(t.shape)}"
                 )
         b = 0 if self.batch_first else 1
         if key.shape[:2] != value.shape[:2] or query.shape[b] != key.shape[b]:
             raise ValueError(
-                f"{self._tag()}: query {_shape_str(query.shape)}, key {_shape_str(key.shape)} and value "
-                f"{_shape_str(value.shape)} must share the batch size, and key and value the length"
+                f"{self._tag()}: query {shape_str(query.shape)}, key {shape_str(key.shape)} and value "
+                f"{shape_str(value.shape)} must share the batch size, and key and value the length"
             )
 
     def _allowed(self, key_padding_mask, attn_mask, is_causal, N, L, S):
@@ -109,7 +110,7 @@ class MultiheadAttention(Module):
             kpm = _bool_mask(key_padding_mask, "key_padding_mask")
             if tuple(kpm.shape) != (N, S):
                 raise ValueError(f"{self._tag()}: key_padding_mask must have shape (N, S) = ({N}, {S}), "
-                                 f"got {_shape_str(kpm.shape)}")
+                                 f"got {shape_str(kpm.shape)}")
             allowed = ~kpm[:, None, None, :]
         if attn_mask is None and is_causal:
             xp = get_array_module(allowed) if allowed is not None else np
@@ -120,13 +121,13 @@ class MultiheadAttention(Module):
                 am = am.reshape(N, h, L, S)
             elif tuple(am.shape) != (L, S):
                 raise ValueError(f"{self._tag()}: attn_mask must have shape (L, S) = ({L}, {S}) or "
-                                 f"(N * num_heads, L, S) = ({N * h}, {L}, {S}), got {_shape_str(am.shape)}")
+                                 f"(N * num_heads, L, S) = ({N * h}, {L}, {S}), got {shape_str(am.shape)}")
             allowed = ~am if allowed is None else allowed & ~am
         return allowed
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
-        query, key, value = _as_input(query), _as_input(key), _as_input(value)
+        query, key, value = as_input(query), as_input(key), as_input(value)
         self._check(query, key, value)
         if not self.batch_first:
             same = (query is key, key is value)

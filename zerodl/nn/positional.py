@@ -5,7 +5,8 @@ from .. import functions as F
 from ..core import as_tensor
 from ..core.backend import get_array_module
 from . import init
-from .module import Module, _as_input, _positive_int, _shape_str
+from ._checks import as_input, positive_int, shape_str
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["sinusoidal_encoding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding"]
@@ -27,7 +28,7 @@ def sinusoidal_encoding(length, dim, dtype=np.float32, base=10000.0):
 
 def _check_input(layer, x, dim, max_len):
     if x.ndim != 3 or x.shape[-1] != dim:
-        raise ValueError(f"{layer}: expected input of shape (N, T, {dim}), got shape {_shape_str(x.shape)}")
+        raise ValueError(f"{layer}: expected input of shape (N, T, {dim}), got shape {shape_str(x.shape)}")
     if x.shape[1] > max_len:
         raise ValueError(f"{layer}: the sequence has {x.shape[1]} steps, more than max_len={max_len}")
 
@@ -43,8 +44,8 @@ class SinusoidalPositionalEncoding(Module):
 
     def __init__(self, d_model, max_len=5000, dropout=0.0, scale=1.0):
         super().__init__()
-        self.d_model = _positive_int(d_model, "d_model", "SinusoidalPositionalEncoding")
-        self.max_len = _positive_int(max_len, "max_len", "SinusoidalPositionalEncoding")
+        self.d_model = positive_int(d_model, "d_model", "SinusoidalPositionalEncoding")
+        self.max_len = positive_int(max_len, "max_len", "SinusoidalPositionalEncoding")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"SinusoidalPositionalEncoding: dropout must be in [0, 1), got {dropout!r}")
         self.dropout, self.scale = float(dropout), float(scale)
@@ -60,7 +61,7 @@ class SinusoidalPositionalEncoding(Module):
         return pe[:T]
 
     def forward(self, x):
-        x = as_tensor(_as_input(x))
+        x = as_tensor(as_input(x))
         _check_input("SinusoidalPositionalEncoding", x, self.d_model, self.max_len)
         y = (x * self.scale if self.scale != 1.0 else x) + self.table(x.shape[1], x.data)
         return F.dropout(y, self.dropout, training=self.training)
@@ -78,8 +79,8 @@ class LearnedPositionalEncoding(Module):
 
     def __init__(self, max_len, d_model, dropout=0.0, scale=1.0):
         super().__init__()
-        self.max_len = _positive_int(max_len, "max_len", "LearnedPositionalEncoding")
-        self.d_model = _positive_int(d_model, "d_model", "LearnedPositionalEncoding")
+        self.max_len = positive_int(max_len, "max_len", "LearnedPositionalEncoding")
+        self.d_model = positive_int(d_model, "d_model", "LearnedPositionalEncoding")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"LearnedPositionalEncoding: dropout must be in [0, 1), got {dropout!r}")
         self.dropout, self.scale = float(dropout), float(scale)
@@ -87,7 +88,7 @@ class LearnedPositionalEncoding(Module):
         self.W = Parameter(init.normal_(np.empty((self.max_len, self.d_model), dtype=dt), std=0.02), dtype=dt)
 
     def forward(self, x):
-        x = as_tensor(_as_input(x))
+        x = as_tensor(as_input(x))
         _check_input("LearnedPositionalEncoding", x, self.d_model, self.max_len)
         y = (x * self.scale if self.scale != 1.0 else x) + self.W[: x.shape[1]]
         return F.dropout(y, self.dropout, training=self.training)

@@ -16,7 +16,8 @@ from .container import ModuleList
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Linear
-from .module import Module, _positive_int
+from ._checks import positive_int
+from .module import Module
 from .normalization import LayerNorm
 from .positional import SinusoidalPositionalEncoding
 
@@ -76,7 +77,7 @@ class TransformerEncoderLayer(_Layer):
             raise ValueError("TransformerEncoderLayer: only batch_first=True (input (N, S, E)) is supported")
         self.norm_first = bool(norm_first)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout)
-        self.ff = _FeedForward(d_model, _positive_int(dim_feedforward, "dim_feedforward", "Transformer"),
+        self.ff = _FeedForward(d_model, positive_int(dim_feedforward, "dim_feedforward", "Transformer"),
                                dropout, activation)
         self.norm1, self.norm2 = LayerNorm(d_model, layer_norm_eps), LayerNorm(d_model, layer_norm_eps)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
@@ -107,7 +108,7 @@ class TransformerDecoderLayer(_Layer):
         self.norm_first = bool(norm_first)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout)
         self.cross_attn = MultiheadAttention(d_model, nhead, dropout=dropout)
-        self.ff = _FeedForward(d_model, _positive_int(dim_feedforward, "dim_feedforward", "Transformer"),
+        self.ff = _FeedForward(d_model, positive_int(dim_feedforward, "dim_feedforward", "Transformer"),
                                dropout, activation)
         self.norm1, self.norm2, self.norm3 = (LayerNorm(d_model, layer_norm_eps) for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = Dropout(dropout), Dropout(dropout), Dropout(dropout)
@@ -144,7 +145,7 @@ class Seq2seqTransformer(Module):
     def __init__(self, vocab_size, d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
                  dim_feedforward=256, dropout=0.1, max_len=128, pad_id=None, norm_first=True):
         super().__init__()
-        V, d = _positive_int(vocab_size, "vocab_size", "Seq2seqTransformer"), d_model
+        V, d = positive_int(vocab_size, "vocab_size", "Seq2seqTransformer"), d_model
         self.pad_id, self.norm_first = pad_id, bool(norm_first)
         self.src_embed, self.tgt_embed = Embedding(V, d), Embedding(V, d)
         for emb in (self.src_embed, self.tgt_embed):
