@@ -22,6 +22,12 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+KERAS_SCALE_HELP = ("Keras model files only: the model input is the raw pixel times SCALE "
+                    "(default: 1/255 for 8-bit images and MNIST, 1/16 for digits, i.e. inputs in "
+                    "[0, 1] as Keras scripts divide by 255); the input shape and channels-last "
+                    "layout come from the model's keras.Input")
+
+
 def build_parser():
     p = _Parser(prog="zerodl", description="Deep learning from zero, on NumPy.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -44,11 +50,18 @@ def build_parser():
 
     e = sub.add_parser("evaluate", help="accuracy of a saved model on its data set's test split")
     e.add_argument("model")
+    e.add_argument("--dataset", default=None, choices=DATASETS,
+                   help="the data set to test on: needed for a Keras model file (model.save), "
+                        "else the one the file was trained on")
     e.add_argument("--data-dir", default=None)
+    e.add_argument("--scale", type=float, default=None, help=KERAS_SCALE_HELP)
 
     pr = sub.add_parser("predict", help="classify PNG/JPEG images or .npy arrays with a saved model")
     pr.add_argument("model")
-    pr.add_argument("inputs", nargs="+", metavar="IMAGE")
+    pr.add_argument("inputs", nargs="+", metavar="IMAGE",
+                    help="PNG/JPEG images (grayscale, bright ink on dark) or .npy arrays; for a Keras "
+                         "model a .npy holds the model's own units and shape (H, W) or (N, H, W)")
+    pr.add_argument("--scale", type=float, default=None, help=KERAS_SCALE_HELP)
 
     s = sub.add_parser("summary", help="print the layers of a saved model")
     s.add_argument("model")

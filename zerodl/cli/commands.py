@@ -127,11 +127,14 @@ def _check_numbers(args):
 
 def _load(path, finite=False):
     """Load a model file and the CLI facts stored with it; with ``finite``, refuse a model
-    whose weights hold NaN or Inf (one saved from a diverged run)."""
+    whose weights hold NaN or Inf (one saved from a diverged run). A file saved by
+    ``zerodl.keras`` gets the facts its model knows: kind ``KERAS`` and its input shape."""
     need_file(path, "model file")
     try:
         model, meta = nn.load_model(path, with_metadata=True)
         facts = json.loads(meta["zerodl.cli"]) if "zerodl.cli" in meta else {}
+        if meta.get("facade") == "zerodl.keras" and not facts:
+            facts = _keras_facts(model, meta)
     except PermissionError as e:
         raise os_failure(e, "read the model file") from None
     except (ValueError, OSError, KeyError, TypeError) as e:
@@ -143,18 +146,75 @@ def _load(path, finite=False):
     return model, facts
 
 
+def _keras_facts(model, meta):
+    """A Keras model's per-sample input shape, from its ``keras.Input`` (else the file's record)."""
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) == 1:
+        shape = list(inputs[0].shape)
+    elif "input_shape" in meta:
+        shape = json.loads(meta["input_shape"])
+    else:
+        return {"model": presets.KERAS}
+    return {"model": presets.KERAS, "input_shape": [int(d) for d in shape[1:]]}
+
+
+def _scale(args, facts):
+    """``--scale`` checked: None for the default (a ``zerodl train`` file's own pixel_max; for a
+    Keras model 1/pixel_max of the data set, 1/255 for images: [0, 1] inputs, as Keras scripts)."""
+    if args.scale is None:
+        return None
+    if facts.get("model") != presets.KERAS:
+        raise CommandError("--scale is for Keras model files; a file from zerodl train "
+                           "records its own pixel scale")
+    if not (math.isfinite(args.scale) and args.scale > 0):
+        raise CommandError(f"--scale must be a positive number, got {args.scale}")
+    return args.scale
+
+
+def _need_input_shape(path, facts):
+    if "input_shape" not in facts:
+        hint = (": give its first layer keras.Input(shape=...) before saving"
+                if facts.get("model") == presets.KERAS else "")
+        raise CommandError(f"{path}: the file does not record its input shape{hint}")
+    return tuple(facts["input_shape"])
+
+
 def evaluate(args):
-    """Accuracy of a saved model on its data set's test split."""
+    """Accuracy of a saved model on its data set's test split (``--dataset`` for Keras files)."""
     model, facts = _load(args.model, finite=True)
-    if "dataset" not in facts:
-        raise CommandError(f"{args.model}: the file does not say which data set it was trained on")
-    _, _, x_test, t_test, info = _load_split(facts["dataset"], args.data_dir)
-    x_test = presets.prepare(x_test, facts["model"], info["pixel_max"])
-    model.compile(loss="cross_entropy", metrics=["accuracy"])
-    result = model.evaluate(x_test, t_test, batch_size=500)
-    print(f"{facts['dataset']} test set ({len(x_test)} samples): "
-          f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}")
+    dataset = args.dataset or facts.get("dataset")
+    if dataset is None:
+        raise CommandError(f"{args.model}: the file does not say which data set it was trained on; "
+                           f"pass --dataset ({', '.join(presets.DATASETS)})")
+    keras = facts.get("model") == presets.KERAS
+    shape = _need_input_shape(args.model, facts) if keras else None
+    scale = _scale(args, facts)
+    _, _, x_test, t_test, info = _load_split(dataset, args.data_dir)
+    try:
+        divisor = info["pixel_max"] if scale is None else 1.0 / scale
+        x_test = presets.prepare(x_test, facts["model"], divisor, shape)
+    except ValueError as e:
+        raise CommandError(f"{args.model}: the {dataset} test set does not fit the model ({one_line(e)})") from None
+    if keras:
+        loss = _keras_loss(model, x_test, t_test)
+        right = int((model.predict(x_test, batch_size=500, verbose=0).argmax(axis=1) == t_test).sum())
+        result = {"loss": loss, "accuracy": right / len(x_test)}
+    else:
+        model.compile(loss="cross_entropy", metrics=["accuracy"])
+        result = model.evaluate(x_test, t_test, batch_size=500)
+        right = int(round(result["accuracy"] * len(x_test)))
+    loss = "n/a (not compiled)" if result["loss"] is None else f"{result['loss']:.4f}"
+    print(f"{dataset} test set ({len(x_test)} samples): "
+          f"loss {loss}  accuracy {result['accuracy']:.4f} ({right}/{len(x_test)})")
     return 0
+
+
+def _keras_loss(model, x, t):
+    """The loss the Keras model was compiled with, or None (a file stores plain loss names only)."""
+    if not any(lo is not None for lo in model.__dict__.get("compiled_loss") or []):
+        return None
+    logs = model.evaluate(x, t, batch_size=500, verbose=0, return_dict=True)
+    return logs["loss"]
 
 
 def predict(args):
@@ -162,20 +222,30 @@ def predict(args):
     from ..functions import softmax
 
     model, facts = _load(args.model, finite=True)
-    if "input_shape" not in facts:
-        raise CommandError(f"{args.model}: the file does not record its input shape")
-    shape = tuple(facts["input_shape"])
-    image_shape = shape[1:] if facts.get("model") == "cnn" else None
-    if image_shape is None:
+    shape = _need_input_shape(args.model, facts)
+    keras = facts.get("model") == presets.KERAS
+    if keras:
+        image_shape = shape[:2] if len(shape) == 3 and shape[2] == 1 else shape
+    else:
+        image_shape = shape[1:] if facts.get("model") == "cnn" else None
+    if len(image_shape or shape) == 1:
         side = int(round(np.sqrt(shape[0])))
         image_shape = (side, side) if side * side == shape[0] else shape
+    scale = _scale(args, facts)
+    # a Keras model takes images times --scale and .npy arrays in its own units, so divide by 1
+    pixel_max = (255.0 * (scale or 1 / 255.0)) if keras else facts["pixel_max"]
     try:
-        raw = read_inputs(args.inputs, image_shape, facts["pixel_max"])
+        raw = read_inputs(args.inputs, image_shape, pixel_max)
+        x = presets.prepare(raw, facts["model"], 1.0 if keras else pixel_max, shape)
     except ValueError as e:
         raise CommandError(one_line(e)) from None
-    x = presets.prepare(raw, facts["model"], facts["pixel_max"])
-    logits = model.predict(x, batch_size=500)
-    probs = softmax(logits).data
+    out = model.predict(x, batch_size=500)
+    if keras:
+        probs = np.asarray(out, dtype=np.float64)
+        if not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4) or (probs < 0).any():
+            probs = softmax(out).data  # the model ends in logits, not a softmax
+    else:
+        probs = softmax(out).data
     labels = probs.argmax(axis=1)
     names = list(args.inputs)
     if len(names) != len(labels):  # .npy files may hold several inputs each

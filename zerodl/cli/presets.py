@@ -12,6 +12,7 @@ from ..data import datasets, train_test_split
 IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
 DATASETS = IMAGE_DATASETS + ("spiral",)
 SPLIT_SEED = 0  # the digits/spiral test split is drawn with this seed, so evaluate can redo it
+KERAS = "keras"  # the model kind of a file saved by zerodl.keras (``model.save``), not by ``zerodl train``
 
 
 def load_split(name, data_dir=None):
@@ -36,12 +37,16 @@ def load_split(name, data_dir=None):
     raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
 
 
-def prepare(x, model_kind, pixel_max):
+def prepare(x, model_kind, pixel_max, input_shape=None):
     """Raw inputs -> float32 model inputs: images scaled to [0, 1], NCHW for the CNN.
 
     x (N, H, W) -> (N, 1, H, W) for 'cnn' or (N, H*W) for 'mlp'; spiral points pass through.
+    For ``KERAS`` (a zerodl.keras model) x is reshaped to the model's own per-sample
+    ``input_shape``: channels-last (H, W, C), (H, W) or flat (H*W,), as Keras scripts feed it.
     """
     x = np.asarray(x, dtype=np.float32) / np.float32(pixel_max)
+    if model_kind == KERAS:
+        return x.reshape((len(x),) + tuple(input_shape))
     if x.ndim == 3:
         x = x[:, None] if model_kind == "cnn" else x.reshape(len(x), -1)
     return x
