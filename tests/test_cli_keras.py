@@ -111,3 +111,19 @@ def test_missing_dataset_is_one_line_exit_2(saved, capsys):
 def test_summary_still_opens_a_keras_file(saved, capsys):
     assert cli.main(["summary", str(saved[0])]) == 0
     assert "Dense" in capsys.readouterr().out
+
+
+def test_dataset_overrides_a_cli_files_own_and_scale_is_refused_there(mnist_dir, tmp_path, capsys):
+    import json
+
+    from zerodl import nn
+    from zerodl.cli import presets
+
+    folder, _ = mnist_dir
+    facts = {"dataset": "digits", "model": "mlp", "input_shape": [784], "pixel_max": 255.0, "classes": 10}
+    path = tmp_path / "cli.safetensors"
+    nn.save_model(presets.build_model("mlp", (784,), 10), str(path), **{"zerodl.cli": json.dumps(facts)})
+    assert cli.main(["evaluate", str(path), "--dataset", "mnist", "--data-dir", str(folder)]) == 0
+    assert capsys.readouterr().out.startswith(f"mnist test set ({N_TEST} samples)")
+    assert cli.main(["evaluate", str(path), "--dataset", "mnist", "--data-dir", str(folder), "--scale", "1"]) == 2
+    assert "--scale is for Keras model files" in capsys.readouterr().err
