@@ -668,3 +668,15 @@ def test_import_zerodl_nn_alone_gives_modules_that_fit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2"
+
+
+def test_flatten_start_and_end_dim_as_pytorch():
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    assert nn.Flatten()(x).shape == (2, 60)
+    assert nn.Flatten(0)(x).shape == (120,)
+    assert nn.Flatten(1, 2)(x).shape == (2, 12, 5)
+    assert nn.Flatten(-2)(x).shape == (2, 3, 20)
+    np.testing.assert_array_equal(nn.Flatten(1, 2)(x).data, x.reshape(2, 12, 5))
+    assert nn.module_from_config(nn.module_to_config(nn.Flatten(1, 2))).end_dim == 2
+    with pytest.raises(ValueError, match=r"Flatten\(start_dim=3, end_dim=1\).*\(2, 3, 4, 5\)"):
+        nn.Flatten(3, 1)(x)

@@ -81,10 +81,20 @@ class Linear(Module):
 
 
 class Flatten(Module):
-    """Flatten every axis but the batch axis: input (N, d1, d2, ...) -> output (N, d1*d2*...)."""
+    """Flatten the axes ``start_dim..end_dim`` into one, as PyTorch's ``nn.Flatten``: by default
+    every axis but the batch axis, input (N, d1, d2, ...) -> output (N, d1*d2*...)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x):
         x = as_input(x)
-        if x.ndim == 0:
-            raise ValueError("Flatten: expected input with a batch axis, got a scalar")
-        return F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
+        nd = x.ndim
+        start = self.start_dim + nd if self.start_dim < 0 else self.start_dim
+        end = self.end_dim + nd if self.end_dim < 0 else self.end_dim
+        if not 0 <= start <= end < nd:
+            raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): "
+                             f"out of range for input of shape {shape_str(x.shape)}")
+        s = x.shape
+        return F.reshape(x, s[:start] + (math.prod(s[start:end + 1]),) + s[end + 1:])
