@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 
 import numpy as np
+
+from ..io.atomic import atomic_write
 
 __all__ = ["read_idx", "write_idx"]
 
@@ -170,21 +171,13 @@ def write_idx(path, array) -> None:
     code = _KIND_TO_CODE[key]
     header = bytes([0, 0, code, a.ndim]) + np.asarray(a.shape, dtype=">u4").tobytes()
     payload = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder(">")).tobytes()
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as g:
-                    g.write(header)
-                    g.write(payload)
-            else:
-                raw.write(header)
-                raw.write(payload)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    def write(raw):
+        if path.endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as g:
+                g.write(header)
+                g.write(payload)
+        else:
+            raw.write(header)
+            raw.write(payload)
+
+    atomic_write(path, write)

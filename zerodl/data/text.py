@@ -17,12 +17,12 @@ from __future__ import annotations
 import collections
 import gzip
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..io.atomic import atomic_write
 
 __all__ = [
     "Vocab", "SPECIALS", "tokenize_words", "tokenize_chars", "StreamBatches", "pad_batch",
@@ -172,17 +172,7 @@ class Vocab:
         """Write the vocabulary as UTF-8 JSON to ``path``, atomically (temporary file + rename)."""
         path = Path(path)
         text = json.dumps(self.to_dict(), ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, text)
         return path
 
     @classmethod
