@@ -147,6 +147,25 @@ def test_gradients_match_central_differences(kind, which):
     assert res.ok, (kind, which, dict(zip(NAMES[kind], res.errors)))
 
 
+@pytest.mark.parametrize("T", [1, 4])
+def test_lstm_zero_initial_state_takes_the_short_path_with_the_same_results(T):
+    """h0 = 0 skips the step-0 GEMMs (forward h0 @ Wh, its rows of dWh): a gradient check
+    of that path, and the same outputs and gradients as a (tiny) nonzero h0 on the full path."""
+    op, _ = OPS["lstm"]
+    args = make_args("lstm", np.random.default_rng(6), N=2, T=T, F_=3, H=3)
+    args[1] = np.zeros_like(args[1])
+    res = gradient_check(lambda *ts: _weighted(op(*ts), (0, 1)), *args, atol=1e-7, rtol=1e-5)
+    assert res.ok, dict(zip(NAMES["lstm"], res.errors))
+    runs = []
+    for h0 in (args[1], np.full_like(args[1], 1e-300)):
+        ts = [zd.tensor(a, dtype=np.float64, requires_grad=True) for a in [args[0], h0] + args[2:]]
+        outs = op(*ts)
+        _weighted(outs, (0, 1)).backward()
+        runs.append([o.data for o in outs] + [t.grad for t in ts])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_gradients_only_for_inputs_that_need_them(kind):
     """Constants (x and the states here) get no gradient; the weights' gradients are unchanged."""

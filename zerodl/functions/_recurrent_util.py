@@ -112,7 +112,8 @@ def sequence_grads(fn, xs, h_prev, Wx, dAx, dAh, i_Wx):
 
     xs (T, N, F) and h_prev (T, N, H) (h0, h_1, ..., h_{T-1}) are what each step saw;
     dAx, dAh (T, N, G*H) the gradients of the x-side and h-side pre-activations (the same
-    array for rnn and lstm).  Returns ``gx`` (N, T, F) = dAx @ Wx.T, ``gWx = X.T @ dAx`` and
+    array for rnn and lstm).  h_prev and dAh may both leave out the first steps (for a zero
+    h0, whose rows add nothing to gWh).  Returns ``gx`` (N, T, F) = dAx @ Wx.T, ``gWx = X.T @ dAx`` and
     ``gWh = H_prev.T @ dAh``; ``i_Wx`` is the index of Wx among the op's inputs (Wh is next).
     """
     T, N, F = xs.shape
@@ -120,7 +121,7 @@ def sequence_grads(fn, xs, h_prev, Wx, dAx, dAh, i_Wx):
     dAx2 = dAx.reshape(T * N, GH)
     gx = time_major((dAx2 @ Wx.T).reshape(T, N, F)) if fn.needs_grad(0) else None
     gWx = xs.reshape(T * N, F).T @ dAx2 if fn.needs_grad(i_Wx) else None
-    gWh = h_prev.reshape(T * N, -1).T @ dAh.reshape(T * N, GH) if fn.needs_grad(i_Wx + 1) else None
+    gWh = h_prev.reshape(-1, h_prev.shape[-1]).T @ dAh.reshape(-1, GH) if fn.needs_grad(i_Wx + 1) else None
     return gx, gWx, gWh
 
 

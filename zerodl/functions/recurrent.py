@@ -131,7 +131,9 @@ class LSTM(_Cell):
         N, T, F, H = _check("lstm", x, h0, Wx, Wh, 4, (("c0", c0, (x.shape[0], H)), ("b", b, (4 * H,))))
         fast, act, ract = self.fast, self.act.apply_, self.ract.apply_
         m = _gate_scale(xp, 4, (0, 1, 3) if fast else (), x.dtype)
-        k = 1 - m
+        # m and 1 - m over a whole (4*H) row: a contiguous operand, not a broadcast (4, 1)
+        m_row = xp.repeat(m.reshape(4), H)
+        k_row = 1 - m_row
         xs = _time_major(x)
         # G: gate pre-activations of all steps in one GEMM (sigmoid gates halved, see
         # _gate_scale); the loop turns G[t] into the activated gates (i, f, g, o) in place.
@@ -143,13 +145,18 @@ class LSTM(_Cell):
         tcs = xp.empty((T, N, H), dtype=x.dtype)  # act(c_t)
         tanh, mul = xp.tanh, xp.multiply
         h, c = h0, c0
+        # a zero initial state (the default, and an encoder's) adds nothing at t = 0: its
+        # GEMM h0 @ Wh is skipped here and its rows of H_prev.T @ dA in backward
+        self.h0_zero = h0_zero = not h0.any()
         for t in range(T):
             a = G[t]
-            a += (h @ Whm).reshape(N, 4, H)
+            if t or not h0_zero:
+                a += (h @ Whm).reshape(N, 4, H)
             if fast:
-                tanh(a, out=a)
-                a *= m
-                a += k  # a[:, 0..3] = i, f, g, o
+                a2 = a.reshape(N, 4 * H)
+                tanh(a2, out=a2)
+                a2 *= m_row
+                a2 += k_row  # a[:, 0..3] = i, f, g, o
             else:
                 ract(a[:, :2])
                 act(a[:, 2])
@@ -196,7 +203,11 @@ class LSTM(_Cell):
             if t or self.needs_grad(1):
                 dh = dA[t].reshape(N, 4 * H) @ WhT
         dA = dA.reshape(T, N, 4 * H)
-        gx, gWx, gWh = _sequence_grads(self, xs, _steps_before(xp, h0, hs), Wx, dA, dA, 3)
+        if self.h0_zero:  # step 0 saw h0 = 0: it adds nothing to dWh
+            h_prev, dAh = hs[:-1], dA[1:]
+        else:
+            h_prev, dAh = _steps_before(xp, h0, hs), dA
+        gx, gWx, gWh = _sequence_grads(self, xs, h_prev, Wx, dA, dAh, 3)
         gh0 = dh if self.needs_grad(1) else None
         gc0 = dc if self.needs_grad(2) else None
         gb = dA.sum(axis=(0, 1)) if self.needs_grad(5) else None
