@@ -332,6 +332,34 @@ SIGNATURES = [
     ("zerodl.cli:build_parser", "", {}),
     ("zerodl.cli:main", None, {}),
     ("zerodl.__main__", None, {"module_only": True}),
+    # ---- 0.2: the sequence, generative and distributed names of API.md
+    ("zerodl.functions:softmax_cross_entropy", "logits, t, ignore_index=None", {"order": "relative"}),
+    ("zerodl.functions:scaled_dot_product_attention", "q, k, v, mask=None", {"order": "relative"}),
+    ("zerodl.functions:layer_norm", "x, normalized_shape, gamma, beta, eps=1e-5", {"order": "relative"}),
+    ("zerodl.functions:binary_cross_entropy", "p, t", {"order": "relative"}),
+    ("zerodl.functions:interpolate", "x, scale_factor", {"order": "relative"}),
+    ("zerodl.nn:LayerNorm", "normalized_shape", {"order": "relative"}),
+    ("zerodl.nn:MultiheadAttention", "embed_dim, num_heads, dropout=0.0, batch_first=True", {"order": "relative"}),
+    ("zerodl.nn:Upsample", "scale_factor", {"order": "relative"}),
+    ("zerodl.nn:LSTM", "input_size, hidden_size, num_layers=1, dropout=0.0, return_sequences=False, batch_first=True, activation='tanh', recurrent_activation='sigmoid'", {"order": "relative"}),
+    ("zerodl.nn:GRU", "input_size, hidden_size, batch_first=True, activation='tanh', recurrent_activation='sigmoid'", {"order": "relative"}),
+    ("zerodl.nn:RNN", "input_size, hidden_size, batch_first=True, activation='tanh'", {"order": "relative"}),
+    ("zerodl.nn:Softmax", "dim=-1", {}),
+    ("zerodl.nn:Module.requires_grad_", "flag=True", {"loose": ("flag",)}),
+    ("zerodl.nn:Conv2d", "in_channels, out_channels, kernel_size, stride=1, padding=0", {"order": "relative"}),
+    *[(f"zerodl.nn:{n}", None, {}) for n in ("CrossEntropyLoss", "MSELoss", "L1Loss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss")],
+    ("zerodl.distributed:init", None, {}),
+    ("zerodl.distributed:rank", "", {}),
+    ("zerodl.distributed:world_size", "", {}),
+    ("zerodl.distributed:broadcast_parameters", "model, root=0", {"order": "relative"}),
+    ("zerodl.distributed:DistributedOptimizer", "optimizer", {"order": "relative"}),
+    ("zerodl.distributed:DistributedSampler", "dataset, shuffle=True, seed=0", {"order": "relative"}),
+    ("zerodl.nn:Module.fit", "x, y=None, epochs=1, batch_size=32, distributed=None", {"order": "relative"}),
+    *[(f"zerodl.tflearn:{n}", None, {}) for n in ("input_data", "fully_connected", "dropout", "lstm", "gru", "simple_rnn",
+                                                  "conv_2d", "max_pool_2d", "flatten", "embedding",
+                                                  "batch_normalization", "regression", "DNN")],
+    *[(f"zerodl.keras:{n}", None, {}) for n in ("Sequential", "Input", "Model")],
+    *[(f"zerodl.keras.{m}", None, {"module_only": True}) for m in ("losses", "metrics", "optimizers", "callbacks", "models")],
 ]
 
 
@@ -1233,3 +1261,14 @@ def test_cli_entry_points():
     eps = [e for e in metadata.entry_points(group="console_scripts") if e.name == "zerodl"]
     assert eps and eps[0].value.replace(" ", "") == "zerodl.cli:main"
     assert importlib.util.find_spec("zerodl.__main__") is not None
+
+
+def test_cli_parser_options_0_2():
+    """API.md 0.2: `zerodl tune [--storage URL] [--trials N]` and `zerodl train --distributed`."""
+    from zerodl.cli import build_parser
+
+    p = build_parser()
+    a = p.parse_args(["tune", "--storage", "sqlite:///study.db", "--trials", "7"])
+    assert a.command == "tune" and "sqlite:///study.db" in vars(a).values() and 7 in vars(a).values()
+    assert p.parse_args(["train", "--distributed"]).distributed is True
+    assert p.parse_args(["train"]).distributed is False

@@ -504,3 +504,38 @@ def test_monitor_callbacks_share_one_improvement_rule():
     restored = EarlyStopping(monitor="val_accuracy")
     restored.load_state_dict(es.state_dict())
     assert restored.best == 0.7 and restored.wait == 2
+
+
+class _StopAt(Callback):
+    """Raises KeyboardInterrupt at the first batch of epoch ``epoch`` (a Ctrl-C in fit)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.current == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop_epoch", [0, 2])
+def test_csv_logger_interrupted_leaves_complete_rows_and_never_an_emptied_file(tmp_path, stop_epoch):
+    x, y = blobs()
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss\n0,9.0\n")  # a previous run's log
+    model = mlp()
+    model.compile(optimizer="adam", loss="cross_entropy")
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=4, batch_size=20, verbose=0, callbacks=[CSVLogger(path), _StopAt(stop_epoch)])
+    rows = list(csv.DictReader(open(path, newline="")))
+    if stop_epoch == 0:  # stopped before any epoch finished: the old file is untouched
+        assert path.read_text() == "epoch,loss\n0,9.0\n"
+    else:  # the finished epochs, each a whole row
+        assert [r["epoch"] for r in rows] == ["0", "1"] and all(float(r["loss"]) > 0 for r in rows)
+    fresh = tmp_path / "none.csv"
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=2, batch_size=20, verbose=0, callbacks=[CSVLogger(fresh), _StopAt(0)])
+    assert not fresh.exists()

@@ -29,24 +29,30 @@ class CSVLogger(Callback):
         self.writer = None
         self.csv_file = None
         self.append_header = True
+        self._mode = None
 
     def on_train_begin(self, logs=None):
+        self.keys = None
+        self.writer = None
+        self._mode = None
         if not is_main_process():  # in a distributed run rank 0 writes
             return
-        folder = os.path.dirname(self.filename)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename, "r", newline="") as f:
                     self.append_header = not bool(f.readline())
-            mode = "a"
+            self._mode = "a"
         else:
             self.append_header = True
-            mode = "w"
-        self.keys = None
-        self.writer = None
-        self.csv_file = open(self.filename, mode, newline="")
+            self._mode = "w"
+
+    def _open(self):
+        # Opened at the first finished epoch, not at train begin: a run stopped before then
+        # leaves an existing file as it was and creates no empty one.
+        folder = os.path.dirname(self.filename)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        self.csv_file = open(self.filename, self._mode, newline="")
 
     @staticmethod
     def _handle_value(v):
@@ -60,8 +66,10 @@ class CSVLogger(Callback):
             return v
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.csv_file is None:  # not this rank's to write
+        if self._mode is None:  # not this rank's to write
             return
+        if self.csv_file is None:
+            self._open()
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
