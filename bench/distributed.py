@@ -1,29 +1,39 @@
-"""Data-parallel scaling of zerodl over MPI: samples/s with 1 and 2 ranks on W1 and W2, and
-the share of a step spent averaging gradients.
+"""Data-parallel scaling of zerodl over MPI: samples/s with 1 and 2 ranks on W1 and W2, what
+the machine allows without any communication, and where a step's communication time goes.
 
     python -m bench.distributed [--data-dir DIR] [--workloads W1,W2] [--ranks 1,2] [--repeats 3]
+        [--scaling alone,weak,strong] [--bind-to core] [--max-foreign 0.04] [--json FILE]
 
 One command prints the whole table (markdown). Each rank runs one BLAS thread; the driver
 launches ``mpiexec -n k python -m bench.distributed --worker ...`` for every (workload,
-ranks) pair, alternating the rank counts ``--repeats`` times and keeping each one's best
-run. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the workers' environment (as
-bench/run.py does by default) so OpenBLAS picks its kernels for this CPU.
+ranks, scaling), alternating them ``--repeats`` times; each row gives the best run and the
+ratio of the medians. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the workers'
+environment (as bench/run.py does by default) so OpenBLAS picks its kernels for this CPU.
 
-Scaling:
+What samples/s counts: the samples of all ranks together over the timed window (Barrier to
+Barrier), so 1 and k ranks are compared on the same number of samples (``--samples``).
+
+Scaling (rows):
+- independent (``alone``): k ranks each train their own model with batch 100 and exchange
+  nothing (a plain optimizer; only the Barriers around the timed window). Their summed
+  samples/s is the ceiling of weak scaling on this machine: what k processes sharing its
+  caches, memory bandwidth and cores allow.
 - weak: every rank keeps the workload's batch (100), so k ranks take a global batch of 100k
   (Horovod's and ChainerMN's convention; the learning rate would be scaled with it).
 - strong: the global batch stays 100, split over the ranks (same hyper-parameters as one
   process; smaller GEMMs per rank).
 
-Columns: samples/s over the timed unit (W1: one epoch of 60,000 samples; W2: 10,000 samples),
-speed-up over one rank, ``comm``: the share of the step inside DistributedOptimizer's
-gradient averaging (pack + Allreduce + unpack, waiting for the slower rank included),
-``allreduce``: one bucketed Allreduce of the model's gradients timed alone (best of 20, ms).
-The last two columns divide by the CPU seconds of the busiest rank instead of the wall
-time: on a machine shared with other jobs, wall-clock samples/s measure the share of the
-CPUs the ranks were given; CPU seconds leave out the time a rank sat descheduled (but keep
-MPI's spin-waiting for a descheduled partner, so they understate the speed-up). On a quiet
-machine with a core per rank the two ratios agree.
+Columns: samples/s; speed-up over one rank (best runs, and the medians' ratio); ms per step;
+the DistributedOptimizer's gradient averaging per step split into ``pack`` (gradients into
+the bucket), ``Allreduce`` (the call, waiting for the slower rank included) and ``unpack``;
+``comm share``: their sum over the step; ``Allreduce alone``: one bucketed reduction timed
+right after a Barrier (best of 20: the wire cost without waiting). The next two columns
+divide by the CPU seconds of the busiest rank instead of the wall time (they leave out time
+a rank sat descheduled, but keep MPI's spin-waiting). The last one is the share of the CPUs
+that other processes used during the timed window (from /proc/stat, minus the ranks' own CPU
+time): with ``--max-foreign F`` a run above F is run again (up to ``--retries`` times, after
+waiting up to ``--quiet-wait`` s for a quiet second), so that a busy machine still gives
+clean rows or says that it could not.
 """
 from __future__ import annotations
 
@@ -167,7 +177,8 @@ def _env():
 
 
 def launch(workload, ranks, scaling, args):
-    cmd = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", "bench.distributed", "--worker",
+    bind = ["-bind-to", args.bind_to] if args.bind_to else []
+    cmd = [_mpiexec(), *bind, "-n", str(ranks), sys.executable, "-m", "bench.distributed", "--worker",
            "--workload", workload, "--scaling", scaling, "--samples", str(args.samples),
            "--mlp-samples", str(args.mlp_samples)]
     if args.data_dir:
@@ -238,6 +249,7 @@ def main(argv=None):
     p.add_argument("--retry-wait", type=float, default=5.0, help="seconds between such reruns")
     p.add_argument("--quiet-wait", type=float, default=120.0,
                    help="with --max-foreign: before each launch, wait at most this long for a quiet second")
+    p.add_argument("--bind-to", help="passed to mpiexec -bind-to (core: each rank pinned to its own core)")
     p.add_argument("--json", help="also write every run's measurements to this file")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workload", default="W2", help=argparse.SUPPRESS)
@@ -270,6 +282,7 @@ def main(argv=None):
     load = os.getloadavg()
     print(f"Load average during the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
           f"{os.cpu_count()} logical CPUs; {args.repeats} alternating runs per row; "
+          f"{'mpiexec -bind-to ' + args.bind_to if args.bind_to else 'ranks not pinned'}; "
           f"data: {'MNIST from ' + args.data_dir if args.data_dir else 'synthetic'}\n")
     print(table(runs))
     if args.json:
