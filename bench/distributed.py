@@ -96,11 +96,12 @@ def worker(args) -> None:
     dist.barrier()
     elapsed = time.perf_counter() - t0
     busy = _busy_seconds() - busy0
-    ranks = dist.allgather_object({"own": own, "cpu": cpu, "cpu_all": time.process_time() - c0})
+    phases = {k: v - before[k] for k, v in _phases(reducer).items()}
+    ranks = dist.allgather_object({"own": own, "cpu": cpu, "cpu_all": time.process_time() - c0,
+                                   "phases_ms": {k: 1e3 * v / steps for k, v in phases.items()}})
     # CPU time the machine spent on anything but these ranks during the timed window
     foreign = max(0.0, busy - sum(q["cpu_all"] for q in ranks)) / ((os.cpu_count() or 1) * elapsed)
     cpu = max(q["cpu"] for q in ranks)  # the busiest rank's CPU seconds (MPI's spin-waits included)
-    phases = {k: v - before[k] for k, v in _phases(reducer).items()}
     if alone:  # independent runs: each rank's samples over its own time, summed
         sps = sum(steps * batch / q["own"] for q in ranks)
         sps_cpu = sum(steps * batch / q["cpu"] for q in ranks)
@@ -125,7 +126,7 @@ def worker(args) -> None:
             "comm_share": sum(phases.values()) / elapsed if world > 1 else 0.0,
             "phases_ms": {k: 1e3 * v / steps for k, v in phases.items()},
             "allreduce_ms": wire * 1e3, "buckets": len(reducer.buckets or []) if reducer else 0,
-            "mbytes": nbytes / 2**20, "foreign": None if math.isnan(busy0) else foreign,
+            "mbytes": nbytes / 2**20, "by_rank": ranks, "foreign": None if math.isnan(busy0) else foreign,
         }), flush=True)
 
 
