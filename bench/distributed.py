@@ -278,8 +278,8 @@ def main(argv=None):
                 again = launch(w, k, "weak" if k == 1 else scaling, args)
                 res = again if again["foreign"] <= res["foreign"] else res
             runs.setdefault((w, k, scaling), []).append(res)
-            print(f"# {w} ranks={k} {scaling}: {res['samples_per_s']:,.0f} samples/s, {res['step_ms']:.2f} ms/step "
-                  f"{res['phases_ms']}", file=sys.stderr, flush=True)
+            print(f"# {w} ranks={k} {scaling}: {res['samples_per_s']:,.0f} samples/s, {res['step_ms']:.2f} ms/step, "
+                  f"other jobs {100 * (res['foreign'] or 0):.0f} %\n{TAG}{json.dumps(res)}", file=sys.stderr, flush=True)
     load = os.getloadavg()
     print(f"Load average during the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
           f"{os.cpu_count()} logical CPUs; {args.repeats} alternating runs per row; "
