@@ -84,7 +84,7 @@ def worker(args) -> None:
             lo = (k * g) % (len(x) - g + 1) + r * batch
             zerodl_train_step(model, opt, x[lo:lo + batch], t[lo:lo + batch])
 
-    run(0, 10)  # warm-up
+    run(0, args.warmup)
     dist.barrier()
     reducer = None if alone else opt.reducer
     before = _phases(reducer)
@@ -181,7 +181,7 @@ def launch(workload, ranks, scaling, args):
     bind = ["-bind-to", args.bind_to] if args.bind_to else []
     cmd = [_mpiexec(), *bind, "-n", str(ranks), sys.executable, "-m", "bench.distributed", "--worker",
            "--workload", workload, "--scaling", scaling, "--samples", str(args.samples),
-           "--mlp-samples", str(args.mlp_samples)]
+           "--mlp-samples", str(args.mlp_samples), "--warmup", str(args.warmup)]
     if args.data_dir:
         cmd += ["--data-dir", args.data_dir]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=args.timeout)
@@ -243,6 +243,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--samples", type=int, default=10_000, help="W2: samples per timed unit")
     p.add_argument("--mlp-samples", type=int, default=60_000, help="W1: samples per timed unit")
+    p.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--max-foreign", type=float, default=None,
                    help="rerun a run in which other processes took more than this share of the CPUs (e.g. 0.03)")
