@@ -121,3 +121,32 @@ def test_bad_python_option_is_refused(capsys):
     with pytest.raises(SystemExit):
         driver.parse_args(["--python", "tensorflow"])
     assert "--python expects FRAMEWORK=PYTHON" in capsys.readouterr().err
+
+
+def test_the_layer_profiler_attributes_a_step_and_undoes_its_patches():
+    from bench import profile_layers as P
+    from zerodl.core import Function
+
+    matmul, call = np.matmul, Function.__call__
+    res = P.profile("KCNN", threads=1, steps=1, warmup=1, data_dir=None, use_torch=False)
+    table = res["rec"].table
+    assert res["at_sign"]  # ndarray @ ndarray was seen (weight gradients use it)
+    assert [b for b, _ in res["blocks"]] == ["conv1", "conv2", "conv3", "dense head"]
+    for block in ("conv1", "conv2", "conv3"):
+        assert table[block]["gemm"] > 0 and table[block]["activation"] > 0
+    assert table["conv1"]["pooling"] > 0 and table["conv3"]["pooling"] == 0  # no pool after conv3
+    assert res["shapes"]["conv2"] == (100, 32, 13, 13)
+    assert res["rec"].gemms["conv2"]  # its GEMMs were recorded, so the floor can replay them
+    assert P.replay_floor(res["rec"].gemms["conv2"]) > 0
+    text = P.report(res, "KCNN", "cmd")
+    assert "| conv2 | 100×32×13×13 |" in text and "GEMMs through `@` seen: yes" in text
+    # everything put back: numpy, Function, the operator slot
+    from zerodl.functions.conv import Conv2d, Windows
+
+    assert np.matmul is matmul and Function.__call__ is call
+    assert not hasattr(Conv2d.forward, "__wrapped__") and not hasattr(Windows.im2col, "__wrapped__")
+    rec = res["rec"]
+    rec.on, seen = True, sum(map(len, rec.gemms.values()))
+    _ = np.ones((2, 2)) @ np.ones((2, 2))
+    np.matmul(np.ones((2, 2)), np.ones((2, 2)))
+    assert sum(map(len, rec.gemms.values())) == seen
