@@ -48,10 +48,9 @@ def test_threadpoolctl_sees_the_blas_limit_change():
 
     if _blas_threads() is None:
         pytest.skip("no BLAS pool that threadpoolctl can see")
-    most = max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
     zd.set_num_threads(1)
     assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {1}
-    if most > 1:
+    if threads.available_cores() > 1:  # OpenBLAS may be raised above its start-up count
         zd.set_num_threads(2)
         assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
     assert threads.thread_info()["zerodl"] == zd.get_num_threads()
