@@ -392,14 +392,24 @@ def _csv(kind):
     return parse
 
 
+def all_cores_default() -> list[int]:
+    """One thread, and all the cores this process may use (when more than one)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return [1, n] if n > 1 else [1]
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("ZERODL_DATA"),
                    help="folder with the four MNIST IDX files (gz or not); synthetic data "
                         "of the same shapes when absent (default: $ZERODL_DATA)")
-    p.add_argument("--threads", type=_csv(int), default=[1, 2],
-                   help="BLAS/OpenMP thread counts, comma-separated (default: 1,2)")
+    p.add_argument("--threads", type=_csv(int), default=all_cores_default(),
+                   help="BLAS/OpenMP thread counts, comma-separated (default: 1 and every "
+                        f"usable core: {','.join(map(str, all_cores_default()))} here)")
     p.add_argument("--repeats", type=int, default=3,
                    help="alternating runs per framework (default: 3)")
     p.add_argument("--workloads", type=_csv(str.upper), default=list(WORKLOADS),
