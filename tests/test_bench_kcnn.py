@@ -150,3 +150,22 @@ def test_the_layer_profiler_attributes_a_step_and_undoes_its_patches():
     _ = np.ones((2, 2)) @ np.ones((2, 2))
     np.matmul(np.ones((2, 2)), np.ones((2, 2)))
     assert sum(map(len, rec.gemms.values())) == seen
+
+
+def test_the_child_applies_and_reports_zerodls_thread_count():
+    pytest.importorskip("threadpoolctl")
+    from bench import child
+    from zerodl.core import threads
+
+    from threadpoolctl import threadpool_limits
+
+    before = zd.get_num_threads()
+    blas = threadpool_limits(limits=None)  # records the pools' counts, changes nothing
+    try:
+        child.limit_threads("zdkeras", 1)
+        seen = child.thread_report("zdkeras")
+        assert seen["zerodl"] == 1 and seen.get("openblas", "1").startswith("1")
+        assert child.probe("zdkeras")["ok"]
+    finally:
+        threads._setting["n"] = before
+        blas.restore_original_limits()
