@@ -50,6 +50,7 @@ from bench.workloads import WORKLOADS, Options  # noqa: E402
 FRAMEWORKS = ("zerodl", "zdkeras", "torch", "tf", "numpy")
 LABEL = {"zerodl": "zerodl", "zdkeras": "zerodl.keras", "torch": "PyTorch", "tf": "TensorFlow",
          "numpy": "NumPy"}
+MODULES = {"zdkeras": "zerodl.keras", "tf": "tensorflow"}  # what the probe imports, for messages
 # The ratios the report can show (mine / peer), in column order; a column appears when some
 # workload of the run has both frameworks. Targets name a peer ("torch": zerodl / PyTorch) or
 # a pair ("zdkeras/tf").
@@ -470,10 +471,12 @@ def main(argv=None, prog="python bench/run.py") -> int:
     PYTHONS.clear()
     PYTHONS.update(args.pythons)
     infos, skipped = {}, {}
-    for fw in args.frameworks:
+    needed = {fw for w in workloads for fw in w.frameworks}
+    for fw in [fw for fw in args.frameworks if fw in needed]:  # no workload of the run: not probed
         infos[fw] = probe(fw)
         if not infos[fw].get("ok"):
-            skipped[fw] = f"`import {fw}` failed ({infos[fw].get('error')})"
+            hint = " (another interpreter has it? --python tf=PATH)" if fw == "tf" else ""
+            skipped[fw] = f"`import {MODULES.get(fw, fw)}` failed ({infos[fw].get('error')}){hint}"
             log(f"skipping {LABEL[fw]}: import failed: {infos[fw].get('error')}")
     active = [fw for fw in FRAMEWORKS if fw in args.frameworks and fw not in skipped]
     if opts.data_dir is None or mnist_source(opts.data_dir) is None:
