@@ -4,11 +4,11 @@ PyTorch's names.
 One number for everything that computes in parallel inside an op:
 
 - **BLAS** (NumPy's OpenBLAS/MKL: every GEMM): limited through ``threadpoolctl`` when it is
-  installed (``pip install threadpoolctl``; it is in the ``bench`` and ``test`` extras). Without
-  it a running process's BLAS pool cannot be changed: ``set_num_threads`` then warns, and only
-  sets ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` in ``os.environ``,
-  which the BLAS of *new* processes (data workers, ``mpiexec`` ranks started afterwards) reads
-  at their start, not this one's.
+  installed (``pip install threadpoolctl``; it is in the ``bench`` and ``test`` extras).
+  ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` are set in ``os.environ``
+  too, for processes started afterwards (``mpiexec`` ranks, subprocesses), whose BLAS reads
+  them at start. Without threadpoolctl those variables are all it can do: a running
+  process's BLAS pool keeps its size, and ``set_num_threads`` warns.
 - **Numba** (compiled kernels, when ``numba`` is imported): ``numba.set_num_threads``, at most
   its ``NUMBA_NUM_THREADS`` (the pool size it started with). Numba's setting is per thread:
   call ``set_num_threads`` in the thread that runs the kernels (the main one, normally).
