@@ -3,7 +3,8 @@
 They compute what ``NumpyTransforms`` computes (and are tested against it), in one pass and
 in registers: the data are channels-last, so each tile's transform is the same straight-line
 arithmetic for every channel, and the innermost loop over the channels runs on SIMD lanes
-(contiguous loads and stores). The products with B^T, A^T and A are written out, zeros and
+(contiguous loads and stores); the transformed tiles are tile-major (T, 36, C), so each tile
+writes (or reads) one contiguous block rather than 36 far-apart rows. The products with B^T, A^T and A are written out, zeros and
 ones dropped. Rows of tiles are shared out over Numba's threads (``prange``). Importing this
 module needs Numba; the kernels compile at their first call for each dtype and are cached
 on disk (``cache=True``).
@@ -25,7 +26,7 @@ def _pad(xh, PH, PW, Hp, Wp):
 
 @_jit
 def _input(buf, TH, TW, v):
-    """buf (N, 4*TH+2, 4*TW+2, C) padded -> v (36, T, C) = B^T d B per tile."""
+    """buf (N, 4*TH+2, 4*TW+2, C) padded -> v (T, 36, C) = B^T d B per tile."""
     N, C = buf.shape[0], buf.shape[3]
     dt = buf.dtype.type
     two, four, five = dt(2), dt(4), dt(5)
@@ -51,51 +52,64 @@ def _input(buf, TH, TW, v):
                 for c in range(C):
                     e0, e1, e2 = rows[a, 0, c], rows[a, 1, c], rows[a, 2, c]
                     e3, e4, e5 = rows[a, 3, c], rows[a, 4, c], rows[a, 5, c]
-                    v[k, t, c] = four * e0 - five * e2 + e4
-                    v[k + 1, t, c] = e3 + e4 - four * (e1 + e2)
-                    v[k + 2, t, c] = four * (e1 - e2) - e3 + e4
-                    v[k + 3, t, c] = two * (e3 - e1) - e2 + e4
-                    v[k + 4, t, c] = two * (e1 - e3) - e2 + e4
-                    v[k + 5, t, c] = four * e1 - five * e3 + e5
+                    v[t, k, c] = four * e0 - five * e2 + e4
+                    v[t, k + 1, c] = e3 + e4 - four * (e1 + e2)
+                    v[t, k + 2, c] = four * (e1 - e2) - e3 + e4
+                    v[t, k + 3, c] = two * (e3 - e1) - e2 + e4
+                    v[t, k + 4, c] = two * (e1 - e3) - e2 + e4
+                    v[t, k + 5, c] = four * e1 - five * e3 + e5
 
 
 @_jit
 def _output(m, N, TH, TW, OH, OW, bias, y):
-    """m (36, T, C) -> y (N, OH, OW, C) = A^T m A per tile + bias."""
+    """m (T, 36, C) -> y (N, OH, OW, C) = A^T m A per tile + bias."""
     C = m.shape[2]
     dt = m.dtype.type
     two, four, eight = dt(2), dt(4), dt(8)
     for nt in prange(N * TH):
         n, th = nt // TH, nt % TH
         cols = np.empty((4, 6, C), dtype=m.dtype)
-        out = np.empty((4, 4, C), dtype=m.dtype)
+        out = np.empty((1, 4, C), dtype=m.dtype)
         for tw in range(TW):
             t = nt * TW + tw
             for j in range(6):
                 for c in range(C):
-                    m0, m1, m2 = m[j, t, c], m[6 + j, t, c], m[12 + j, t, c]
-                    m3, m4, m5 = m[18 + j, t, c], m[24 + j, t, c], m[30 + j, t, c]
+                    m0, m1, m2 = m[t, j, c], m[t, 6 + j, c], m[t, 12 + j, c]
+                    m3, m4, m5 = m[t, 18 + j, c], m[t, 24 + j, c], m[t, 30 + j, c]
                     s12, d12, s34, d34 = m1 + m2, m1 - m2, m3 + m4, m3 - m4
                     cols[0, j, c] = m0 + s12 + s34
                     cols[1, j, c] = d12 + two * d34
                     cols[2, j, c] = s12 + four * s34
                     cols[3, j, c] = d12 + eight * d34 + m5
-            for a in range(4):
-                for c in range(C):
-                    e0, e1, e2 = cols[a, 0, c], cols[a, 1, c], cols[a, 2, c]
-                    e3, e4, e5 = cols[a, 3, c], cols[a, 4, c], cols[a, 5, c]
-                    s12, d12, s34, d34 = e1 + e2, e1 - e2, e3 + e4, e3 - e4
-                    out[a, 0, c] = e0 + s12 + s34 + bias[c]
-                    out[a, 1, c] = d12 + two * d34 + bias[c]
-                    out[a, 2, c] = s12 + four * s34 + bias[c]
-                    out[a, 3, c] = d12 + eight * d34 + e5 + bias[c]
-            hs, ws = min(4, OH - 4 * th), min(4, OW - 4 * tw)
-            y[n, 4 * th:4 * th + hs, 4 * tw:4 * tw + ws] = out[:hs, :ws]
+            y0, x0 = 4 * th, 4 * tw
+            hs, ws = min(4, OH - y0), min(4, OW - x0)
+            for a in range(hs):
+                if ws == 4:
+                    for c in range(C):
+                        e0, e1, e2 = cols[a, 0, c], cols[a, 1, c], cols[a, 2, c]
+                        e3, e4, e5 = cols[a, 3, c], cols[a, 4, c], cols[a, 5, c]
+                        s12, d12, s34, d34 = e1 + e2, e1 - e2, e3 + e4, e3 - e4
+                        y[n, y0 + a, x0, c] = e0 + s12 + s34 + bias[c]
+                        y[n, y0 + a, x0 + 1, c] = d12 + two * d34 + bias[c]
+                        y[n, y0 + a, x0 + 2, c] = s12 + four * s34 + bias[c]
+                        y[n, y0 + a, x0 + 3, c] = d12 + eight * d34 + e5 + bias[c]
+                else:  # the last tile of a row runs over the image's edge
+                    for c in range(C):
+                        e0, e1, e2 = cols[a, 0, c], cols[a, 1, c], cols[a, 2, c]
+                        e3, e4, e5 = cols[a, 3, c], cols[a, 4, c], cols[a, 5, c]
+                        s12, d12, s34, d34 = e1 + e2, e1 - e2, e3 + e4, e3 - e4
+                        out[0, 0, c] = e0 + s12 + s34
+                        out[0, 1, c] = d12 + two * d34
+                        out[0, 2, c] = s12 + four * s34
+                        out[0, 3, c] = d12 + eight * d34 + e5
+                    for b in range(ws):
+                        for c in range(C):
+                            y[n, y0 + a, x0 + b, c] = out[0, b, c] + bias[c]
 
 
 @_jit
 def _grad_output(gy, TH, TW, g):
-    """gy (N, OH, OW, C) -> g (36, T, C) = A gY A^T per 4x4 tile (zero beyond OH, OW)."""
+    """gy (N, OH, OW, C) -> g (T, 36, C) = A gY A^T per 4x4 tile (zero beyond OH, OW)."""
     N, OH, OW, C = gy.shape
     dt = gy.dtype.type
     two, four, eight = dt(2), dt(4), dt(8)
@@ -105,13 +119,17 @@ def _grad_output(gy, TH, TW, g):
         rows = np.empty((6, 4, C), dtype=gy.dtype)
         for tw in range(TW):
             t = nt * TW + tw
-            hs, ws = min(4, OH - 4 * th), min(4, OW - 4 * tw)
-            if hs < 4 or ws < 4:
+            y0, x0 = 4 * th, 4 * tw
+            hs, ws = min(4, OH - y0), min(4, OW - x0)
+            src, r0, c0 = gy[n], y0, x0
+            if hs < 4 or ws < 4:  # a tile over the edge: copied, zero beyond it
                 tile[:] = 0
-            tile[:hs, :ws] = gy[n, 4 * th:4 * th + hs, 4 * tw:4 * tw + ws]
+                tile[:hs, :ws] = gy[n, y0:y0 + hs, x0:x0 + ws]
+                src, r0, c0 = tile, 0, 0
             for j in range(4):
                 for c in range(C):
-                    g0, g1, g2, g3 = tile[0, j, c], tile[1, j, c], tile[2, j, c], tile[3, j, c]
+                    g0, g1 = src[r0, c0 + j, c], src[r0 + 1, c0 + j, c]
+                    g2, g3 = src[r0 + 2, c0 + j, c], src[r0 + 3, c0 + j, c]
                     s02, s13 = g0 + g2, g1 + g3
                     q02, q13 = g0 + four * g2, two * g1 + eight * g3
                     rows[0, j, c] = g0
@@ -126,34 +144,27 @@ def _grad_output(gy, TH, TW, g):
                     e0, e1, e2, e3 = rows[a, 0, c], rows[a, 1, c], rows[a, 2, c], rows[a, 3, c]
                     s02, s13 = e0 + e2, e1 + e3
                     q02, q13 = e0 + four * e2, two * e1 + eight * e3
-                    g[k, t, c] = e0
-                    g[k + 1, t, c] = s02 + s13
-                    g[k + 2, t, c] = s02 - s13
-                    g[k + 3, t, c] = q02 + q13
-                    g[k + 4, t, c] = q02 - q13
-                    g[k + 5, t, c] = e3
+                    g[t, k, c] = e0
+                    g[t, k + 1, c] = s02 + s13
+                    g[t, k + 2, c] = s02 - s13
+                    g[t, k + 3, c] = q02 + q13
+                    g[t, k + 4, c] = q02 - q13
+                    g[t, k + 5, c] = e3
 
 
 # The same signatures as ``winograd.NumpyTransforms`` (the constant matrices are built in).
-def transform_input(xh, t, bt=None):
-    """xh (N, H, W, C) -> V (36, T, C)."""
-    buf = _pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2)
-    v = np.empty((36, t.T, xh.shape[3]), dtype=xh.dtype)
-    _input(buf, t.TH, t.TW, v)
-    return v
+def transform_input(xh, t, bt, out):
+    """xh (N, H, W, C) -> out (T, 36, C)."""
+    _input(_pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
 
 
-def transform_output(m, t, at=None, bias=None):
-    """M (36, T, C_out) -> yh (N, OH, OW, C_out) (+ bias)."""
+def transform_output(m, t, at, bias, out):
+    """M (T, 36, C_out) -> out (N, OH, OW, C_out) (+ bias)."""
     c_out = m.shape[2]
-    y = np.empty((t.N, t.OH, t.OW, c_out), dtype=m.dtype)
     b = np.zeros(c_out, dtype=m.dtype) if bias is None else np.ascontiguousarray(bias, dtype=m.dtype)
-    _output(m, t.N, t.TH, t.TW, t.OH, t.OW, b, y)
-    return y
+    _output(m, t.N, t.TH, t.TW, t.OH, t.OW, b, out)
 
 
-def transform_grad_output(gyh, t, at=None):
-    """gyh (N, OH, OW, C_out) -> (36, T, C_out)."""
-    g = np.empty((36, t.T, gyh.shape[3]), dtype=gyh.dtype)
-    _grad_output(gyh, t.TH, t.TW, g)
-    return g
+def transform_grad_output(gyh, t, at, out):
+    """gyh (N, OH, OW, C_out) -> out (T, 36, C_out)."""
+    _grad_output(np.ascontiguousarray(gyh), t.TH, t.TW, out)

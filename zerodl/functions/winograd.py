@@ -17,7 +17,7 @@ Backward (from the same bilinear form):
 - the weight gradient is G^T [ sum over tiles of (A gY A^T) V^T ] G: 36 GEMMs over the tiles,
   with the forward's V kept.
 
-Layout: ``V`` is (36, C, T) with T ordered (n, tile row, tile column); tiles step by 4 over the
+Layout: ``V`` is (T, 36, C), T ordered (n, tile row, tile column), channels last; tiles step by 4 over the
 zero-padded image, the last ones running over the edge (their extra outputs are dropped and get
 a zero gradient). Everything goes through ``xp``; on NumPy the transforms run as compiled
 kernels (``_fast_winograd``, Numba) when Numba is installed, these ``einsum`` forms being the
@@ -50,6 +50,8 @@ AT = np.array([[1, 1, 1, 1, 1, 0],
                [0, 1, 1, 4, 4, 0],
                [0, 1, -1, 8, -8, 1]], dtype=np.float64)
 
+# Transformed tiles per chunk of samples (see Tiles.chunks).
+_CHUNK_BYTES = 1 << 20
 # Below this many input channels im2col's single GEMM (K = 9 * C) is the faster one.
 MIN_CHANNELS = 8
 enabled = os.environ.get("ZERODL_WINOGRAD", "1") != "0"
@@ -74,6 +76,16 @@ class Tiles:
         self.TH, self.TW = -(-self.OH // 4), -(-self.OW // 4)  # tiles per column / row
         self.T = self.N * self.TH * self.TW
 
+    def chunks(self, channels, itemsize):
+        """(sample range, its tile range, the Tiles of that many samples): about _CHUNK_BYTES of
+        transformed tiles each, so that a chunk's V and M stay in cache between the transforms
+        and the GEMMs (a batch's V is several times the cache)."""
+        per = self.TH * self.TW
+        step = max(1, _CHUNK_BYTES // (per * 36 * channels * itemsize))
+        for n0 in range(0, self.N, step):
+            n1 = min(n0 + step, self.N)
+            yield n0, n1, n0 * per, n1 * per, Tiles((n1 - n0, self.C, self.H, self.W), (self.PH, self.PW))
+
 
 def channels_last(x):
     """x (N, C, H, W) as a C-contiguous (N, H, W, C) array: a view when x's memory is laid out
@@ -85,12 +97,13 @@ def channels_last(x):
 class NumpyTransforms:
     """The three data transforms written as ``einsum`` over strided tile views (the reference).
 
-    Inputs and outputs are channels-last (N, H, W, C); the transformed tiles are (36, T, C).
+    Inputs and outputs are channels-last (N, H, W, C); the transformed tiles are tile-major
+    (T, 36, C): the 36 products of a tile sit together.
     """
 
     @staticmethod
-    def transform_input(xh, t, bt):
-        """xh (N, H, W, C) -> V (36, T, C) = B^T d B of every 6x6 tile of the padded image."""
+    def transform_input(xh, t, bt, out):
+        """xh (N, H, W, C) -> out (T, 36, C) = B^T d B of every 6x6 tile of the padded image."""
         xp = get_array_module(xh)
         C = xh.shape[3]
         buf = xp.zeros((t.N, 4 * t.TH + 2, 4 * t.TW + 2, C), dtype=xh.dtype)
@@ -98,31 +111,28 @@ class NumpyTransforms:
         sN, sH, sW, sC = buf.strides
         tiles = xp.lib.stride_tricks.as_strided(
             buf, (t.N, t.TH, t.TW, 6, 6, C), (sN, 4 * sH, 4 * sW, sH, sW, sC))
-        v = xp.einsum("ai,nuvijc,bj->abnuvc", bt, tiles, bt, optimize=True)
-        return xp.ascontiguousarray(v).reshape(36, t.T, C)
+        out[...] = xp.einsum("ai,nuvijc,bj->nuvabc", bt, tiles, bt, optimize=True).reshape(t.T, 36, C)
 
     @staticmethod
-    def transform_output(m, t, at, bias=None):
-        """M (36, T, C_out) -> yh (N, OH, OW, C_out) = A^T m A of every tile (+ bias)."""
+    def transform_output(m, t, at, bias, out):
+        """M (T, 36, C_out) -> out (N, OH, OW, C_out) = A^T m A of every tile (+ bias)."""
         xp = get_array_module(m)
         c_out = m.shape[2]
-        m = m.reshape(6, 6, t.N, t.TH, t.TW, c_out)
-        y = xp.einsum("ai,ijnuvc,bj->nuavbc", at, m, at, optimize=True)
-        y = y.reshape(t.N, 4 * t.TH, 4 * t.TW, c_out)[:, :t.OH, :t.OW]
+        m = m.reshape(t.N, t.TH, t.TW, 6, 6, c_out)
+        y = xp.einsum("ai,nuvijc,bj->nuavbc", at, m, at, optimize=True)
+        out[...] = y.reshape(t.N, 4 * t.TH, 4 * t.TW, c_out)[:, :t.OH, :t.OW]
         if bias is not None:
-            y = y + bias
-        return xp.ascontiguousarray(y)
+            out += bias
 
     @staticmethod
-    def transform_grad_output(gyh, t, at):
-        """gyh (N, OH, OW, C_out) -> (36, T, C_out) = A gY A^T of every 4x4 tile (zero beyond OH, OW)."""
+    def transform_grad_output(gyh, t, at, out):
+        """gyh (N, OH, OW, C_out) -> out (T, 36, C_out) = A gY A^T of every 4x4 tile (zero beyond OH, OW)."""
         xp = get_array_module(gyh)
         c_out = gyh.shape[3]
         buf = xp.zeros((t.N, 4 * t.TH, 4 * t.TW, c_out), dtype=gyh.dtype)
         buf[:, :t.OH, :t.OW] = gyh
         tiles = buf.reshape(t.N, t.TH, 4, t.TW, 4, c_out)
-        g = xp.einsum("ia,nuivjc,jb->abnuvc", at, tiles, at, optimize=True)
-        return xp.ascontiguousarray(g).reshape(36, t.T, c_out)
+        out[...] = xp.einsum("ia,nuivjc,jb->nuvabc", at, tiles, at, optimize=True).reshape(t.T, 36, c_out)
 
 
 def _fast_transforms():
@@ -151,16 +161,16 @@ def weight_transform(W, dtype):
     """W (C_out, C, 3, 3) -> U (36, C, C_out) = G g G^T."""
     xp = get_array_module(W)
     g = xp.asarray(G, dtype=dtype)
-    u = xp.einsum("ai,ocij,bj->abco", g, W, g, optimize=True)
-    return xp.ascontiguousarray(u).reshape(36, W.shape[1], W.shape[0])
+    u = xp.matmul(xp.matmul(g, W), g.T)  # (C_out, C, 6, 6)
+    return xp.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(36, W.shape[1], W.shape[0])
 
 
 def weight_grad_transform(mu, dtype):
     """dL/dU (36, C, C_out) -> dL/dW (C_out, C, 3, 3) = G^T mu G."""
     xp = get_array_module(mu)
     g = xp.asarray(G, dtype=dtype)
-    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2])
-    return xp.ascontiguousarray(xp.einsum("ak,abco,bl->ockl", g, mu, g, optimize=True))
+    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2]).transpose(3, 2, 0, 1)  # (C_out, C, 6, 6)
+    return xp.ascontiguousarray(xp.matmul(xp.matmul(g.T, mu), g))
 
 
 class WinogradConv:
@@ -176,13 +186,22 @@ class WinogradConv:
 
     @staticmethod
     def _correlate(x, W, tiles, bias=None, keep=None):
+        """conv2d(x, W) + bias, chunk by chunk; with ``keep`` its V is kept as ``keep.v``."""
         xp = get_array_module(x)
-        tr = transforms()
-        v = tr.transform_input(channels_last(x), tiles, xp.asarray(BT, dtype=x.dtype))
+        tr, dtype = transforms(), x.dtype
+        bt, at = xp.asarray(BT, dtype=dtype), xp.asarray(AT, dtype=dtype)
+        xh, u = channels_last(x), weight_transform(W, dtype)
+        c_in, c_out = W.shape[1], W.shape[0]
+        yh = xp.empty((tiles.N, tiles.OH, tiles.OW, c_out), dtype=dtype)
         if keep is not None:
-            keep.v = v
-        m = xp.matmul(v, weight_transform(W, x.dtype))  # (36, T, C) @ (36, C, C_out)
-        yh = tr.transform_output(m, tiles, xp.asarray(AT, dtype=x.dtype), bias)
+            keep.v = xp.empty((tiles.T, 36, c_in), dtype=dtype)
+        for n0, n1, t0, t1, part in tiles.chunks(max(c_in, c_out), dtype.itemsize):
+            v = keep.v[t0:t1] if keep is not None else xp.empty((t1 - t0, 36, c_in), dtype=dtype)
+            tr.transform_input(xh[n0:n1], part, bt, v)
+            # per point of the 6x6 tile: (t, C) @ (C, C_out), on strided slices of the tile-major V
+            m = xp.empty((t1 - t0, 36, c_out), dtype=dtype)
+            xp.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
+            tr.transform_output(m, part, at, bias, yh[n0:n1])
         return yh.transpose(0, 3, 1, 2)
 
     def forward(self, x, W, b=None):
@@ -198,6 +217,11 @@ class WinogradConv:
     def weight_grad(self, gy):
         """-> gW (C_out, C, 3, 3) from the kept V."""
         xp = get_array_module(gy)
-        g = transforms().transform_grad_output(channels_last(gy), self.tiles, xp.asarray(AT, dtype=gy.dtype))
-        mu = xp.matmul(self.v.transpose(0, 2, 1), g)  # (36, C, T) @ (36, T, C_out)
+        gyh, at = channels_last(gy), xp.asarray(AT, dtype=gy.dtype)
+        c_in, c_out = self.v.shape[2], gy.shape[1]
+        mu = xp.zeros((36, c_in, c_out), dtype=gy.dtype)
+        for n0, n1, t0, t1, part in self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize):
+            g = xp.empty((t1 - t0, 36, c_out), dtype=gy.dtype)
+            transforms().transform_grad_output(gyh[n0:n1], part, at, g)
+            mu += xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (36, C, t) @ (36, t, C_out)
         return weight_grad_transform(mu, gy.dtype)
