@@ -7,10 +7,16 @@ arithmetic for every channel, and the innermost loop over the channels runs on S
 writes (or reads) one contiguous block rather than 36 far-apart rows. The products with B^T, A^T and A are written out, zeros and
 ones dropped. Rows of tiles are shared out over Numba's threads (``prange``). Importing this
 module needs Numba; the kernels compile at their first call for each dtype and are cached
-on disk (``cache=True``).
+on disk (``cache=True``). They run with ``zd.get_num_threads()`` threads, one launch at a time
+(Numba's fallback "workqueue" threading layer must not be entered from two threads at once).
 """
+import threading
+
+import numba
 import numpy as np
 from numba import njit, prange
+
+from ..core.threads import get_num_threads
 
 _jit = njit(parallel=True, cache=True, fastmath=True, nogil=True)
 
@@ -152,19 +158,28 @@ def _grad_output(gy, TH, TW, g):
                     g[t, k + 5, c] = e3
 
 
+_launch_lock = threading.Lock()
+
+
+def _launch(kernel, *args):
+    with _launch_lock:
+        numba.set_num_threads(min(get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+        kernel(*args)
+
+
 # The same signatures as ``winograd.NumpyTransforms`` (the constant matrices are built in).
 def transform_input(xh, t, bt, out):
     """xh (N, H, W, C) -> out (T, 36, C)."""
-    _input(_pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
+    _launch(_input, _pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
 
 
 def transform_output(m, t, at, bias, out):
     """M (T, 36, C_out) -> out (N, OH, OW, C_out) (+ bias)."""
     c_out = m.shape[2]
     b = np.zeros(c_out, dtype=m.dtype) if bias is None else np.ascontiguousarray(bias, dtype=m.dtype)
-    _output(m, t.N, t.TH, t.TW, t.OH, t.OW, b, out)
+    _launch(_output, m, t.N, t.TH, t.TW, t.OH, t.OW, b, out)
 
 
 def transform_grad_output(gyh, t, at, out):
     """gyh (N, OH, OW, C_out) -> out (T, 36, C_out)."""
-    _grad_output(np.ascontiguousarray(gyh), t.TH, t.TW, out)
+    _launch(_grad_output, np.ascontiguousarray(gyh), t.TH, t.TW, out)
