@@ -38,12 +38,21 @@ def emit(obj) -> None:
 
 # --- framework import, thread limits, versions --------------------------------------------
 
+def _load_zerodl_kernels():
+    """zerodl imports its compiled kernels (Numba, when installed) at the first conv that uses
+    them; here they are loaded with the other imports, so that the memory baseline holds them
+    as it holds PyTorch's and TensorFlow's libraries."""
+    from zerodl.functions import winograd
+    winograd.preload()
+
+
 def import_framework(framework: str):
     if framework == "zerodl":
         import zerodl
         import zerodl.functions  # noqa: F401
         import zerodl.nn  # noqa: F401
         import zerodl.optim  # noqa: F401
+        _load_zerodl_kernels()
         return zerodl
     if framework == "torch":
         import torch
@@ -54,6 +63,7 @@ def import_framework(framework: str):
     if framework == "zdkeras":
         import zerodl
         import zerodl.keras  # noqa: F401
+        _load_zerodl_kernels()
         return zerodl
     if framework == "tf":
         import keras  # noqa: F401  (Keras 3, on TensorFlow)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..core import get_array_module
 
-__all__ = ["applies", "WinogradConv", "transforms"]
+__all__ = ["applies", "WinogradConv", "transforms", "preload"]
 
 # B^T, G, A^T of F(4x4, 3x3) at the points 0, 1, -1, 2, -2 (and infinity).
 BT = np.array([[4, 0, -5, 0, 1, 0],
@@ -155,6 +155,21 @@ def transforms():
     if _in_use is None:
         _in_use = _fast_transforms() or NumpyTransforms
     return _in_use
+
+
+def preload(dtypes=(np.float32,)):
+    """Import the compiled kernels and load their code for ``dtypes`` now (running them once on
+    a tiny image), rather than at the first Winograd conv; returns the transforms in use.
+    Numba and the loaded machine code take some 140 MB of memory (library code, like any
+    framework's)."""
+    tr = transforms()
+    if tr is not NumpyTransforms:
+        for dtype in dtypes:
+            x = np.zeros((1, MIN_CHANNELS, 4, 4), dtype=dtype)
+            c = WinogradConv(x.shape, (1, 1))
+            y = c.forward(x, np.zeros((1, MIN_CHANNELS, 3, 3), dtype=dtype))
+            c.weight_grad(y)
+    return tr
 
 
 def weight_transform(W, dtype):
