@@ -27,6 +27,8 @@ import statistics
 import sys
 import time
 
+from bench.distributed import _busy_seconds
+
 KERNELS = ("sgemm", "l2", "l3", "dram", "w2")
 _COPY_MIB = {"l2": 0.5, "l3": 8, "dram": 128}
 UNITS = {"sgemm": "GFLOP", "l2": "GiB copied", "l3": "GiB copied", "dram": "GiB copied", "w2": "steps (batch 100)"}
@@ -81,15 +83,6 @@ def _child(kernel, seconds, data_dir, barrier, out):
     for _ in range(units):
         run()
     out.put(units * work / (time.perf_counter() - t0))
-
-
-def _busy_seconds():
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:8]]
-    except (OSError, ValueError):
-        return float("nan")
-    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(kernel, procs, seconds, data_dir):
