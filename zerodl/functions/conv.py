@@ -98,16 +98,22 @@ class Windows:
         self.CKK = self.C * self.KH * self.KW
         # Wide rows (for a conv with c_out output channels) pay when each output row has more
         # window rows to pack (C*KH*KW) than output rows to trim (c_out): measured, not guessed.
-        self.wide = c_out is not None and self.SH == self.SW == 1 and self.CKK > c_out
-        self.Q = self.Wp if self.wide else self.OW
+        self.wide = c_out is not None and self.CKK > c_out
+        # A strided sweep is wide on the phase images (see ``split``): SH*SW of them, Hq x Wq each.
+        self.phased = self.wide and (self.SH > 1 or self.SW > 1)
+        self.Hq, self.Wq = -(-self.Hp // self.SH), -(-self.Wp // self.SW)
+        self.Q = self.Wq if self.wide else self.OW
         self.L = self.OH * self.Q  # columns per sample
 
     # --- layout ------------------------------------------------------------------------
     def pad(self, x, value=0, slot=None):
         """``x`` padded (plus the spare row of wide rows); ``x`` itself when nothing is added.
 
-        With ``slot`` the buffer is scratch (for a chunk used within the call).
+        With ``slot`` the buffer is scratch (for a chunk used within the call). A phased sweep
+        gets its phase images instead (``split``).
         """
+        if self.phased:
+            return self.split(x, slot)
         if not self.wide and self.PH == self.PW == 0:
             return x
         xp = get_array_module(x)
@@ -116,6 +122,46 @@ class Windows:
         buf.fill(value)
         buf[:, :, self.PH : self.PH + self.H, self.PW : self.PW + self.W] = x
         return buf
+
+    # --- phase images (wide rows for strides > 1) ----------------------------------------
+    # With stride (SH, SW) the window starts of a row skip SW - 1 columns, so the runs that
+    # im2col and col2im move are single pixels apart. Split the padded image into its SH*SW
+    # phase images (padded rows a, a + SH, ..., columns b, b + SW, ...): kernel tap (i, j) reads
+    # phase (i % SH, j % SW) at the window start plus (i // SH, j // SW), a stride-1 sweep. There
+    # the module docstring's wide rows apply: with rows of Q = Wq columns, every tap is one
+    # contiguous run of OH*Wq values per sample and channel (the spare row takes the overrun).
+    def _phases(self):
+        """(a, b, input rows and columns of phase (a, b), where they sit in its phase image)."""
+        for a in range(self.SH):
+            h0 = (a - self.PH) % self.SH
+            r0, nh = (h0 + self.PH) // self.SH, len(range(h0, self.H, self.SH))
+            for b in range(self.SW):
+                w0 = (b - self.PW) % self.SW
+                s0, nw = (w0 + self.PW) // self.SW, len(range(w0, self.W, self.SW))
+                yield a, b, (slice(h0, None, self.SH), slice(w0, None, self.SW)), (slice(r0, r0 + nh), slice(s0, s0 + nw))
+
+    def _tap_offset(self, i, j):
+        """Where tap (i, j)'s run starts in its flattened phase image."""
+        return (i // self.SH) * self.Wq + j // self.SW
+
+    def split(self, x, slot=None):
+        """The phase images of padded x: (n, C, SH, SW, (Hq + 1) * Wq), zero outside x."""
+        xp = get_array_module(x)
+        n, C = x.shape[:2]
+        shape = (n, C, self.SH, self.SW, (self.Hq + 1) * self.Wq)
+        buf = _scratch(xp, slot, shape, x.dtype) if slot else xp.empty(shape, dtype=x.dtype)
+        buf.fill(0)
+        img = buf.reshape(n, C, self.SH, self.SW, self.Hq + 1, self.Wq)
+        for a, b, (hs, ws), (rs, ss) in self._phases():
+            img[:, :, a, b, rs, ss] = x[:, :, hs, ws]
+        return buf
+
+    def merge(self, buf, out):
+        """The inverse of ``split`` (the padding dropped): phase images -> out (n, C, H, W)."""
+        n, C = out.shape[:2]
+        img = buf.reshape(n, C, self.SH, self.SW, self.Hq + 1, self.Wq)
+        for a, b, (hs, ws), (rs, ss) in self._phases():
+            out[:, :, hs, ws] = img[:, :, a, b, rs, ss]
 
     def crop(self, buf):
         """The image inside a padded buffer (contiguous)."""
@@ -138,15 +184,20 @@ class Windows:
         step = max(1, -(-self.N // n))
         return [(i, min(i + step, self.N)) for i in range(0, self.N, step)]
 
-    def widen(self, y):
-        """A chunk (n, C, OH, OW) -> (n, C, OH*Q), the wide-row columns zero (scratch)."""
+    def widen(self, y, samples_inner=False):
+        """A chunk (n, C, OH, OW) -> (n, C, OH*Q), the wide-row columns zero (scratch); with
+        ``samples_inner`` -> (C, n*OH*Q), the layout of ``im2col(per_sample=False)``."""
         n, C = y.shape[:2]
-        if self.Q == self.OW:
+        if self.Q == self.OW and not samples_inner:
             return y.reshape(n, C, self.L)
-        out = _scratch(get_array_module(y), "wide", (n, C, self.OH, self.Q), y.dtype)
+        if samples_inner:
+            out = _scratch(get_array_module(y), "wide", (C, n, self.OH, self.Q), y.dtype)
+            y = y.transpose(1, 0, 2, 3)
+        else:
+            out = _scratch(get_array_module(y), "wide", (n, C, self.OH, self.Q), y.dtype)
         out[..., self.OW :] = 0
         out[..., : self.OW] = y
-        return out.reshape(n, C, self.L)
+        return out.reshape(C, n * self.L) if samples_inner else out.reshape(n, C, self.L)
 
     def im2col(self, x, per_sample=True):
         """Pack the windows of a chunk x (n, C, H, W) into (n, C*KH*KW, OH*Q), or with
@@ -154,7 +205,20 @@ class Windows:
         one GEMM over the chunk): one copy either way (scratch)."""
         buf = self.pad(x, slot="pad")
         n = x.shape[0]
-        xp, win = get_array_module(x), self.view(buf)
+        xp = get_array_module(x)
+        if self.phased:
+            if per_sample:
+                col = _scratch(xp, "col", (n, self.CKK, self.L), x.dtype)
+                taps = col.reshape(n, self.C, self.KH, self.KW, self.L)
+            else:
+                col = _scratch(xp, "col", (self.CKK, n * self.L), x.dtype)
+                taps = col.reshape(self.C, self.KH, self.KW, n, self.L).transpose(3, 0, 1, 2, 4)
+            for i in range(self.KH):
+                for j in range(self.KW):
+                    k = self._tap_offset(i, j)
+                    taps[:, :, i, j] = buf[:, :, i % self.SH, j % self.SW, k : k + self.L]
+            return col
+        win = self.view(buf)
         if per_sample:
             col = _scratch(xp, "col", (n, self.CKK, self.L), x.dtype)
             col.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q)[...] = win
@@ -164,47 +228,76 @@ class Windows:
         return col
 
     def col2im_add(self, gcol, buf):
-        """Add gcol (n, C, KH, KW, OH, Q) into the windows of ``buf``: one slab per kernel offset."""
+        """Add gcol (n, C, KH, KW, OH, Q) into the windows of ``buf`` (from ``pad``, or ``split``
+        when phased): one slab per kernel offset."""
+        if self.phased:
+            for i in range(self.KH):
+                for j in range(self.KW):
+                    k = self._tap_offset(i, j)
+                    buf[:, :, i % self.SH, j % self.SW, k : k + self.L] += gcol[:, :, i, j].reshape(len(buf), self.C, self.L)
+            return
         win = self.view(buf)
         for i in range(self.KH):
             for j in range(self.KW):
                 win[:, :, i, j] += gcol[:, :, i, j]
 
     # --- conv2d on raw arrays ------------------------------------------------------------
-    def correlate(self, x, W2, b=None):
-        """conv2d's forward: W2 (C_out, C*KH*KW) @ im2col(x) (+ b) -> (N, C_out, OH, OW)."""
+    def correlate(self, x, W2, b=None, gy=None):
+        """conv2d's forward: W2 (C_out, C*KH*KW) @ im2col(x) (+ b) -> y (N, C_out, OH, OW).
+
+        With ``gy`` (N, G, OH, OW) also the weight gradient of ``weight_grad(x, gy)`` from the
+        same columns (packed once): returns ``(y, gW)``.
+        """
+        y, gW = self._sweep(x, W2, b, gy)
+        return y if gy is None else (y, gW)
+
+    def weight_grad(self, x, gy):
+        """conv2d's weight gradient: sum over samples of gy @ im2col(x).T -> (G, C*KH*KW)."""
+        return self._sweep(x, None, None, gy)[1]
+
+    def _sweep(self, x, W2, b, gy):
+        """One pass over chunks of im2col(x): ``W2 @ col (+ b)`` when W2 is given, and the sum of
+        ``gy @ col.T`` when gy is; returns (y or None, gW or None)."""
         xp = get_array_module(x)
-        C_out = W2.shape[0]
-        y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
+        y = gW_T = gW = None
+        if W2 is not None:
+            C_out = W2.shape[0]
+            y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
+        per_sample = self.Q == self.OW
+        if gy is not None:
+            G = gy.shape[1]
+            if per_sample:
+                gW_T = xp.zeros((self.CKK, G), dtype=gy.dtype)  # transposed: a faster GEMM shape
+            else:
+                gW = xp.zeros((G, self.CKK), dtype=gy.dtype)
         for n0, n1 in self.chunks(xp, x.dtype.itemsize):
             n = n1 - n0
-            if self.Q == self.OW:  # one GEMM per sample, straight into y
-                out = y[n0:n1].reshape(n, C_out, self.L)
-                xp.matmul(W2, self.im2col(x[n0:n1]), out=out)
-                if b is not None:
-                    out += b[:, None]
-            else:
-                # Wide rows: the output is copied out anyway (dropping the extra columns, adding
-                # the bias), so it can also be put back in sample order: then the whole chunk is
-                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q) instead of n (docs/benchmarks.md: faster
-                # on SimpleConvNet's conv, not on small chunks of DeepConvNet's).
+            col = self.im2col(x[n0:n1], per_sample=per_sample)
+            if per_sample:  # one GEMM per sample, straight into y
+                if W2 is not None:
+                    out = y[n0:n1].reshape(n, C_out, self.L)
+                    xp.matmul(W2, col, out=out)
+                    if b is not None:
+                        out += b[:, None]
+                if gy is not None:
+                    gW_T += (col @ gy[n0:n1].reshape(n, G, self.L).transpose(0, 2, 1)).sum(axis=0)
+                continue
+            # Wide rows: the output is copied out anyway (dropping the extra columns, adding
+            # the bias), so it can also be put back in sample order: then the whole chunk is
+            # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q) instead of n (docs/benchmarks.md: faster
+            # on SimpleConvNet's conv, not on small chunks of DeepConvNet's); the weight
+            # gradient is one GEMM over the chunk too, gy laid out the same way.
+            if W2 is not None:
                 out = _scratch(xp, "out", (C_out, n * self.L), x.dtype)
-                xp.matmul(W2, self.im2col(x[n0:n1], per_sample=False), out=out)
+                xp.matmul(W2, col, out=out)
                 out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)
                 if b is None:
                     y[n0:n1] = out
                 else:
                     xp.add(out, b.reshape(-1, 1, 1), out=y[n0:n1])
-        return y
-
-    def weight_grad(self, x, gy):
-        """conv2d's weight gradient: sum over samples of gy @ im2col(x).T -> (C_out, C*KH*KW)."""
-        xp = get_array_module(x)
-        gW_T = xp.zeros((self.CKK, gy.shape[1]), dtype=gy.dtype)  # transposed: a faster GEMM shape
-        for n0, n1 in self.chunks(xp, x.dtype.itemsize):
-            col = self.im2col(x[n0:n1])
-            gW_T += (col @ self.widen(gy[n0:n1]).transpose(0, 2, 1)).sum(axis=0)
-        return gW_T.T
+            if gy is not None:
+                gW += self.widen(gy[n0:n1], samples_inner=True) @ col.T
+        return y, (gW if gW_T is None else gW_T.T)
 
     def fold(self, gy, W2):
         """conv2d's input gradient: col2im(W2.T @ gy) -> (N, C, H, W)."""
@@ -217,11 +310,15 @@ class Windows:
             xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
             if in_place:
                 buf = gx[n0:n1]
+            elif self.phased:
+                buf = _scratch(xp, "pad", (n, self.C, self.SH, self.SW, (self.Hq + 1) * self.Wq), gy.dtype)
             else:
                 buf = _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
             buf.fill(0)
             self.col2im_add(gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q), buf)
-            if not in_place:
+            if self.phased:
+                self.merge(buf, gx[n0:n1])
+            elif not in_place:
                 gx[n0:n1] = buf[:, :, self.PH : self.PH + self.H, self.PW : self.PW + self.W]
         return gx
 
@@ -320,8 +417,14 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         w, W = self.w, self.W
-        gx = w.correlate(gy, W.reshape(W.shape[0], -1)) if self.needs_grad(0) else None
-        gW = w.weight_grad(gy, self.x).reshape(W.shape) if self.needs_grad(1) else None
+        gx = gW = None
+        if self.needs_grad(0) and self.needs_grad(1):  # both from the same columns of gy
+            gx, gW = w.correlate(gy, W.reshape(W.shape[0], -1), gy=self.x)
+        elif self.needs_grad(0):
+            gx = w.correlate(gy, W.reshape(W.shape[0], -1))
+        elif self.needs_grad(1):
+            gW = w.weight_grad(gy, self.x)
+        gW = None if gW is None else gW.reshape(W.shape)
         gb = _bias_grad(gy) if len(self.inputs) > 2 and self.needs_grad(2) else None
         return gx, gW, gb
 
