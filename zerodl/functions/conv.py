@@ -306,8 +306,14 @@ class Windows:
         in_place = not self.wide and self.PH == self.PW == 0  # gx itself is the padded buffer
         for n0, n1 in self.chunks(xp, gy.dtype.itemsize):
             n = n1 - n0
-            gcol = _scratch(xp, "col", (n, self.CKK, self.L), gy.dtype)
-            xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
+            if self.Q == self.OW:  # one GEMM per sample
+                gcol = _scratch(xp, "col", (n, self.CKK, self.L), gy.dtype)
+                xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
+                gcol = gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q)
+            else:  # wide rows: one GEMM per chunk, columns laid out as im2col(per_sample=False)
+                gcol = _scratch(xp, "col", (self.CKK, n * self.L), gy.dtype)
+                xp.matmul(W2.T, self.widen(gy[n0:n1], samples_inner=True), out=gcol)
+                gcol = gcol.reshape(self.C, self.KH, self.KW, n, self.OH, self.Q).transpose(3, 0, 1, 2, 4, 5)
             if in_place:
                 buf = gx[n0:n1]
             elif self.phased:
@@ -315,7 +321,7 @@ class Windows:
             else:
                 buf = _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
             buf.fill(0)
-            self.col2im_add(gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q), buf)
+            self.col2im_add(gcol, buf)
             if self.phased:
                 self.merge(buf, gx[n0:n1])
             elif not in_place:
