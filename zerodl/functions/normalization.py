@@ -37,6 +37,19 @@ def _stat_array(s):
     return s.data if isinstance(s, Tensor) else s
 
 
+def _channel_sum(a, b=None):
+    """Sum of ``a`` (or of ``a * b``, without the product array) over every axis but 1: (C,).
+
+    ``einsum`` runs these reductions as dot products (no temporary), faster than
+    ``sum(axis=(0, 2, 3))`` over the strided axes.
+    """
+    xp = get_array_module(a)
+    a = a.reshape(a.shape[0], a.shape[1], -1)
+    if b is None:
+        return xp.einsum("nci->c", a)
+    return xp.einsum("nci,nci->c", a, b.reshape(a.shape))
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1, as one op.
 
@@ -64,9 +77,7 @@ class BatchNorm(Function):
                     f"batch_norm: input of shape {tuple(x.shape)} has C={C} channels but {name} "
                     f"has shape {tuple(p.shape)}"
                 )
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, C) + (1,) * (x.ndim - 2)
-        self.axes, self.shape = axes, shape
+        shape = self.shape = (1, C) + (1,) * (x.ndim - 2)
         rm, rv = _stat_array(self.running_mean), _stat_array(self.running_var)
         if self.training:
             n = x.size // C
@@ -76,9 +87,9 @@ class BatchNorm(Function):
                     f"of shape {tuple(x.shape)}"
                 )
             self.n = n
-            mean = x.mean(axis=axes, keepdims=True)
+            mean = (_channel_sum(x) / n).reshape(shape)
             xhat = x - mean
-            var = (xhat * xhat).mean(axis=axes, keepdims=True)
+            var = (_channel_sum(xhat, xhat) / n).reshape(shape)
             inv_std = var + self.eps
             xp.sqrt(inv_std, out=inv_std)
             xp.reciprocal(inv_std, out=inv_std)
@@ -110,9 +121,9 @@ class BatchNorm(Function):
         return y
 
     def backward(self, gy):
-        axes, shape, xhat = self.axes, self.shape, self.xhat
-        gbeta = gy.sum(axis=axes) if self.needs_grad(2) or self.training else None
-        ggamma = (gy * xhat).sum(axis=axes) if self.needs_grad(1) or self.training else None
+        shape, xhat = self.shape, self.xhat
+        gbeta = _channel_sum(gy) if self.needs_grad(2) or self.training else None
+        ggamma = _channel_sum(gy, xhat) if self.needs_grad(1) or self.training else None
         gx = None
         if self.needs_grad(0):
             if self.training:
