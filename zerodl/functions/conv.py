@@ -259,17 +259,14 @@ class Windows:
         """One pass over chunks of im2col(x): ``W2 @ col (+ b)`` when W2 is given, and the sum of
         ``gy @ col.T`` when gy is; returns (y or None, gW or None)."""
         xp = get_array_module(x)
-        y = gW_T = gW = None
+        y = gW_T = None
         if W2 is not None:
             C_out = W2.shape[0]
             y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
         per_sample = self.Q == self.OW
         if gy is not None:
             G = gy.shape[1]
-            if per_sample:
-                gW_T = xp.zeros((self.CKK, G), dtype=gy.dtype)  # transposed: a faster GEMM shape
-            else:
-                gW = xp.zeros((G, self.CKK), dtype=gy.dtype)
+            gW_T = xp.zeros((self.CKK, G), dtype=gy.dtype)  # transposed: a faster GEMM shape
         for n0, n1 in self.chunks(xp, x.dtype.itemsize):
             n = n1 - n0
             col = self.im2col(x[n0:n1], per_sample=per_sample)
@@ -296,8 +293,8 @@ class Windows:
                 else:
                     xp.add(out, b.reshape(-1, 1, 1), out=y[n0:n1])
             if gy is not None:
-                gW += self.widen(gy[n0:n1], samples_inner=True) @ col.T
-        return y, (gW if gW_T is None else gW_T.T)
+                gW_T += col @ self.widen(gy[n0:n1], samples_inner=True).T
+        return y, (None if gW_T is None else gW_T.T)
 
     def fold(self, gy, W2):
         """conv2d's input gradient: col2im(W2.T @ gy) -> (N, C, H, W)."""
