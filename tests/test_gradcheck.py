@@ -280,6 +280,11 @@ CASES = [
     pytest.param("conv2d_rect_kernel", lambda x, W: F.conv2d(x, W, stride=(1, 2), padding=(1, 0)), [N(1, 2, 4, 5), N(2, 2, 2, 3)], marks=_conv),
     pytest.param("conv_transpose2d", lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1), [N(2, 2, 3, 3), N(2, 3, 3, 3), N(3)], marks=_conv),
     pytest.param("conv_transpose2d_s1", lambda x, W: F.conv_transpose2d(x, W), [N(1, 3, 2, 3), N(3, 2, 2, 2)], marks=_conv),
+    # DCGAN's 4x4 stride-2 layers (the phase-image path: more window rows than output channels)
+    pytest.param("conv2d_4x4_s2_phased", lambda x, W, b: F.conv2d(x, W, b, stride=2, padding=1), [N(2, 2, 6, 6), N(3, 2, 4, 4), N(3)], marks=_conv),
+    pytest.param("conv_transpose2d_4x4_s2_phased", lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1),
+                 [N(2, 3, 3, 3), N(3, 2, 4, 4), N(2)], marks=_conv),
+    pytest.param("conv2d_3x2_s3x2_phased", lambda x, W: F.conv2d(x, W, stride=(3, 2), padding=(1, 0)), [N(1, 2, 7, 6), N(2, 2, 3, 2)], marks=_conv),
     pytest.param("max_pool2d", lambda x: F.max_pool2d(x, 2), [D(2, 2, 4, 4)], marks=_conv),
     pytest.param("max_pool2d_overlap_pad", lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [D(1, 2, 5, 5)], marks=_conv),
     pytest.param("avg_pool2d", lambda x: F.avg_pool2d(x, 2), [N(2, 2, 4, 4)], marks=_conv),

@@ -38,6 +38,9 @@ __all__ = ["conv2d", "conv_transpose2d"]
 # conv2d packs and multiplies one chunk of samples at a time, its column buffer about this big
 # (CPU only; a GPU takes the whole batch at once).
 _CHUNK_BYTES = 4 << 20
+# A strided (phased) sweep's chunks are smaller: fold's columns then stay in cache between its
+# GEMM and the col2im adds that read them back (docs/benchmarks.md, GAN section).
+_CHUNK_BYTES_PHASED = 1 << 20
 # Temporaries up to this size that never leave this module live in reused scratch buffers.
 _SCRATCH_MAX = 64 << 20
 _scratch_bufs = threading.local()
@@ -180,7 +183,8 @@ class Windows:
         """Balanced (start, stop) sample ranges whose column buffers are about ``_CHUNK_BYTES``."""
         n = 1
         if xp.__name__ == "numpy":
-            n = max(1, min(self.N, -(-self.N * self.CKK * self.L * itemsize // _CHUNK_BYTES)))
+            limit = _CHUNK_BYTES_PHASED if self.phased else _CHUNK_BYTES
+            n = max(1, min(self.N, -(-self.N * self.CKK * self.L * itemsize // limit)))
         step = max(1, -(-self.N // n))
         return [(i, min(i + step, self.N)) for i in range(0, self.N, step)]
 
