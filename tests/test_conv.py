@@ -7,6 +7,7 @@ import pytest
 import zerodl as zd
 import zerodl.functions as F
 from zerodl.functions import conv as conv_module
+from zerodl.functions import windows as windows_module
 
 RNG = np.random.default_rng(0)
 
@@ -151,8 +152,8 @@ def test_conv2d_without_bias_and_first_layer_skips_input_grad(monkeypatch):
 
 def _set_chunk(monkeypatch, nbytes):
     """Chunks of about ``nbytes`` for every sweep (the strided ones have their own size)."""
-    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", nbytes)
-    monkeypatch.setattr(conv_module, "_CHUNK_BYTES_PHASED", nbytes)
+    monkeypatch.setattr(windows_module, "_CHUNK_BYTES", nbytes)
+    monkeypatch.setattr(windows_module, "_CHUNK_BYTES_PHASED", nbytes)
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 3000])
