@@ -1,4 +1,5 @@
-"""The strided conv path on phase images (``Windows.phased``): the layers of examples/dcgan.py and
+"""The strided conv path on phase images (``Windows.phased``), on the NumPy code and on the
+Numba kernels of ``_fast_conv`` (where numba is installed): the layers of examples/dcgan.py and
 odd strides against naive float64 loops, chunked or not, and against PyTorch in float32 at the
 DCGAN's shapes (skipped without torch); BatchNorm at those shapes against PyTorch too."""
 import numpy as np
@@ -11,6 +12,19 @@ from zerodl.functions import windows as windows_module
 from test_conv import check_grads, naive_conv2d, naive_conv_transpose2d
 
 RNG = np.random.default_rng(3)
+
+
+@pytest.fixture(params=["numpy", "numba"], autouse=True)
+def kernels(request, monkeypatch):
+    """Every test here runs on the NumPy code and, where numba is installed, on its kernels."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+        from zerodl.functions import _fast_conv
+
+        monkeypatch.setattr(windows_module, "_fast_kernels", [_fast_conv])
+    else:
+        monkeypatch.setattr(windows_module, "_fast_kernels", [None])
+    return request.param
 
 # x shape, W shape (conv2d), stride, padding: all with C*KH*KW > C_out, so phased
 PHASED = [
@@ -46,6 +60,21 @@ def test_phased_conv_transpose2d_matches_naive_values_and_grads(xs, ws, stride, 
     y = F.conv_transpose2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)
     np.testing.assert_allclose(y.data, naive_conv_transpose2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
     check_grads(lambda x, W, b: F.conv_transpose2d(x, W, b, stride=stride, padding=padding), [x, W, b])
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 5000])
+def test_phased_chunks_match_one_chunk(monkeypatch, chunk_bytes):
+    x, W, b = RNG.standard_normal((5, 3, 9, 8)), RNG.standard_normal((4, 3, 4, 4)), RNG.standard_normal(4)
+    R = RNG.standard_normal((5, 4, 4, 4))
+    grads = []
+    for nbytes in (chunk_bytes, 1 << 30):
+        monkeypatch.setattr(windows_module, "_CHUNK_BYTES_PHASED", nbytes)
+        ts = [_t(a) for a in (x, W, b)]
+        y = F.conv2d(*ts, stride=2, padding=1)
+        y.backward(R)
+        grads.append([y.data] + [t.grad for t in ts])
+    for a, c in zip(*grads):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-13)
 
 
 def test_phased_first_layer_and_weight_only_gradients():

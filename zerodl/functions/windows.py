@@ -33,7 +33,10 @@ The book's picture, made fast:
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
 import math
+import os
 import threading
+
+import numpy as np
 
 from ..core import get_array_module
 
@@ -48,6 +51,21 @@ _CHUNK_BYTES_PHASED = 1 << 20
 # Temporaries up to this size that never leave this module live in reused scratch buffers.
 _SCRATCH_MAX = 64 << 20
 _scratch_bufs = threading.local()
+_fast_kernels = []  # [] until looked up, then [module or None]
+
+
+def fast_kernels():
+    """The Numba kernels of ``_fast_conv`` when numba is installed and ``ZERODL_NUMBA`` is not
+    ``0``, else None (the NumPy code then does the same work)."""
+    if not _fast_kernels:
+        module = None
+        if os.environ.get("ZERODL_NUMBA", "1") != "0":
+            try:
+                from . import _fast_conv as module  # optional: needs numba (zerodl[fast])
+            except ImportError:
+                module = None
+        _fast_kernels.append(module)
+    return _fast_kernels[0]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -145,6 +163,12 @@ class Windows:
         """Where tap (i, j)'s run starts in its flattened phase image."""
         return (i // self.SH) * self.Wq + j // self.SW
 
+    def tap_table(self):
+        """For the kernels of ``_fast_conv``: each tap's phase image and run start, (KH*KW,) each."""
+        taps = [(i, j) for i in range(self.KH) for j in range(self.KW)]
+        phase = np.array([(i % self.SH) * self.SW + j % self.SW for i, j in taps], dtype=np.int64)
+        return phase, np.array([self._tap_offset(i, j) for i, j in taps], dtype=np.int64)
+
     def split(self, x, slot=None):
         """The phase images of padded x: (n, C, SH, SW, (Hq + 1) * Wq), zero outside x."""
         xp = get_array_module(x)
@@ -214,6 +238,11 @@ class Windows:
                 taps = col.reshape(n, self.C, self.KH, self.KW, self.L)
             else:
                 col = _scratch(xp, "col", (self.CKK, n * self.L), x.dtype)
+                fast = fast_kernels() if xp.__name__ == "numpy" else None
+                if fast is not None:
+                    fast.copy_taps(buf.reshape(n, self.C, self.SH * self.SW, -1),
+                                   col.reshape(self.C, self.KH * self.KW, n, self.L), *self.tap_table())
+                    return col
                 taps = col.reshape(self.C, self.KH, self.KW, n, self.L).transpose(3, 0, 1, 2, 4)
             for i in range(self.KH):
                 for j in range(self.KW):
@@ -310,9 +339,9 @@ class Windows:
                 xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
                 gcol = gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q)
             else:  # wide rows: one GEMM per chunk, columns laid out as im2col(per_sample=False)
-                gcol = _scratch(xp, "col", (self.CKK, n * self.L), gy.dtype)
-                xp.matmul(W2.T, self.widen(gy[n0:n1], samples_inner=True), out=gcol)
-                gcol = gcol.reshape(self.C, self.KH, self.KW, n, self.OH, self.Q).transpose(3, 0, 1, 2, 4, 5)
+                cols = _scratch(xp, "col", (self.CKK, n * self.L), gy.dtype)
+                xp.matmul(W2.T, self.widen(gy[n0:n1], samples_inner=True), out=cols)
+                gcol = cols.reshape(self.C, self.KH, self.KW, n, self.OH, self.Q).transpose(3, 0, 1, 2, 4, 5)
             if in_place:
                 buf = gx[n0:n1]
             elif self.phased:
@@ -320,7 +349,12 @@ class Windows:
             else:
                 buf = _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
             buf.fill(0)
-            self.col2im_add(gcol, buf)
+            fast = fast_kernels() if self.phased and self.Q != self.OW and xp.__name__ == "numpy" else None
+            if fast is not None:
+                fast.add_taps(cols.reshape(self.C, self.KH * self.KW, n, self.L),
+                              buf.reshape(n, self.C, self.SH * self.SW, -1), *self.tap_table())
+            else:
+                self.col2im_add(gcol, buf)
             if self.phased:
                 self.merge(buf, gx[n0:n1])
             elif not in_place:
