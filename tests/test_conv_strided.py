@@ -21,9 +21,9 @@ def kernels(request, monkeypatch):
         pytest.importorskip("numba")
         from zerodl.functions import _fast_conv
 
-        monkeypatch.setattr(windows_module, "_fast_kernels", [_fast_conv])
+        monkeypatch.setattr(windows_module, "fast_kernels", lambda: _fast_conv)
     else:
-        monkeypatch.setattr(windows_module, "_fast_kernels", [None])
+        monkeypatch.setattr(windows_module, "fast_kernels", lambda: None)
     return request.param
 
 # x shape, W shape (conv2d), stride, padding: all with C*KH*KW > C_out, so phased

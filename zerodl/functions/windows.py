@@ -33,12 +33,12 @@ The book's picture, made fast:
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
 import math
-import os
 import threading
 
 import numpy as np
 
 from ..core import get_array_module
+from ._util import fast_module
 
 __all__ = []
 
@@ -51,21 +51,11 @@ _CHUNK_BYTES_PHASED = 1 << 20
 # Temporaries up to this size that never leave this module live in reused scratch buffers.
 _SCRATCH_MAX = 64 << 20
 _scratch_bufs = threading.local()
-_fast_kernels = []  # [] until looked up, then [module or None]
 
 
 def fast_kernels():
-    """The Numba kernels of ``_fast_conv`` when numba is installed and ``ZERODL_NUMBA`` is not
-    ``0``, else None (the NumPy code then does the same work)."""
-    if not _fast_kernels:
-        module = None
-        if os.environ.get("ZERODL_NUMBA", "1") != "0":
-            try:
-                from . import _fast_conv as module  # optional: needs numba (zerodl[fast])
-            except ImportError:
-                module = None
-        _fast_kernels.append(module)
-    return _fast_kernels[0]
+    """The Numba kernels of ``_fast_conv``, or None (see ``_util.fast_module``)."""
+    return fast_module("_fast_conv")
 
 
 # ----------------------------------------------------------------------------- helpers
