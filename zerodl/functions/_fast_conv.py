@@ -18,7 +18,7 @@ This module imports numba at import time; ``windows.py`` imports it lazily (and 
 """
 import numba
 
-__all__ = ["add_taps", "copy_taps"]
+__all__ = ["add_taps", "copy_taps", "widen", "unwiden"]
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -47,3 +47,34 @@ def add_taps(cols, images, phase, offset):
                 dst = images[m, c, p, k : k + L]
                 for q in range(L):
                     dst[q] += src[q]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def widen(g, out, Q):
+    """out (C, n, OH*Q) = g (n, C, OH, OW) with its samples inside its channels and rows Q
+    wide, the Q - OW extra columns zero (``Windows.widen(samples_inner=True)``)."""
+    n, C, OH, OW = g.shape
+    for c in range(C):
+        for m in range(n):
+            dst = out[c, m]
+            for r in range(OH):
+                src = g[m, c, r]
+                for s in range(OW):
+                    dst[r * Q + s] = src[s]
+                for s in range(OW, Q):
+                    dst[r * Q + s] = 0
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def unwiden(out, b, y, Q):
+    """y (n, C, OH, OW) = out (C, n, OH*Q) without the extra columns, plus b (C,): the inverse
+    of ``widen``, with the bias."""
+    n, C, OH, OW = y.shape
+    for m in range(n):
+        for c in range(C):
+            src = out[c, m]
+            bc = b[c]
+            for r in range(OH):
+                dst = y[m, c, r]
+                for s in range(OW):
+                    dst[s] = src[r * Q + s] + bc

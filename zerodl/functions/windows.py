@@ -207,7 +207,12 @@ class Windows:
         if self.Q == self.OW and not samples_inner:
             return y.reshape(n, C, self.L)
         if samples_inner:
-            out = _scratch(get_array_module(y), "wide", (C, n, self.OH, self.Q), y.dtype)
+            xp = get_array_module(y)
+            out = _scratch(xp, "wide", (C, n, self.OH, self.Q), y.dtype)
+            fast = fast_kernels() if xp.__name__ == "numpy" and y.flags.c_contiguous else None
+            if fast is not None:
+                fast.widen(y, out.reshape(C, n, self.L), self.Q)
+                return out.reshape(C, n * self.L)
             y = y.transpose(1, 0, 2, 3)
         else:
             out = _scratch(get_array_module(y), "wide", (n, C, self.OH, self.Q), y.dtype)
@@ -308,11 +313,16 @@ class Windows:
             if W2 is not None:
                 out = _scratch(xp, "out", (C_out, n * self.L), x.dtype)
                 xp.matmul(W2, col, out=out)
-                out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)
-                if b is None:
-                    y[n0:n1] = out
+                fast = fast_kernels() if xp.__name__ == "numpy" and (b is None or b.dtype == x.dtype) else None
+                if fast is not None:
+                    fast.unwiden(out.reshape(C_out, n, self.L), xp.zeros(C_out, x.dtype) if b is None else b,
+                                 y[n0:n1], self.Q)
                 else:
-                    xp.add(out, b.reshape(-1, 1, 1), out=y[n0:n1])
+                    out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)
+                    if b is None:
+                        y[n0:n1] = out
+                    else:
+                        xp.add(out, b.reshape(-1, 1, 1), out=y[n0:n1])
             if gy is not None:
                 gW_T += col @ self.widen(gy[n0:n1], samples_inner=True).T
         return y, (None if gW_T is None else gW_T.T)
