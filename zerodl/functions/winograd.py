@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core import get_array_module
 from ..core.threads import map_chunks
+from ._util import fast_module
 
 __all__ = ["applies", "WinogradConv", "transforms", "preload"]
 
@@ -138,13 +139,7 @@ class NumpyTransforms:
 
 def _fast_transforms():
     """The compiled kernels, or None without Numba (or with ZERODL_NUMBA=0)."""
-    if os.environ.get("ZERODL_NUMBA", "1") == "0":
-        return None
-    try:
-        from . import _fast_winograd
-    except ImportError:
-        return None
-    return _fast_winograd
+    return fast_module("_fast_winograd")
 
 
 _in_use = None  # the transforms, chosen at the first Winograd call (Numba's import is slow)
