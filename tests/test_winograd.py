@@ -174,3 +174,28 @@ def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch, kernel, str
     assert one[3] is two[3] and (one[3] is wg.WinogradConv) == (kernel == 3)
     for a, b in zip(one[:3], two[:3]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_relu_and_max_pool_on_the_pool_equal_one_thread_bitwise():
+    pytest.importorskip("threadpoolctl")
+    from zerodl.functions import _util
+    x = RNG.standard_normal((6, 8, 64, 64)).astype(np.float32)
+    assert x.size >= _util.POOL_MIN_ELEMENTS
+
+    def run():
+        xt = zd.Tensor(x, requires_grad=True)
+        y = F.max_pool2d(F.relu(xt), 2)
+        z = F.max_pool2d(F.relu(xt), 3, stride=2, padding=1)  # overlapping windows
+        (y.sum() * 2 + (z * z).sum()).backward()
+        return y.data, z.data, xt.grad.data
+
+    before = zd.get_num_threads()
+    try:
+        zd.set_num_threads(1)
+        one = run()
+        zd.set_num_threads(2)
+        two = run()
+    finally:
+        zd.set_num_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
