@@ -275,6 +275,11 @@ CASES = [
     ("embedding_sparse", lambda W: F.embedding(np.array([[1, 2, 1], [0, 4, 4]]), W, sparse=True) ** 2, [N(5, 3)]),
     # --- convolution and pooling (zerodl/functions/conv.py) ---
     pytest.param("conv2d", lambda x, W, b: F.conv2d(x, W, b, stride=1, padding=1), [N(2, 2, 4, 4), N(3, 2, 3, 3), N(3)], marks=_conv),
+    # 3x3 stride-1 convs with >= 8 input channels take the Winograd F(4x4, 3x3) path
+    pytest.param("conv2d_winograd", lambda x, W, b: F.conv2d(x, W, b, stride=1, padding=1), [N(2, 8, 5, 6), N(3, 8, 3, 3), N(3)], marks=_conv),
+    pytest.param("conv2d_winograd_pad2_nobias", lambda x, W: F.conv2d(x, W, padding=2), [N(1, 9, 4, 3), N(2, 9, 3, 3)], marks=_conv),
+    pytest.param("conv2d_winograd_pad0_relu_pool", lambda x, W: F.max_pool2d(F.relu(F.conv2d(F.relu(F.conv2d(x, W, padding=1)), W)), 2),
+                 [N(1, 8, 7, 7), N(8, 8, 3, 3)], marks=_conv),
     pytest.param("conv2d_stride2_nobias", lambda x, W: F.conv2d(x, W, stride=2), [N(1, 2, 5, 5), N(2, 2, 3, 3)], marks=_conv),
     pytest.param("conv2d_1x1", lambda x, W, b: F.conv2d(x, W, b), [N(2, 3, 2, 3), N(2, 3, 1, 1), N(2)], marks=_conv),
     pytest.param("conv2d_rect_kernel", lambda x, W: F.conv2d(x, W, stride=(1, 2), padding=(1, 0)), [N(1, 2, 4, 5), N(2, 2, 2, 3)], marks=_conv),

@@ -57,7 +57,8 @@ class ReLU(Function):
         xp = get_array_module(x)
         # NumPy's maximum against a scalar runs a slow (non-SIMD) loop; a zero sample
         # broadcast over the batch axis is small and fast (docs/benchmarks.md).
-        zero = xp.zeros(x.shape[1:], dtype=x.dtype) if x.ndim > 1 and x.dtype.kind == "f" else 0
+        # (zeros_like keeps x's memory layout, so a channels-last x gives a channels-last y)
+        zero = xp.zeros_like(x[0]) if x.ndim > 1 and x.dtype.kind == "f" else 0
         self.y = _array(xp.maximum(x, zero))
         return self.y
 

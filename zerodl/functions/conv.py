@@ -10,6 +10,7 @@ conv2d's adjoint on the same windows, its backward packing gy's columns once for
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
 from ..core import Function
+from . import winograd
 from .windows import Windows, check_image, pair
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -59,14 +60,21 @@ class Conv2d(Function):
                 f"conv2d: input has {x.shape[1]} channels but weight {tuple(W.shape)} expects {W.shape[1]}"
             )
         _check_bias("conv2d", b, W.shape[0])
-        self.w = Windows("conv2d", x.shape, W.shape[2:], self.stride, self.padding, c_out=W.shape[0])
         self.x, self.W = x, W
+        if winograd.applies(x, W, self.stride, self.padding):
+            self.w = winograd.WinogradConv(x.shape, self.padding)
+            return self.w.forward(x, W, b)
+        self.w = Windows("conv2d", x.shape, W.shape[2:], self.stride, self.padding, c_out=W.shape[0])
         return self.w.correlate(x, W.reshape(W.shape[0], -1), b)
 
     def backward(self, gy):
         w, W = self.w, self.W
-        gx = _input_grad(w, gy, W) if self.needs_grad(0) else None
-        gW = w.weight_grad(self.x, gy).reshape(W.shape) if self.needs_grad(1) else None
+        if isinstance(w, winograd.WinogradConv):
+            gx = w.input_grad(gy, W) if self.needs_grad(0) else None
+            gW = w.weight_grad(gy) if self.needs_grad(1) else None
+        else:
+            gx = _input_grad(w, gy, W) if self.needs_grad(0) else None
+            gW = w.weight_grad(self.x, gy).reshape(W.shape) if self.needs_grad(1) else None
         gb = _bias_grad(gy) if len(self.inputs) > 2 and self.needs_grad(2) else None
         return gx, gW, gb
 

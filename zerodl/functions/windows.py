@@ -38,6 +38,7 @@ import threading
 import numpy as np
 
 from ..core import get_array_module
+from ..core.threads import map_chunks
 from ._util import fast_module
 
 __all__ = []
@@ -285,16 +286,17 @@ class Windows:
         """One pass over chunks of im2col(x): ``W2 @ col (+ b)`` when W2 is given, and the sum of
         ``gy @ col.T`` when gy is; returns (y or None, gW or None)."""
         xp = get_array_module(x)
-        y = gW_T = None
+        y = None
         if W2 is not None:
             C_out = W2.shape[0]
             y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
         per_sample = self.Q == self.OW
-        if gy is not None:
-            G = gy.shape[1]
-            gW_T = xp.zeros((self.CKK, G), dtype=gy.dtype)  # transposed: a faster GEMM shape
-        for n0, n1 in self.chunks(xp, x.dtype.itemsize):
+        G = None if gy is None else gy.shape[1]
+
+        def chunk(n0_n1):  # on zerodl's thread pool: fills y[n0:n1], returns the chunk's gW.T
+            n0, n1 = n0_n1
             n = n1 - n0
+            gW_T = None  # transposed: a faster GEMM shape
             col = self.im2col(x[n0:n1], per_sample=per_sample)
             if per_sample:  # one GEMM per sample, straight into y
                 if W2 is not None:
@@ -303,8 +305,8 @@ class Windows:
                     if b is not None:
                         out += b[:, None]
                 if gy is not None:
-                    gW_T += (col @ gy[n0:n1].reshape(n, G, self.L).transpose(0, 2, 1)).sum(axis=0)
-                continue
+                    gW_T = (col @ gy[n0:n1].reshape(n, G, self.L).transpose(0, 2, 1)).sum(axis=0)
+                return gW_T
             # Wide rows: the output is copied out anyway (dropping the extra columns, adding
             # the bias), so it can also be put back in sample order: then the whole chunk is
             # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q) instead of n (docs/benchmarks.md: faster
@@ -324,7 +326,11 @@ class Windows:
                     else:
                         xp.add(out, b.reshape(-1, 1, 1), out=y[n0:n1])
             if gy is not None:
-                gW_T += col @ self.widen(gy[n0:n1], samples_inner=True).T
+                gW_T = col @ self.widen(gy[n0:n1], samples_inner=True).T
+            return gW_T
+
+        parts = map_chunks(chunk, self.chunks(xp, x.dtype.itemsize))
+        gW_T = None if gy is None else sum(parts)
         return y, (None if gW_T is None else gW_T.T)
 
     def fold(self, gy, W2):
@@ -332,7 +338,9 @@ class Windows:
         xp = get_array_module(gy)
         gx = xp.empty((self.N, self.C, self.H, self.W), dtype=gy.dtype)
         in_place = not self.wide and self.PH == self.PW == 0  # gx itself is the padded buffer
-        for n0, n1 in self.chunks(xp, gy.dtype.itemsize):
+
+        def chunk(n0_n1):  # on zerodl's thread pool: fills gx[n0:n1]
+            n0, n1 = n0_n1
             n = n1 - n0
             if self.Q == self.OW:  # one GEMM per sample
                 gcol = _scratch(xp, "col", (n, self.CKK, self.L), gy.dtype)
@@ -359,4 +367,6 @@ class Windows:
                 self.merge(buf, gx[n0:n1])
             elif not in_place:
                 gx[n0:n1] = buf[:, :, self.PH : self.PH + self.H, self.PW : self.PW + self.W]
+
+        map_chunks(chunk, self.chunks(xp, gy.dtype.itemsize))
         return gx
