@@ -14,14 +14,18 @@ _fast_modules = {}
 
 
 def fast_module(name):
-    """The Numba kernel module ``zerodl.functions.<name>`` (``_fast_conv``, ...) when numba is
-    installed and the environment variable ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy
-    code then does the same work). Imported lazily, once: numba is optional (zerodl[fast])."""
+    """The Numba kernel module ``name`` when numba is installed and the environment variable
+    ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy code then does the same work).
+
+    ``name`` is a module of ``zerodl.functions`` (``"_fast_winograd"``) or a path under zerodl
+    (``"optim._fast_adam"``). Imported lazily, once: numba is optional (zerodl[fast]).
+    """
     if name not in _fast_modules:
         module = None
         if os.environ.get("ZERODL_NUMBA", "1") != "0":
+            path = f"{__package__}.{name}" if "." not in name else f"{__package__.partition('.')[0]}.{name}"
             try:
-                module = importlib.import_module(f"{__package__}.{name}")
+                module = importlib.import_module(path)
             except ImportError:
                 module = None
         _fast_modules[name] = module

@@ -99,7 +99,7 @@ class LeakyReLU(Function):
         xp = get_array_module(x)
         x = _floating(x)
         self.x = x
-        fast = fast_module("_fast_pointwise") if x.ndim and fast_array(x) else None
+        fast = fast_module("functions._fast_pointwise") if x.ndim and fast_array(x) else None
         if fast is not None:  # one pass: see _fast_pointwise
             y = np.empty_like(x)
             fast.leaky_relu(x.reshape(-1), self.slope, y.reshape(-1))
@@ -112,7 +112,7 @@ class LeakyReLU(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         s = self.slope
-        fast = fast_module("_fast_pointwise") if gy.ndim and fast_array(gy, self.x) else None
+        fast = fast_module("functions._fast_pointwise") if gy.ndim and fast_array(gy, self.x) else None
         if fast is not None:
             gx = np.empty_like(gy)
             fast.leaky_relu_grad(self.x.reshape(-1), gy.reshape(-1), s, gx.reshape(-1))
