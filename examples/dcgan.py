@@ -127,6 +127,32 @@ def gan_step(G, D, opt_G, opt_D, real, z):
     return float(loss_D.data), float(loss_G.data)
 
 
+def ema_update(ema, model, decay):
+    """In place, parameter by parameter: ``ema <- decay * ema + (1 - decay) * model``."""
+    with zd.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.data *= decay
+            e.data += (1 - decay) * p.data
+
+
+def standing_statistics(G, z, batch_size=64):
+    """Set the running mean and variance of every BatchNorm in ``G`` to the average of its
+    batch statistics over the noise ``z`` (N, noise_dim), drawn in batches of ``batch_size``
+    as in training; leaves ``G`` in eval mode. The averaged weights of an EMA generator were
+    never run, so they have no running statistics of their own: these stand in for them."""
+    norms = [m for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    momenta = [m.momentum for m in norms]
+    G.train()
+    with zd.no_grad():
+        for k, i in enumerate(range(0, len(z), batch_size)):
+            for m in norms:
+                m.momentum = 1.0 / (k + 1)  # running = mean of the first k + 1 batch statistics
+            G(zd.tensor(z[i:i + batch_size]))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return G.eval()
+
+
 def generate(G, z, batch_size=500):
     """Images of G (eval mode, no graph) for noise ``z``: an array (N, 1, 28, 28) in [-1, 1]."""
     was_training = G.training
@@ -209,9 +235,12 @@ def losses_figure(args, losses_D, losses_G, per_epoch, real_share):
     ax0.plot(C.smooth_curve(losses_G, window)[:len(it)], color="tab:orange", label="generator L_G")
     C.decorate(ax0, "iteration", "BCE loss", title="DCGAN losses (faint: per batch)")
     ep = np.arange(1, len(per_epoch) + 1)
-    ax1.plot(ep, [s for s, _ in per_epoch], marker="o", label="generated: share with p >= 0.9")
-    ax1.plot(ep, [e / math.log(10) for _, e in per_epoch], marker="s", ls="--",
+    ax1.plot(ep, [q[0] for q in per_epoch], marker="o", label="generated: share with p >= 0.9")
+    ax1.plot(ep, [q[1] / math.log(10) for q in per_epoch], marker="s", ls="--",
              label="generated: class entropy / ln 10")
+    if args.ema:
+        ax1.plot(ep, [q[2] for q in per_epoch], marker=".", color="tab:gray", lw=0.8,
+                 label="G itself (not averaged): share")
     ax1.axhline(real_share, color="gray", ls=":", label=f"real test digits: share {real_share:.3f}")
     C.decorate(ax1, "epoch", "share / normalised entropy", title="quality of 1,000 generated digits",
                ylim=(0, 1.02), legend={"loc": "lower right"})
@@ -244,6 +273,8 @@ def main(argv=None):
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--g-width", type=int, default=None, help="generator channels at 7x7 (default 64; --quick 32)")
         p.add_argument("--d-width", type=int, default=None, help="discriminator channels at 14x14 (default 16; --quick 8)")
+        p.add_argument("--ema", type=float, default=0.999,
+                       help="decay of the generator's weight average used for sampling (default 0.999; 0: none)")
 
     args = C.parse_args(__doc__, __file__, argv, extra,
                         epochs="GAN epochs (default 20; --quick 2)",
@@ -266,12 +297,17 @@ def main(argv=None):
     G = dcgan_init(generator(args.g_width))
     D = dcgan_init(discriminator(args.d_width))
     opt_G, opt_D = adam(G), adam(D)
+    if not 0.0 <= args.ema < 1.0:
+        raise SystemExit(f"dcgan.py: --ema must be in [0, 1), got {args.ema}")
+    G_ema = G.copy() if args.ema else None
     real_all = x_train * 2 - 1  # the generator's range: [-1, 1]
     steps = args.steps or (15 if args.quick else len(real_all) // args.batch_size)
     fixed_z = rng.standard_normal((64, NOISE_DIM)).astype(np.float32)
     eval_z = rng.standard_normal((n_eval, NOISE_DIM)).astype(np.float32)
+    standing_z = rng.standard_normal((20 * args.batch_size, NOISE_DIM)).astype(np.float32)
     print(f"\nDCGAN: G width {args.g_width}, D width {args.d_width}, Adam(2e-4, betas (0.5, 0.999)), "
-          f"batch {args.batch_size}, {steps} steps x {epochs} epochs on {len(real_all)} images")
+          f"batch {args.batch_size}, {steps} steps x {epochs} epochs on {len(real_all)} images; "
+          + (f"samples from the EMA of G (decay {args.ema})" if G_ema else "samples from G"))
 
     losses_D, losses_G, per_epoch, frames = [], [], [], []
     first_ok = None
@@ -284,23 +320,30 @@ def main(argv=None):
                 l_d, l_g = gan_step(G, D, opt_G, opt_D, real_all[idx], z)
                 losses_D.append(l_d)
                 losses_G.append(l_g)
-            share, entropy, hist = quality(judge, (generate(G, eval_z) + 1) / 2)
-            per_epoch.append((share, entropy))
+                if G_ema is not None:
+                    ema_update(G_ema, G, args.ema)
+            raw_share, raw_entropy, _ = quality(judge, (generate(G, eval_z) + 1) / 2)
+            sampler = standing_statistics(G_ema, standing_z, args.batch_size) if G_ema is not None else G
+            share, entropy, hist = quality(judge, (generate(sampler, eval_z) + 1) / 2)
+            per_epoch.append((share, entropy, raw_share, raw_entropy))
             if first_ok is None and share >= 0.8 and entropy >= 2.1:
                 first_ok = epoch
-            frames.append(image_grid(generate(G, fixed_z)))
+            frames.append(image_grid(generate(sampler, fixed_z)))
             save_frame(args, frames[-1], f"frames/epoch_{epoch:02d}.png")
             print(f"epoch {epoch:2d}: L_D {np.mean(losses_D[-steps:]):.3f}  L_G {np.mean(losses_G[-steps:]):.3f}  "
                   f"share p>=0.9 {share:.3f}  entropy {entropy:.3f}  classes {hist.tolist()}  "
-                  f"({time.perf_counter() - timer.t0:.0f} s)", flush=True)
+                  + (f"(G itself: {raw_share:.3f}, {raw_entropy:.3f})  " if G_ema is not None else "")
+                  + f"({time.perf_counter() - timer.t0:.0f} s)", flush=True)
             # Every epoch, so that a run stopped early still leaves its figures and weights.
-            write_outputs(args, G, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z,
+            write_outputs(args, sampler, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z,
                           final=epoch == epochs)
 
     C.result("epochs", epochs)
     C.result("seconds_per_epoch", timer.seconds / epochs, "{:.1f}")
     C.result("generated_share_p_ge_0.9", per_epoch[-1][0])
     C.result("generated_class_entropy_nats", per_epoch[-1][1])
+    C.result("generator_itself_share_p_ge_0.9", per_epoch[-1][2])
+    C.result("generator_itself_class_entropy_nats", per_epoch[-1][3])
     C.result("first_epoch_meeting_target", first_ok if first_ok else "not reached")
 
 
