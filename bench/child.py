@@ -38,12 +38,21 @@ def emit(obj) -> None:
 
 # --- framework import, thread limits, versions --------------------------------------------
 
+def _load_zerodl_kernels():
+    """zerodl imports its compiled kernels (Numba, when installed) at the first conv that uses
+    them; here they are loaded with the other imports, so that the memory baseline holds them
+    as it holds PyTorch's and TensorFlow's libraries."""
+    from zerodl.functions import winograd
+    winograd.preload()
+
+
 def import_framework(framework: str):
     if framework == "zerodl":
         import zerodl
         import zerodl.functions  # noqa: F401
         import zerodl.nn  # noqa: F401
         import zerodl.optim  # noqa: F401
+        _load_zerodl_kernels()
         return zerodl
     if framework == "torch":
         import torch
@@ -51,14 +60,33 @@ def import_framework(framework: str):
     if framework == "numpy":
         import numpy
         return numpy
+    if framework == "zdkeras":
+        import zerodl
+        import zerodl.keras  # noqa: F401
+        _load_zerodl_kernels()
+        return zerodl
+    if framework == "tf":
+        import keras  # noqa: F401  (Keras 3, on TensorFlow)
+        import tensorflow
+        return tensorflow
     raise ValueError(f"unknown framework {framework!r}")
 
 
 def limit_threads(framework: str, threads: int):
     """Apply the thread count to every loaded BLAS/OpenMP pool; returns the limiter (keep
-    it alive)."""
-    from threadpoolctl import threadpool_limits
-
+    it alive). TensorFlow's own pools are set here too, before it runs any op (the driver
+    has also put TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS in the environment)."""
+    if framework == "tf":
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if framework in ("zerodl", "zdkeras"):
+        import zerodl
+        zerodl.set_num_threads(threads)  # BLAS through threadpoolctl, numba, zerodl's own pools
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # e.g. a peer's own interpreter without it: the env vars still apply
+        return None
     if framework == "torch":
         import torch
         torch.set_num_threads(threads)
@@ -70,12 +98,22 @@ def limit_threads(framework: str, threads: int):
 
 
 def thread_report(framework: str) -> dict:
-    from threadpoolctl import threadpool_info
-
     report = {}
-    for p in threadpool_info():
-        arch = f" ({p['architecture']})" if p.get("architecture") else ""
-        report[p["internal_api"]] = f"{p['num_threads']}{arch}"
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        report["threadpoolctl"] = "not installed"
+    else:
+        for p in threadpool_info():
+            arch = f" ({p['architecture']})" if p.get("architecture") else ""
+            report[p["internal_api"]] = f"{p['num_threads']}{arch}"
+    if framework in ("zerodl", "zdkeras"):
+        import zerodl
+        report["zerodl"] = zerodl.get_num_threads()
+    if framework == "tf":
+        import tensorflow as tf
+        report["tf_intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
+        report["tf_inter_op"] = tf.config.threading.get_inter_op_parallelism_threads()
     if framework == "torch":
         import torch
         report["torch"] = torch.get_num_threads()
@@ -100,6 +138,9 @@ def probe(framework: str) -> dict:
             if m:
                 parts.append(m.group(0).replace("Math Kernel Library", "MKL"))
         info["detail"] = ", ".join(parts) or None
+    if framework == "tf":
+        import keras
+        info["detail"] = f"Keras {keras.__version__}, Python {sys.version.split()[0]} ({sys.executable})"
     return info
 
 
@@ -161,7 +202,7 @@ def measure(args) -> dict:
 
     workload = WORKLOADS[args.workload]
     opts = Options(data_dir=args.data_dir, samples=args.samples, mlp_samples=args.mlp_samples,
-                   lstm_batches=args.lstm_batches, seed=args.seed)
+                   lstm_batches=args.lstm_batches, fit_samples=args.fit_samples, seed=args.seed)
     t_import = time.perf_counter()
     import_framework(args.framework)
     t_import = time.perf_counter() - t_import
@@ -205,6 +246,7 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=10_000)
     p.add_argument("--mlp-samples", type=int, default=60_000)
     p.add_argument("--lstm-batches", type=int, default=200)
+    p.add_argument("--fit-samples", type=int, default=60_000)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.probe:

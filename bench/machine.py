@@ -89,7 +89,7 @@ def describe(frameworks: dict, blas: str | None = None) -> list[tuple[str, str]]
         ("Python", platform.python_version()),
         ("NumPy", f"{np.__version__} ({blas or numpy_blas()})"),
     ]
-    for name, label in (("torch", "PyTorch"), ("zerodl", "zerodl")):
+    for name, label in (("torch", "PyTorch"), ("tf", "TensorFlow"), ("zerodl", "zerodl")):
         info = frameworks.get(name)
         if info is None:
             continue

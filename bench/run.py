@@ -24,6 +24,9 @@ must be set before a process starts (recorded in the report):
   being returned to the OS and faulted in again page by page -- the same setting zerodl
   applies at import (``zerodl/_platform.py``); ``default`` leaves glibc's defaults and sets
   ``ZERODL_MALLOC_TUNE=0`` so zerodl does not tune either.
+- ``OPENBLAS_THREAD_TIMEOUT=4`` (the driver's own value if it has one): numpy's OpenBLAS
+  worker threads sleep as soon as they are idle instead of spinning for about 0.1 s, the
+  setting zerodl applies at import when it is imported before NumPy (``zerodl/_platform.py``).
 """
 from __future__ import annotations
 
@@ -47,14 +50,22 @@ from bench.child import MARK  # noqa: E402
 from bench.data import mnist_source  # noqa: E402
 from bench.workloads import WORKLOADS, Options  # noqa: E402
 
-FRAMEWORKS = ("zerodl", "torch", "numpy")
-LABEL = {"zerodl": "zerodl", "torch": "PyTorch", "numpy": "NumPy"}
+FRAMEWORKS = ("zerodl", "zdkeras", "torch", "tf", "numpy")
+LABEL = {"zerodl": "zerodl", "zdkeras": "zerodl.keras", "torch": "PyTorch", "tf": "TensorFlow",
+         "numpy": "NumPy"}
+MODULES = {"zdkeras": "zerodl.keras", "tf": "tensorflow"}  # what the probe imports, for messages
+# The ratios the report can show (mine / peer), in column order; a column appears when some
+# workload of the run has both frameworks. Targets name a peer ("torch": zerodl / PyTorch) or
+# a pair ("zdkeras/tf").
+RATIO_PAIRS = (("zerodl", "torch"), ("zerodl", "numpy"), ("zerodl", "tf"), ("zdkeras", "torch"),
+               ("zdkeras", "tf"))
 MEMORY_TARGET = 1.2  # zerodl peak memory <= 1.2x PyTorch's
 # The same values as zerodl/_platform.py's mallopt calls (glibc's M_MMAP_THRESHOLD,
 # M_TRIM_THRESHOLD): arrays up to 1 GiB come from the heap, which is never trimmed.
 MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 BEGIN, END = "<!-- BEGIN bench/run.py output -->", "<!-- END bench/run.py output -->"
 
 
@@ -66,11 +77,14 @@ def log(msg: str) -> None:
 
 # set by main() from --blas-coretype and --malloc: {name: value, or None to remove}
 CHILD_ENV: dict[str, str | None] = {}
+# set by main() from --python: the interpreter of a framework's children (default: this one)
+PYTHONS: dict[str, str] = {}
 
 
 def child_env(coretype: str, malloc: str) -> dict[str, str | None]:
     """The environment every child gets, whatever its framework (see the module docstring)."""
-    env: dict[str, str | None] = {}
+    env: dict[str, str | None] = {"TF_CPP_MIN_LOG_LEVEL": "2"}  # TF's start-up chatter off stderr
+    env["OPENBLAS_THREAD_TIMEOUT"] = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4")
     if coretype == "auto":
         env["OPENBLAS_CORETYPE"] = None
     elif coretype != "inherit":
@@ -99,10 +113,11 @@ def describe_env(coretype: str, malloc: str) -> list[tuple[str, str]]:
              + " (`--malloc tuned`; zerodl's own import-time setting is the same)")
     else:
         m = "glibc defaults in every child, ZERODL_MALLOC_TUNE=0 (`--malloc default`)"
-    return [("OpenBLAS core type", ct), ("glibc malloc", m)]
+    idle = f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '4')} in every child"
+    return [("OpenBLAS core type", ct), ("glibc malloc", m), ("OpenBLAS idle threads", idle)]
 
 
-def _child(args: list[str], threads: int, timeout: float) -> dict:
+def _child(args: list[str], threads: int, timeout: float, python: str | None = None) -> dict:
     env = dict(os.environ)
     env.update({var: str(threads) for var in THREAD_VARS})
     for var, value in CHILD_ENV.items():
@@ -111,7 +126,7 @@ def _child(args: list[str], threads: int, timeout: float) -> dict:
         else:
             env[var] = value
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, "-m", "bench.child", *args]
+    cmd = [python or sys.executable, "-m", "bench.child", *args]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=timeout)
@@ -132,16 +147,17 @@ def sgemm(threads: int) -> dict:
 
 
 def probe(framework: str) -> dict:
-    return _child(["--probe", framework], threads=1, timeout=300)
+    return _child(["--probe", framework], threads=1, timeout=300, python=PYTHONS.get(framework))
 
 
 def run_once(workload: str, framework: str, threads: int, opts: Options, timeout: float) -> dict:
     args = ["--workload", workload, "--framework", framework, "--threads", str(threads),
             "--samples", str(opts.samples), "--mlp-samples", str(opts.mlp_samples),
-            "--lstm-batches", str(opts.lstm_batches), "--seed", str(opts.seed)]
+            "--lstm-batches", str(opts.lstm_batches), "--fit-samples", str(opts.fit_samples),
+            "--seed", str(opts.seed)]
     if opts.data_dir:
         args += ["--data-dir", opts.data_dir]
-    return _child(args, threads, timeout)
+    return _child(args, threads, timeout, python=PYTHONS.get(framework))
 
 
 # --- summary ------------------------------------------------------------------------------
@@ -165,17 +181,32 @@ def summarize(runs: list[dict], workloads, threads: list[int], frameworks, opts)
                                      "gflops": w.flops(opts) / t / 1e9}
                 elif mine:
                     row["fw"][fw] = {"error": mine[-1].get("error", "failed")}
-            zd = row["fw"].get("zerodl", {})
-            row["ratios"] = {peer: zd["time"] / row["fw"][peer]["time"]
-                             for peer in ("torch", "numpy")
-                             if "time" in zd and "time" in row["fw"].get(peer, {})}
-            torch_mem = row["fw"].get("torch", {}).get("mem")
-            row["mem_ratio"] = (zd["mem"] / max(torch_mem, 0.1)
-                                if "mem" in zd and torch_mem is not None else None)
+            cells = row["fw"]
+            row["ratios"] = {(a, b): cells[a]["time"] / cells[b]["time"] for a, b in RATIO_PAIRS
+                             if "time" in cells.get(a, {}) and "time" in cells.get(b, {})}
+            a, b = memory_pair(w)
+            row["mem_pair"] = (a, b)
+            row["mem_ratio"] = (cells[a]["mem"] / max(cells[b]["mem"], 0.1)
+                                if "mem" in cells.get(a, {}) and "mem" in cells.get(b, {}) else None)
             row["time_verdict"] = _time_verdict(w, k, row)
-            row["mem_verdict"] = _verdict(k, row["mem_ratio"], MEMORY_TARGET)
+            row["mem_verdict"] = (_verdict(k, row["mem_ratio"], MEMORY_TARGET) if b == "torch"
+                                  else "— (no target)")
             rows.append(row)
     return rows
+
+
+def target_pair(key: str) -> tuple[str, str]:
+    """A target's key as (mine, peer): "torch" is zerodl / PyTorch, "zdkeras/tf" a pair."""
+    return tuple(key.split("/")) if "/" in key else ("zerodl", key)
+
+
+def memory_pair(w) -> tuple[str, str]:
+    """Peak memory is compared for the workload's first target pair."""
+    return target_pair(next(iter(w.targets))) if w.targets else ("zerodl", "torch")
+
+
+def pair_label(pair) -> str:
+    return f"{LABEL[pair[0]]}/{LABEL[pair[1]]}"
 
 
 def _verdict(threads: int, ratio: float | None, target: float) -> str:
@@ -188,11 +219,12 @@ def _verdict(threads: int, ratio: float | None, target: float) -> str:
 
 def _time_verdict(w, threads: int, row: dict) -> str:
     verdicts = []
-    for peer, target in w.targets.items():
-        v = _verdict(threads, row["ratios"].get(peer), target)
+    for key, target in w.targets.items():
+        pair = target_pair(key)
+        v = _verdict(threads, row["ratios"].get(pair), target)
         if v.startswith("—"):
             return v
-        verdicts.append(v if len(w.targets) == 1 else f"{v} ({LABEL[peer]})")
+        verdicts.append(v if len(w.targets) == 1 else f"{v} ({pair_label(pair)})")
     return ", ".join(verdicts)
 
 
@@ -212,12 +244,23 @@ def _fmt(x, spec=".2f", suffix="") -> str:
 
 
 def _targets_text(w) -> str:
-    return ", ".join(f"≤ {t:g}× {LABEL[peer]}" for peer, t in w.targets.items())
+    return ", ".join(f"{pair_label(target_pair(key))} ≤ {t:g}" if "/" in key else f"≤ {t:g}× {LABEL[key]}"
+                     for key, t in w.targets.items())
+
+
+def ratio_columns(rows) -> list[tuple[str, str]]:
+    """zerodl/PyTorch and zerodl/NumPy always (the report's long-standing columns), the other
+    pairs when some row has them."""
+    have = {pair for row in rows for pair in row["ratios"]}
+    return [p for p in RATIO_PAIRS if p in RATIO_PAIRS[:2] or p in have]
 
 
 def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, started,
            load_before, load_after) -> str:
-    frameworks = [fw for fw in FRAMEWORKS if fw in args.frameworks]
+    shown = {fw for w in {row["workload"].key: row["workload"] for row in rows}.values()
+             for fw in w.frameworks}
+    frameworks = [fw for fw in FRAMEWORKS if fw in args.frameworks and fw in shown]
+    pairs = ratio_columns(rows)
     out = [f"Generated {started:%Y-%m-%d %H:%M} by `{command}`.", ""]
     out += ["### Machine", "", "| | |", "|---|---|"]
     out += [f"| {label} | {value} |" for label, value in machine_rows]
@@ -236,7 +279,7 @@ def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, starte
             "process, after warm-up); ratios below 1 mean zerodl is faster. Targets apply "
             "to one BLAS thread.", ""]
     head = (["Workload", "Unit", "Threads"] + [LABEL[fw] for fw in frameworks]
-            + ["zerodl/PyTorch", "zerodl/NumPy", "Target", "Result"])
+            + [pair_label(p) for p in pairs] + ["Target", "Result"])
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         w = row["workload"]
@@ -244,9 +287,8 @@ def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, starte
         cells += ["skipped" if fw in skipped and fw in w.frameworks
                   else _fmt_time(row["fw"].get(fw)) if fw in w.frameworks else "—"
                   for fw in frameworks]
-        cells += [_fmt(row["ratios"].get("torch"), ".2f", "×"),
-                  _fmt(row["ratios"].get("numpy"), ".2f", "×"),
-                  _targets_text(w), row["time_verdict"]]
+        cells += [_fmt(row["ratios"].get(p), ".2f", "×") for p in pairs]
+        cells += [_targets_text(w), row["time_verdict"]]
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
 
@@ -261,7 +303,7 @@ def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, starte
     head = (["Workload", "Threads", "GFLOP/unit"]
             + [f"{LABEL[fw]} GFLOP/s" for fw in frameworks]
             + [f"{LABEL[fw]} peak MiB" for fw in frameworks]
-            + ["zerodl/PyTorch memory", "Target", "Result"])
+            + ["Memory ratio", "Target", "Result"])
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         w, k = row["workload"], row["threads"]
@@ -271,7 +313,9 @@ def render(rows, runs, args, opts, machine_rows, sgemm, skipped, command, starte
             cells.append("—" if g is None else f"{g:.1f} ({100 * g / sgemm[k]:.0f}%)")
         for fw in frameworks:
             cells.append(_fmt(row["fw"].get(fw, {}).get("mem"), ".1f"))
-        cells += [_fmt(row["mem_ratio"], ".2f", "×"), f"≤ {MEMORY_TARGET:g}× PyTorch",
+        mem = row["mem_ratio"]
+        cells += ["—" if mem is None else f"{mem:.2f}× ({pair_label(row['mem_pair'])})",
+                  f"≤ {MEMORY_TARGET:g}× PyTorch" if row["mem_pair"][1] == "torch" else "—",
                   row["mem_verdict"]]
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
@@ -354,26 +398,45 @@ def _csv(kind):
     return parse
 
 
+def all_cores_default() -> list[int]:
+    """One thread, and all the cores this process may use (when more than one)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return [1, n] if n > 1 else [1]
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("ZERODL_DATA"),
                    help="folder with the four MNIST IDX files (gz or not); synthetic data "
                         "of the same shapes when absent (default: $ZERODL_DATA)")
-    p.add_argument("--threads", type=_csv(int), default=[1, 2],
-                   help="BLAS/OpenMP thread counts, comma-separated (default: 1,2)")
+    p.add_argument("--threads", type=_csv(int), default=all_cores_default(),
+                   help="BLAS/OpenMP thread counts, comma-separated (default: 1 and every "
+                        f"usable core: {','.join(map(str, all_cores_default()))} here)")
     p.add_argument("--repeats", type=int, default=3,
                    help="alternating runs per framework (default: 3)")
     p.add_argument("--workloads", type=_csv(str.upper), default=list(WORKLOADS),
                    help="comma-separated subset of " + ",".join(WORKLOADS))
     p.add_argument("--frameworks", type=_csv(str.lower), default=list(FRAMEWORKS),
-                   help="comma-separated subset of zerodl,torch,numpy")
+                   help="comma-separated subset of " + ",".join(FRAMEWORKS) + " (zdkeras: "
+                        "zerodl.keras; tf: TensorFlow's Keras 3, skipped with a message when it "
+                        "does not import)")
+    p.add_argument("--python", action="append", default=[], metavar="FRAMEWORK=PYTHON",
+                   help="run FRAMEWORK's children with this interpreter (repeatable), e.g. "
+                        "tf=/path/to/venv-tf/bin/python; it needs numpy and zerodl's bench/ "
+                        "(put on PYTHONPATH by the driver); default: this interpreter")
     p.add_argument("--samples", type=int, default=10_000,
                    help="samples per timed unit for W2, W3 and W5 (default: 10000)")
     p.add_argument("--mlp-samples", type=int, default=60_000,
                    help="samples per timed unit for W1 (default: 60000, one epoch)")
     p.add_argument("--lstm-batches", type=int, default=200,
                    help="batches per timed unit for W4 (default: 200)")
+    p.add_argument("--fit-samples", type=int, default=60_000,
+                   help="samples in KFIT's one epoch of fit (default: 60000, all of MNIST's "
+                        "training set)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--blas-coretype", default="auto",
                    help="OPENBLAS_CORETYPE for every child: auto (unset: OpenBLAS detects the "
@@ -385,6 +448,13 @@ def parse_args(argv):
     p.add_argument("--markdown", type=Path, help="also write the report into this file")
     p.add_argument("--json", type=Path, help="also write every run's raw result as JSON")
     args = p.parse_args(argv)
+    args.pythons = {}
+    for item in args.python:
+        fw, sep, path = item.partition("=")
+        if not sep or fw not in FRAMEWORKS or not path:
+            p.error(f"--python expects FRAMEWORK=PYTHON with FRAMEWORK one of "
+                    f"{','.join(FRAMEWORKS)}, got {item!r}")
+        args.pythons[fw] = path
     for name, allowed in (("workloads", WORKLOADS), ("frameworks", FRAMEWORKS)):
         bad = [x for x in getattr(args, name) if x not in allowed]
         if bad:
@@ -398,16 +468,20 @@ def main(argv=None, prog="python bench/run.py") -> int:
     command = " ".join([prog, *map(shlex.quote, argv)])
     started = datetime.datetime.now()
     opts = Options(data_dir=args.data_dir, samples=args.samples, mlp_samples=args.mlp_samples,
-                   lstm_batches=args.lstm_batches, seed=args.seed)
+                   lstm_batches=args.lstm_batches, fit_samples=args.fit_samples, seed=args.seed)
     workloads = [WORKLOADS[k] for k in args.workloads]
 
     CHILD_ENV.clear()
     CHILD_ENV.update(child_env(args.blas_coretype, args.malloc))
+    PYTHONS.clear()
+    PYTHONS.update(args.pythons)
     infos, skipped = {}, {}
-    for fw in args.frameworks:
+    needed = {fw for w in workloads for fw in w.frameworks}
+    for fw in [fw for fw in args.frameworks if fw in needed]:  # no workload of the run: not probed
         infos[fw] = probe(fw)
         if not infos[fw].get("ok"):
-            skipped[fw] = f"`import {fw}` failed ({infos[fw].get('error')})"
+            hint = " (another interpreter has it? --python tf=PATH)" if fw == "tf" else ""
+            skipped[fw] = f"`import {MODULES.get(fw, fw)}` failed ({infos[fw].get('error')}){hint}"
             log(f"skipping {LABEL[fw]}: import failed: {infos[fw].get('error')}")
     active = [fw for fw in FRAMEWORKS if fw in args.frameworks and fw not in skipped]
     if opts.data_dir is None or mnist_source(opts.data_dir) is None:

@@ -14,11 +14,13 @@ from .core import (
     default_dtype,
     enable_grad,
     get_default_dtype,
+    get_num_threads,
     get_rng,
     is_grad_enabled,
     manual_seed,
     no_grad,
     set_default_dtype,
+    set_num_threads,
     tensor,
 )
 from .core.creation import (  # PyTorch's constructors; as_tensor is PyTorch's (data, dtype=None)

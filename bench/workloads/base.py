@@ -17,6 +17,7 @@ class Options:
     samples: int = 10_000  # W2, W3, W5: samples per timed unit
     mlp_samples: int = 60_000  # W1: samples per timed unit (60,000 = one MNIST epoch)
     lstm_batches: int = 200  # W4: batches per timed unit
+    fit_samples: int = 60_000  # KFIT: samples in its one epoch of fit
     seed: int = 0
 
 
@@ -33,8 +34,12 @@ class Workload:
     flops_per_batch: float  # GEMM/conv FLOPs of one batch (forward + backward when training)
     warmup: int = 5  # untimed batches before the timed unit
     notes: list[str] = field(default_factory=list)
+    # FLOPs of one unit when it is not batches(opts) * flops_per_batch (an epoch of fit)
+    flops_per_unit: Callable[[Options], float] | None = None
 
     def flops(self, opts: Options) -> float:
+        if self.flops_per_unit is not None:
+            return self.flops_per_unit(opts)
         return self.flops_per_batch * self.batches(opts)
 
 

@@ -44,6 +44,9 @@ def build_parser():
                    "an interrupted run found there is resumed")
     t.add_argument("--overwrite", action="store_true", help="replace the model of an earlier run in --out")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="compute with N threads (BLAS, Numba and zerodl's own; zd.set_num_threads). "
+                        "Default: zerodl's default, see docs/benchmarks.md 'Thread control'")
     t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over MPI: mpiexec -n N zerodl train --distributed (rank 0 writes)")

@@ -1,12 +1,14 @@
 """What each ``zerodl`` sub-command does; the argument parsing is in ``zerodl/cli/__init__.py``."""
 import json
 import math
+import sys
+import warnings
 
 import numpy as np
 
 from .. import nn, optim
 from ..callbacks import BackupAndRestore
-from ..core import manual_seed
+from ..core import manual_seed, set_num_threads
 from ..train import TrainingDiverged
 from . import presets
 from .errors import CommandError, Interrupted, RunFailure, need_file, need_folder, one_line, os_failure
@@ -30,6 +32,8 @@ def _train(args, ranks):
     from ..utils.plots import plot_history
 
     _check_numbers(args)
+    if getattr(args, "threads", None) is not None:
+        _set_threads(args.threads)
     kind = args.model or ("mlp" if args.dataset == "spiral" else "cnn")
     if kind == "cnn" and args.dataset == "spiral":
         raise CommandError("the spiral data set has 2-D points, not images: use --model mlp")
@@ -116,9 +120,19 @@ def _load_split(dataset, data_dir):
         raise os_failure(e, f"read the {dataset} data") from None
 
 
+def _set_threads(n):
+    """``zd.set_num_threads(n)``, its warning (no threadpoolctl) as one ``zerodl: warning:`` line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        set_num_threads(n)
+    for w in caught:
+        print(f"zerodl: warning: {one_line(w.message)}", file=sys.stderr, flush=True)
+
+
 def _check_numbers(args):
     """Refuse bad --epochs / --batch-size / --lr before loading or training anything."""
-    for option, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+    for option, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
+                          ("--threads", getattr(args, "threads", None))):
         if value is not None and value < 1:
             raise CommandError(f"{option} must be a positive integer, got {value}")
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):

@@ -13,4 +13,5 @@ from .config import (
 from .function import Function
 from .random import get_rng, get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, as_tensor, tensor
+from .threads import get_num_threads, set_num_threads
 from . import creation  # zd.zeros, zd.randn, ...: PyTorch-named constructors

@@ -1,11 +1,37 @@
 """Raw-array helpers shared by the ops (no graph here): modules of ``functions`` import these
 from here, never each other's private names."""
+import importlib
 import math
+import os
 
 import numpy as np
 from numpy.exceptions import AxisError
 
 from ..core import Config, get_array_module
+
+_fast_modules = {}
+
+
+def fast_module(name):
+    """The Numba kernel module ``zerodl.functions.<name>`` (``_fast_conv``, ...) when numba is
+    installed and the environment variable ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy
+    code then does the same work). Imported lazily, once: numba is optional (zerodl[fast])."""
+    if name not in _fast_modules:
+        module = None
+        if os.environ.get("ZERODL_NUMBA", "1") != "0":
+            try:
+                module = importlib.import_module(f"{__package__}.{name}")
+            except ImportError:
+                module = None
+        _fast_modules[name] = module
+    return _fast_modules[name]
+
+
+def fast_array(*arrays):
+    """Whether the kernels may run on these arrays: C-contiguous NumPy float32/float64 of one dtype."""
+    a = arrays[0]
+    return (type(a) is np.ndarray and a.dtype in (np.float32, np.float64)
+            and all(type(b) is np.ndarray and b.dtype == a.dtype and b.flags.c_contiguous for b in arrays))
 
 
 def floating(x):

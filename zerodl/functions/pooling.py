@@ -27,6 +27,15 @@ def _slabs(w, buf):
             k += 1
 
 
+def _image_like(xp, ref, shape, dtype, zero):
+    """A new (N, C, H, W) array laid out in memory as ``ref`` is: channels-last when ref is."""
+    make = xp.zeros if zero else xp.empty
+    if ref.ndim == 4 and not ref.flags.c_contiguous and ref.transpose(0, 2, 3, 1).flags.c_contiguous:
+        n, c, h, w = shape
+        return make((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+    return make(shape, dtype=dtype)
+
+
 class MaxPool2d(Function):
     """Max over each window; backward routes gy to the first maximum (as PyTorch).
 
@@ -43,8 +52,8 @@ class MaxPool2d(Function):
         y = arg = None
         for k, v in _slabs(w, w.pad(x, value=-xp.inf)):
             if y is None:
-                y = v.copy()
-                arg = xp.zeros(y.shape, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
+                y = v.copy(order="K")  # keeps x's memory layout (channels-last stays so)
+                arg = xp.zeros_like(y, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
                 y_new = xp.empty_like(y)
                 continue
             # The slab v is a strided view, slow to read: read it once (the new running max),
@@ -65,7 +74,7 @@ class MaxPool2d(Function):
         overlap = w.SH < w.KH or w.SW < w.KW
         # windows that tile the (padded) input exactly write every element once: no zeroing
         tiled = (w.SH, w.SW) == (w.KH, w.KW) and (w.OH * w.KH, w.OW * w.KW) == (w.Hp, w.Wp)
-        buf = (xp.empty if tiled else xp.zeros)((w.N, w.C, w.Hp, w.Wp), dtype=gy.dtype)
+        buf = _image_like(xp, arg, (w.N, w.C, w.Hp, w.Wp), gy.dtype, zero=not tiled)
         for k, slab in _slabs(w, buf):
             if overlap:
                 slab += gy * (arg == k)

@@ -1,0 +1,171 @@
+"""Compiled (Numba) kernels for the three Winograd data transforms of ``winograd.py``.
+
+They compute what ``NumpyTransforms`` computes (and are tested against it), in one pass and
+in registers: the data are channels-last, so each tile's transform is the same straight-line
+arithmetic for every channel, and the innermost loop over the channels runs on SIMD lanes
+(contiguous loads and stores); the transformed tiles are tile-major (T, 36, C), so each tile
+writes (or reads) one contiguous block rather than 36 far-apart rows. The products with B^T, A^T and A are written out, zeros and
+ones dropped. The kernels are serial and release the GIL: ``winograd.py`` runs chunks of the
+batch on zerodl's thread pool (``core.threads``), BLAS included. Importing this
+module needs Numba; the kernels compile at their first call for each dtype and are cached
+on disk (``cache=True``).
+"""
+import numpy as np
+from numba import njit
+
+_jit = njit(cache=True, fastmath=True, nogil=True)
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def _pad(xh, PH, PW, Hp, Wp):
+    """xh (N, H, W, C) zero-padded to (N, Hp, Wp, C)."""
+    N, H, W, C = xh.shape
+    buf = np.zeros((N, Hp, Wp, C), dtype=xh.dtype)
+    buf[:, PH:PH + H, PW:PW + W, :] = xh
+    return buf
+
+
+@_jit
+def _input(buf, TH, TW, v):
+    """buf (N, 4*TH+2, 4*TW+2, C) padded -> v (T, 36, C) = B^T d B per tile."""
+    N, C = buf.shape[0], buf.shape[3]
+    dt = buf.dtype.type
+    two, four, five = dt(2), dt(4), dt(5)
+    for nt in range(N * TH):
+        n, th = nt // TH, nt % TH
+        rows = np.empty((6, 6, C), dtype=buf.dtype)
+        for tw in range(TW):
+            t = nt * TW + tw
+            y0, x0 = 4 * th, 4 * tw
+            for j in range(6):
+                x = x0 + j
+                for c in range(C):
+                    d0, d1, d2 = buf[n, y0, x, c], buf[n, y0 + 1, x, c], buf[n, y0 + 2, x, c]
+                    d3, d4, d5 = buf[n, y0 + 3, x, c], buf[n, y0 + 4, x, c], buf[n, y0 + 5, x, c]
+                    rows[0, j, c] = four * d0 - five * d2 + d4
+                    rows[1, j, c] = d3 + d4 - four * (d1 + d2)
+                    rows[2, j, c] = four * (d1 - d2) - d3 + d4
+                    rows[3, j, c] = two * (d3 - d1) - d2 + d4
+                    rows[4, j, c] = two * (d1 - d3) - d2 + d4
+                    rows[5, j, c] = four * d1 - five * d3 + d5
+            for a in range(6):
+                k = 6 * a
+                for c in range(C):
+                    e0, e1, e2 = rows[a, 0, c], rows[a, 1, c], rows[a, 2, c]
+                    e3, e4, e5 = rows[a, 3, c], rows[a, 4, c], rows[a, 5, c]
+                    v[t, k, c] = four * e0 - five * e2 + e4
+                    v[t, k + 1, c] = e3 + e4 - four * (e1 + e2)
+                    v[t, k + 2, c] = four * (e1 - e2) - e3 + e4
+                    v[t, k + 3, c] = two * (e3 - e1) - e2 + e4
+                    v[t, k + 4, c] = two * (e1 - e3) - e2 + e4
+                    v[t, k + 5, c] = four * e1 - five * e3 + e5
+
+
+@_jit
+def _output(m, N, TH, TW, OH, OW, bias, y):
+    """m (T, 36, C) -> y (N, OH, OW, C) = A^T m A per tile + bias."""
+    C = m.shape[2]
+    dt = m.dtype.type
+    two, four, eight = dt(2), dt(4), dt(8)
+    for nt in range(N * TH):
+        n, th = nt // TH, nt % TH
+        cols = np.empty((4, 6, C), dtype=m.dtype)
+        out = np.empty((1, 4, C), dtype=m.dtype)
+        for tw in range(TW):
+            t = nt * TW + tw
+            for j in range(6):
+                for c in range(C):
+                    m0, m1, m2 = m[t, j, c], m[t, 6 + j, c], m[t, 12 + j, c]
+                    m3, m4, m5 = m[t, 18 + j, c], m[t, 24 + j, c], m[t, 30 + j, c]
+                    s12, d12, s34, d34 = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+                    cols[0, j, c] = m0 + s12 + s34
+                    cols[1, j, c] = d12 + two * d34
+                    cols[2, j, c] = s12 + four * s34
+                    cols[3, j, c] = d12 + eight * d34 + m5
+            y0, x0 = 4 * th, 4 * tw
+            hs, ws = min(4, OH - y0), min(4, OW - x0)
+            for a in range(hs):
+                if ws == 4:
+                    for c in range(C):
+                        e0, e1, e2 = cols[a, 0, c], cols[a, 1, c], cols[a, 2, c]
+                        e3, e4, e5 = cols[a, 3, c], cols[a, 4, c], cols[a, 5, c]
+                        s12, d12, s34, d34 = e1 + e2, e1 - e2, e3 + e4, e3 - e4
+                        y[n, y0 + a, x0, c] = e0 + s12 + s34 + bias[c]
+                        y[n, y0 + a, x0 + 1, c] = d12 + two * d34 + bias[c]
+                        y[n, y0 + a, x0 + 2, c] = s12 + four * s34 + bias[c]
+                        y[n, y0 + a, x0 + 3, c] = d12 + eight * d34 + e5 + bias[c]
+                else:  # the last tile of a row runs over the image's edge
+                    for c in range(C):
+                        e0, e1, e2 = cols[a, 0, c], cols[a, 1, c], cols[a, 2, c]
+                        e3, e4, e5 = cols[a, 3, c], cols[a, 4, c], cols[a, 5, c]
+                        s12, d12, s34, d34 = e1 + e2, e1 - e2, e3 + e4, e3 - e4
+                        out[0, 0, c] = e0 + s12 + s34
+                        out[0, 1, c] = d12 + two * d34
+                        out[0, 2, c] = s12 + four * s34
+                        out[0, 3, c] = d12 + eight * d34 + e5
+                    for b in range(ws):
+                        for c in range(C):
+                            y[n, y0 + a, x0 + b, c] = out[0, b, c] + bias[c]
+
+
+@_jit
+def _grad_output(gy, TH, TW, g):
+    """gy (N, OH, OW, C) -> g (T, 36, C) = A gY A^T per 4x4 tile (zero beyond OH, OW)."""
+    N, OH, OW, C = gy.shape
+    dt = gy.dtype.type
+    two, four, eight = dt(2), dt(4), dt(8)
+    for nt in range(N * TH):
+        n, th = nt // TH, nt % TH
+        tile = np.zeros((4, 4, C), dtype=gy.dtype)
+        rows = np.empty((6, 4, C), dtype=gy.dtype)
+        for tw in range(TW):
+            t = nt * TW + tw
+            y0, x0 = 4 * th, 4 * tw
+            hs, ws = min(4, OH - y0), min(4, OW - x0)
+            src, r0, c0 = gy[n], y0, x0
+            if hs < 4 or ws < 4:  # a tile over the edge: copied, zero beyond it
+                tile[:] = 0
+                tile[:hs, :ws] = gy[n, y0:y0 + hs, x0:x0 + ws]
+                src, r0, c0 = tile, 0, 0
+            for j in range(4):
+                for c in range(C):
+                    g0, g1 = src[r0, c0 + j, c], src[r0 + 1, c0 + j, c]
+                    g2, g3 = src[r0 + 2, c0 + j, c], src[r0 + 3, c0 + j, c]
+                    s02, s13 = g0 + g2, g1 + g3
+                    q02, q13 = g0 + four * g2, two * g1 + eight * g3
+                    rows[0, j, c] = g0
+                    rows[1, j, c] = s02 + s13
+                    rows[2, j, c] = s02 - s13
+                    rows[3, j, c] = q02 + q13
+                    rows[4, j, c] = q02 - q13
+                    rows[5, j, c] = g3
+            for a in range(6):
+                k = 6 * a
+                for c in range(C):
+                    e0, e1, e2, e3 = rows[a, 0, c], rows[a, 1, c], rows[a, 2, c], rows[a, 3, c]
+                    s02, s13 = e0 + e2, e1 + e3
+                    q02, q13 = e0 + four * e2, two * e1 + eight * e3
+                    g[t, k, c] = e0
+                    g[t, k + 1, c] = s02 + s13
+                    g[t, k + 2, c] = s02 - s13
+                    g[t, k + 3, c] = q02 + q13
+                    g[t, k + 4, c] = q02 - q13
+                    g[t, k + 5, c] = e3
+
+
+# The same signatures as ``winograd.NumpyTransforms`` (the constant matrices are built in).
+def transform_input(xh, t, bt, out):
+    """xh (N, H, W, C) -> out (T, 36, C)."""
+    _input(_pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
+
+
+def transform_output(m, t, at, bias, out):
+    """M (T, 36, C_out) -> out (N, OH, OW, C_out) (+ bias)."""
+    c_out = m.shape[2]
+    b = np.zeros(c_out, dtype=m.dtype) if bias is None else np.ascontiguousarray(bias, dtype=m.dtype)
+    _output(m, t.N, t.TH, t.TW, t.OH, t.OW, b, out)
+
+
+def transform_grad_output(gyh, t, at, out):
+    """gyh (N, OH, OW, C_out) -> out (T, 36, C_out)."""
+    _grad_output(np.ascontiguousarray(gyh), t.TH, t.TW, out)
