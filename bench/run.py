@@ -24,6 +24,9 @@ must be set before a process starts (recorded in the report):
   being returned to the OS and faulted in again page by page -- the same setting zerodl
   applies at import (``zerodl/_platform.py``); ``default`` leaves glibc's defaults and sets
   ``ZERODL_MALLOC_TUNE=0`` so zerodl does not tune either.
+- ``OPENBLAS_THREAD_TIMEOUT=4`` (the driver's own value if it has one): numpy's OpenBLAS
+  worker threads sleep as soon as they are idle instead of spinning for about 0.1 s, the
+  setting zerodl applies at import when it is imported before NumPy (``zerodl/_platform.py``).
 """
 from __future__ import annotations
 
@@ -81,6 +84,7 @@ PYTHONS: dict[str, str] = {}
 def child_env(coretype: str, malloc: str) -> dict[str, str | None]:
     """The environment every child gets, whatever its framework (see the module docstring)."""
     env: dict[str, str | None] = {"TF_CPP_MIN_LOG_LEVEL": "2"}  # TF's start-up chatter off stderr
+    env["OPENBLAS_THREAD_TIMEOUT"] = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4")
     if coretype == "auto":
         env["OPENBLAS_CORETYPE"] = None
     elif coretype != "inherit":
@@ -109,7 +113,8 @@ def describe_env(coretype: str, malloc: str) -> list[tuple[str, str]]:
              + " (`--malloc tuned`; zerodl's own import-time setting is the same)")
     else:
         m = "glibc defaults in every child, ZERODL_MALLOC_TUNE=0 (`--malloc default`)"
-    return [("OpenBLAS core type", ct), ("glibc malloc", m)]
+    idle = f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '4')} in every child"
+    return [("OpenBLAS core type", ct), ("glibc malloc", m), ("OpenBLAS idle threads", idle)]
 
 
 def _child(args: list[str], threads: int, timeout: float, python: str | None = None) -> dict:

@@ -7,6 +7,7 @@ import pytest
 import zerodl as zd
 import zerodl.functions as F
 from zerodl.functions import conv as conv_module
+from zerodl.functions import windows as windows_module
 
 RNG = np.random.default_rng(0)
 
@@ -149,32 +150,47 @@ def test_conv2d_without_bias_and_first_layer_skips_input_grad(monkeypatch):
     assert xt.grad is None and Wt.grad.shape == W.shape
 
 
+def _set_chunk(monkeypatch, nbytes):
+    """Chunks of about ``nbytes`` for every sweep (the strided ones have their own size)."""
+    monkeypatch.setattr(windows_module, "_CHUNK_BYTES", nbytes)
+    monkeypatch.setattr(windows_module, "_CHUNK_BYTES_PHASED", nbytes)
+
+
 @pytest.mark.parametrize("chunk_bytes", [1, 3000])
 def test_conv2d_chunked_batches_match(monkeypatch, chunk_bytes):
     """Small chunks (one sample; uneven chunks) give the same values and gradients."""
-    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
-    for stride, padding in [(1, 1), (2, 0)]:
-        x, W, b = RNG.standard_normal((5, 2, 7, 7)), RNG.standard_normal((3, 2, 3, 3)), RNG.standard_normal(3)
+    _set_chunk(monkeypatch, chunk_bytes)
+    for stride, padding, ws in [(1, 1, (3, 2, 3, 3)), (2, 0, (3, 2, 3, 3)), (2, 1, (3, 2, 4, 4)), (2, 1, (40, 2, 4, 4))]:
+        x, W, b = RNG.standard_normal((5, 2, 7, 7)), RNG.standard_normal(ws), RNG.standard_normal(ws[0])
         xt, Wt, bt = _t(x), _t(W), _t(b)
         y = F.conv2d(xt, Wt, bt, stride=stride, padding=padding)
         np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
         R = RNG.standard_normal(y.shape)
         y.backward(R)
-        monkeypatch.setattr(conv_module, "_CHUNK_BYTES", 1 << 30)
+        _set_chunk(monkeypatch, 1 << 30)
         xt2, Wt2, bt2 = _t(x), _t(W), _t(b)
         F.conv2d(xt2, Wt2, bt2, stride=stride, padding=padding).backward(R)
-        monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
+        _set_chunk(monkeypatch, chunk_bytes)
         for t1, t2 in [(xt, xt2), (Wt, Wt2), (bt, bt2)]:
             np.testing.assert_allclose(t1.grad, t2.grad, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 3000])
 def test_conv_transpose2d_chunked_batches_match(monkeypatch, chunk_bytes):
-    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
-    for stride, padding in [(1, 1), (2, 1)]:
-        x, W, b = RNG.standard_normal((5, 3, 4, 5)), RNG.standard_normal((3, 2, 3, 3)), RNG.standard_normal(2)
-        y = F.conv_transpose2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)
+    _set_chunk(monkeypatch, chunk_bytes)
+    for stride, padding, ws in [(1, 1, (3, 2, 3, 3)), (2, 1, (3, 2, 3, 3)), (2, 1, (3, 4, 4, 4))]:
+        x, W, b = RNG.standard_normal((5, 3, 4, 5)), RNG.standard_normal(ws), RNG.standard_normal(ws[1])
+        xt, Wt, bt = _t(x), _t(W), _t(b)
+        y = F.conv_transpose2d(xt, Wt, bt, stride=stride, padding=padding)
         np.testing.assert_allclose(y.data, naive_conv_transpose2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
+        R = RNG.standard_normal(y.shape)
+        y.backward(R)
+        _set_chunk(monkeypatch, 1 << 30)
+        xt2, Wt2, bt2 = _t(x), _t(W), _t(b)
+        F.conv_transpose2d(xt2, Wt2, bt2, stride=stride, padding=padding).backward(R)
+        _set_chunk(monkeypatch, chunk_bytes)
+        for t1, t2 in [(xt, xt2), (Wt, Wt2), (bt, bt2)]:
+            np.testing.assert_allclose(t1.grad, t2.grad, rtol=1e-10, atol=1e-12)
 
 
 def test_non_contiguous_input():

@@ -111,3 +111,70 @@ def test_zerodl_train_threads(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
     assert cli.main(["train", "--threads", "two"]) == 2
     assert "--threads: invalid int value: 'two'" in capsys.readouterr().err
+
+
+# --- the chunk pool (map_chunks) -----------------------------------------------------------
+def test_map_chunks_keeps_order_and_shares_the_items_over_threads():
+    import threading
+    from zerodl.core import threads as th
+
+    pytest.importorskip("threadpoolctl")
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before_n, before_blas = th.get_num_threads(), blas_threads()
+    seen, inside = set(), []
+
+    def work(i):
+        seen.add(threading.current_thread().name)
+        inside.append(blas_threads())
+        return i * i
+
+    try:
+        zd.set_num_threads(2)
+        assert th.map_chunks(work, range(8)) == [i * i for i in range(8)]
+        assert all(name.startswith("zerodl-chunks") for name in seen)
+        assert all(all(n == 1 for n in b) for b in inside)  # BLAS at one thread per worker
+        assert blas_threads() == [2] * len(before_blas)     # and restored afterwards
+        # inside a worker a nested call runs inline (no deadlock on a full pool)
+        assert th.map_chunks(lambda i: th.map_chunks(lambda j: i + j, range(3)), range(4)) == \
+            [[i + j for j in range(3)] for i in range(4)]
+        zd.set_num_threads(1)
+        seen.clear()
+        assert th.map_chunks(work, range(3)) == [0, 1, 4]
+        assert seen == {threading.current_thread().name}
+    finally:
+        zd.set_num_threads(before_n)
+
+
+def test_map_chunks_passes_errors_through():
+    from zerodl.core import threads as th
+
+    before = th.get_num_threads()
+
+    def boom(i):
+        if i == 2:
+            raise ValueError("chunk 2 failed")
+        return i
+
+    try:
+        zd.set_num_threads(2)
+        with pytest.raises(ValueError, match="chunk 2 failed"):
+            th.map_chunks(boom, range(4))
+    finally:
+        zd.set_num_threads(before)
+
+
+def test_zerodl_sets_the_openblas_idle_timeout_before_numpy_loads():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    code = "import zerodl, os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "4"
+    env["OPENBLAS_THREAD_TIMEOUT"] = "20"  # the user's own value wins
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "20"

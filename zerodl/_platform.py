@@ -16,6 +16,17 @@ Set ``ZERODL_MALLOC_TUNE=0`` in the environment to leave glibc's defaults alone;
 (not Linux/glibc) nothing is done. The same effect without zerodl: start the process with
 ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483647``.
 
+OpenBLAS: idle worker threads sleep at once
+-------------------------------------------
+After each multithreaded call OpenBLAS's worker threads spin (busy-wait, yielding) for 2**28
+cycles, about 0.1 s, before they sleep. zerodl's chunk pool (``core.threads.map_chunks``) runs
+its own threads between GEMMs, and those spinning threads take their cores: DeepConvNet's step
+at two threads took 66 ms with the default and 53 ms with ``OPENBLAS_THREAD_TIMEOUT=4`` (2**4
+cycles), against 67 ms at one thread (docs/benchmarks.md, "Two threads"). So zerodl sets
+``OPENBLAS_THREAD_TIMEOUT=4`` unless the environment already sets it. OpenBLAS reads it when it
+loads, so it takes effect only when zerodl is imported before NumPy; otherwise set it when the
+process starts.
+
 This module must not import NumPy (nor anything that does).
 """
 import os
@@ -55,3 +66,5 @@ def tune_malloc():
 
 if malloc_tune_wanted():
     tune_malloc()
+if "numpy" not in sys.modules:
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

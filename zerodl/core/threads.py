@@ -23,11 +23,14 @@ BLAS and Numba are left at their own defaults (the same number, all cores, unles
 environment says otherwise) until ``set_num_threads`` is called: docs/benchmarks.md
 ("Thread control") has the measurements behind this.
 """
+import contextlib
 import os
 import sys
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["set_num_threads", "get_num_threads", "available_cores", "thread_info"]
+__all__ = ["set_num_threads", "get_num_threads", "available_cores", "thread_info", "map_chunks"]
 
 ENV_VARS = ("ZERODL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # What new processes' BLAS/OpenMP read at start (threadpoolctl or not).
@@ -125,3 +128,67 @@ def thread_info():
     if numba is not None and hasattr(numba, "get_num_threads"):
         info["numba"] = numba.get_num_threads()
     return info
+
+
+# ----------------------------------------------------------------------------- the chunk pool
+_POOL_PREFIX = "zerodl-chunks"
+_pool = {"executor": None, "size": 0, "blas": None, "inside": 0, "saved": None}
+_pool_lock = threading.Lock()
+
+
+def _blas_controllers():
+    """threadpoolctl's handles on the loaded BLAS libraries ([] without threadpoolctl)."""
+    if _pool["blas"] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _pool["blas"] = []
+        else:
+            _pool["blas"] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _pool["blas"]
+
+
+@contextlib.contextmanager
+def _blas_one_thread_each(controllers):
+    """BLAS at one thread while pool workers run GEMMs side by side (restored by the last to leave)."""
+    with _pool_lock:
+        if _pool["inside"] == 0:
+            _pool["saved"] = [c.num_threads for c in controllers]
+            for c in controllers:
+                c.set_num_threads(1)
+        _pool["inside"] += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _pool["inside"] -= 1
+            if _pool["inside"] == 0:
+                for c, n in zip(controllers, _pool["saved"]):
+                    c.set_num_threads(n)
+
+
+def map_chunks(fn, items):
+    """``[fn(item) for item in items]``, the items shared out over ``get_num_threads()`` threads.
+
+    For ops that split a batch into chunks whose work (NumPy copies and ufuncs, BLAS, compiled
+    kernels) releases the GIL: every core then works on the whole op, not only inside its GEMMs.
+    Meanwhile BLAS runs one thread per worker. Runs in the calling thread when one thread is
+    asked for, for a single item, inside a worker (no nesting), or when the BLAS pool cannot be
+    controlled (no threadpoolctl: its own threads would then oversubscribe the cores).
+    """
+    items = list(items)
+    n = min(get_num_threads(), len(items))
+    if n < 2 or threading.current_thread().name.startswith(_POOL_PREFIX):
+        return [fn(item) for item in items]
+    controllers = _blas_controllers()
+    if not controllers:
+        return [fn(item) for item in items]
+    with _pool_lock:
+        if _pool["size"] < n:
+            if _pool["executor"] is not None:
+                _pool["executor"].shutdown(wait=False)
+            _pool["executor"] = ThreadPoolExecutor(n, thread_name_prefix=_POOL_PREFIX)
+            _pool["size"] = n
+        executor = _pool["executor"]
+    with _blas_one_thread_each(controllers):
+        return list(executor.map(fn, items))

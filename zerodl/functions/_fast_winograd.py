@@ -5,20 +5,15 @@ in registers: the data are channels-last, so each tile's transform is the same s
 arithmetic for every channel, and the innermost loop over the channels runs on SIMD lanes
 (contiguous loads and stores); the transformed tiles are tile-major (T, 36, C), so each tile
 writes (or reads) one contiguous block rather than 36 far-apart rows. The products with B^T, A^T and A are written out, zeros and
-ones dropped. Rows of tiles are shared out over Numba's threads (``prange``). Importing this
+ones dropped. The kernels are serial and release the GIL: ``winograd.py`` runs chunks of the
+batch on zerodl's thread pool (``core.threads``), BLAS included. Importing this
 module needs Numba; the kernels compile at their first call for each dtype and are cached
-on disk (``cache=True``). They run with ``zd.get_num_threads()`` threads, one launch at a time
-(Numba's fallback "workqueue" threading layer must not be entered from two threads at once).
+on disk (``cache=True``).
 """
-import threading
-
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..core.threads import get_num_threads
-
-_jit = njit(parallel=True, cache=True, fastmath=True, nogil=True)
+_jit = njit(cache=True, fastmath=True, nogil=True)
 
 
 @njit(cache=True, fastmath=True, nogil=True)
@@ -36,7 +31,7 @@ def _input(buf, TH, TW, v):
     N, C = buf.shape[0], buf.shape[3]
     dt = buf.dtype.type
     two, four, five = dt(2), dt(4), dt(5)
-    for nt in prange(N * TH):
+    for nt in range(N * TH):
         n, th = nt // TH, nt % TH
         rows = np.empty((6, 6, C), dtype=buf.dtype)
         for tw in range(TW):
@@ -72,7 +67,7 @@ def _output(m, N, TH, TW, OH, OW, bias, y):
     C = m.shape[2]
     dt = m.dtype.type
     two, four, eight = dt(2), dt(4), dt(8)
-    for nt in prange(N * TH):
+    for nt in range(N * TH):
         n, th = nt // TH, nt % TH
         cols = np.empty((4, 6, C), dtype=m.dtype)
         out = np.empty((1, 4, C), dtype=m.dtype)
@@ -119,7 +114,7 @@ def _grad_output(gy, TH, TW, g):
     N, OH, OW, C = gy.shape
     dt = gy.dtype.type
     two, four, eight = dt(2), dt(4), dt(8)
-    for nt in prange(N * TH):
+    for nt in range(N * TH):
         n, th = nt // TH, nt % TH
         tile = np.zeros((4, 4, C), dtype=gy.dtype)
         rows = np.empty((6, 4, C), dtype=gy.dtype)
@@ -158,28 +153,19 @@ def _grad_output(gy, TH, TW, g):
                     g[t, k + 5, c] = e3
 
 
-_launch_lock = threading.Lock()
-
-
-def _launch(kernel, *args):
-    with _launch_lock:
-        numba.set_num_threads(min(get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-        kernel(*args)
-
-
 # The same signatures as ``winograd.NumpyTransforms`` (the constant matrices are built in).
 def transform_input(xh, t, bt, out):
     """xh (N, H, W, C) -> out (T, 36, C)."""
-    _launch(_input, _pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
+    _input(_pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
 
 
 def transform_output(m, t, at, bias, out):
     """M (T, 36, C_out) -> out (N, OH, OW, C_out) (+ bias)."""
     c_out = m.shape[2]
     b = np.zeros(c_out, dtype=m.dtype) if bias is None else np.ascontiguousarray(bias, dtype=m.dtype)
-    _launch(_output, m, t.N, t.TH, t.TW, t.OH, t.OW, b, out)
+    _output(m, t.N, t.TH, t.TW, t.OH, t.OW, b, out)
 
 
 def transform_grad_output(gyh, t, at, out):
     """gyh (N, OH, OW, C_out) -> out (T, 36, C_out)."""
-    _launch(_grad_output, np.ascontiguousarray(gyh), t.TH, t.TW, out)
+    _grad_output(np.ascontiguousarray(gyh), t.TH, t.TW, out)

@@ -1,11 +1,59 @@
 """Raw-array helpers shared by the ops (no graph here): modules of ``functions`` import these
 from here, never each other's private names."""
+import importlib
 import math
+import os
 
 import numpy as np
 from numpy.exceptions import AxisError
 
 from ..core import Config, get_array_module
+from ..core.threads import get_num_threads, map_chunks
+
+_fast_modules = {}
+
+
+def fast_module(name):
+    """The Numba kernel module ``name`` when numba is installed and the environment variable
+    ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy code then does the same work).
+
+    ``name`` is a module of ``zerodl.functions`` (``"_fast_winograd"``) or a path under zerodl
+    (``"optim._fast_adam"``). Imported lazily, once: numba is optional (zerodl[fast]).
+    """
+    if name not in _fast_modules:
+        module = None
+        if os.environ.get("ZERODL_NUMBA", "1") != "0":
+            path = f"{__package__}.{name}" if "." not in name else f"{__package__.partition('.')[0]}.{name}"
+            try:
+                module = importlib.import_module(path)
+            except ImportError:
+                module = None
+        _fast_modules[name] = module
+    return _fast_modules[name]
+
+
+# Below this many elements an op runs in one piece: the pool's hand-off would cost more.
+POOL_MIN_ELEMENTS = 1 << 18
+
+
+def over_batch(fn, x):
+    """``fn(s)`` for slices ``s`` of x's first axis that together cover it: in
+    ``get_num_threads()`` pieces on zerodl's thread pool when x is a large NumPy array (NumPy's
+    copies and ufuncs release the GIL), else once with ``slice(None)``. ``fn`` writes its
+    piece's results into arrays allocated beforehand."""
+    n = get_num_threads()
+    if n < 2 or x.ndim == 0 or x.shape[0] < 2 or x.size < POOL_MIN_ELEMENTS or type(x) is not np.ndarray:
+        fn(slice(None))
+        return
+    step = -(-x.shape[0] // min(n, x.shape[0]))
+    map_chunks(fn, [slice(i, i + step) for i in range(0, x.shape[0], step)])
+
+
+def fast_array(*arrays):
+    """Whether the kernels may run on these arrays: C-contiguous NumPy float32/float64 of one dtype."""
+    a = arrays[0]
+    return (type(a) is np.ndarray and a.dtype in (np.float32, np.float64)
+            and all(type(b) is np.ndarray and b.dtype == a.dtype and b.flags.c_contiguous for b in arrays))
 
 
 def floating(x):

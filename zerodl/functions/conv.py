@@ -1,230 +1,19 @@
-"""Convolution on NCHW images: conv2d, conv_transpose2d (the book's ``im2col``/``col2im`` with
-their own layout: ``im2col.py``; pooling: ``pooling.py``; both on this file's ``Windows``).
+"""Convolution on NCHW images: conv2d, conv_transpose2d, by im2col and GEMMs on the
+``Windows`` of ``windows.py`` (which has the packing design: chunks, scratch buffers,
+wide rows, phase images); the book's ``im2col``/``col2im`` with their own layout are in
+``im2col.py``, pooling in ``pooling.py``.
 
-The book's picture, made fast:
-
-- **im2col** lays out every kernel window of the (padded) image as one column of a matrix, so
-  a convolution becomes one matrix product with the weights. The windows are a strided *view*
-  of the image (``as_strided``: no copy); the only copy is the one that packs them.
-- **col2im** is its adjoint: it adds every window back where it came from, one strided slab per
-  kernel offset (KH*KW additions of whole arrays), never a loop over pixels.
-- Inside ``conv2d`` the columns are laid out as (N, C*KH*KW, OH*OW), so ``W @ col`` (a batched
-  GEMM over the samples) gives the output directly in NCHW: no transpose copy (the book's
-  (N*OH*OW, C*KH*KW) layout needs one, which measured slower than the GEMM itself).
-- The batch goes through in chunks of samples whose column buffer (a few MiB) stays in cache;
-  the per-chunk buffers are reused scratch (``_scratch``), so only results are fresh memory,
-  and backward rebuilds the columns instead of keeping every window alive between passes.
-- **Wide rows** (stride 1): a window row that starts at padded column ``ow`` reads columns
-  ``ow .. ow+KW-1``; if the output row is given the full padded width Wp instead of OW, then
-  the (OH, Wp) block of window starts is one contiguous run of the padded image, so im2col and
-  col2im move long runs rather than OW-long pieces (NumPy pays per piece). The Wp - OW extra
-  columns wrap into the next image row: forward computes and drops them, backward gives them a
-  zero gradient. The padded buffer gets one spare zero row so the last window may run over.
-  Since a wide-row forward copies its output out anyway, its chunk's columns are packed as
-  (C*KH*KW, n*OH*Q) instead (the same runs, samples side by side) for one GEMM per chunk, and
-  the copy-out puts the samples back in NCHW order.
-- With stride 1, conv2d's input gradient is itself a convolution (of gy with the flipped
-  kernel), which packs columns instead of adding KH*KW slabs back: see ``_input_grad``.
+With stride 1, conv2d's input gradient is itself a convolution (of gy with the flipped kernel),
+which packs columns instead of adding KH*KW slabs back (``_input_grad``); conv_transpose2d is
+conv2d's adjoint on the same windows, its backward packing gy's columns once for gx and gW.
 
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
-import math
-import threading
-
-from ..core import Function, get_array_module
+from ..core import Function
 from . import winograd
+from .windows import Windows, check_image, pair
 
 __all__ = ["conv2d", "conv_transpose2d"]
-
-# conv2d packs and multiplies one chunk of samples at a time, its column buffer about this big
-# (CPU only; a GPU takes the whole batch at once).
-_CHUNK_BYTES = 4 << 20
-# Temporaries up to this size that never leave this module live in reused scratch buffers.
-_SCRATCH_MAX = 64 << 20
-_scratch_bufs = threading.local()
-
-
-# ----------------------------------------------------------------------------- helpers
-def pair(v, name, op, minimum):
-    """``v`` (an int or an (h, w) pair) as a pair of ints ``>= minimum``."""
-    both = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(both) != 2 or not all(isinstance(p, int) and p >= minimum for p in both):
-        raise ValueError(f"{op}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
-    return both
-
-
-def check_image(op, x, what="input"):
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got {tuple(x.shape)}")
-
-
-def _scratch(xp, slot, shape, dtype):
-    """An uninitialised array for a temporary that does not outlive the call, reused between calls.
-
-    Fresh memory costs a page fault per 4 KiB page (the OS zeroes it), which on small VMs
-    costs more than the copy that fills it; so the per-chunk buffers live in a few per-thread
-    buffers that only grow. (NumPy only: CuPy has its own memory pool.)
-    """
-    nbytes = math.prod(shape) * dtype.itemsize
-    if xp.__name__ != "numpy" or nbytes > _SCRATCH_MAX:
-        return xp.empty(shape, dtype=dtype)
-    bufs = _scratch_bufs.__dict__
-    buf = bufs.get(slot)
-    if buf is None or buf.nbytes < nbytes:
-        buf = bufs[slot] = xp.empty(nbytes, dtype=xp.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
-
-
-class Windows:
-    """Where the KH x KW windows of a strided, padded sweep over (N, C, H, W) images fall,
-    and the conv building blocks on raw arrays.
-
-    ``view`` is the strided view (n, C, KH, KW, OH, Q) of every window of a padded buffer
-    (Q = OW, or Wp for wide rows: see the module docstring). ``correlate``, ``weight_grad``
-    and ``fold`` are conv2d's forward, weight gradient and input gradient; they run over
-    chunks of samples with scratch buffers, and only their results are fresh arrays.
-    """
-
-    def __init__(self, op, x_shape, kernel, stride, padding, c_out=None):
-        self.N, self.C, self.H, self.W = x_shape
-        (self.KH, self.KW), (self.SH, self.SW), (self.PH, self.PW) = kernel, stride, padding
-        self.Hp, self.Wp = self.H + 2 * self.PH, self.W + 2 * self.PW
-        if self.KH > self.Hp or self.KW > self.Wp:
-            raise ValueError(
-                f"{op}: kernel {tuple(kernel)} is larger than the padded input ({self.Hp}, {self.Wp}) "
-                f"(input {tuple(x_shape)}, padding {tuple(padding)})"
-            )
-        self.OH = (self.Hp - self.KH) // self.SH + 1
-        self.OW = (self.Wp - self.KW) // self.SW + 1
-        self.CKK = self.C * self.KH * self.KW
-        # Wide rows (for a conv with c_out output channels) pay when each output row has more
-        # window rows to pack (C*KH*KW) than output rows to trim (c_out): measured, not guessed.
-        self.wide = c_out is not None and self.SH == self.SW == 1 and self.CKK > c_out
-        self.Q = self.Wp if self.wide else self.OW
-        self.L = self.OH * self.Q  # columns per sample
-
-    # --- layout ------------------------------------------------------------------------
-    def pad(self, x, value=0, slot=None):
-        """``x`` padded (plus the spare row of wide rows); ``x`` itself when nothing is added.
-
-        With ``slot`` the buffer is scratch (for a chunk used within the call).
-        """
-        if not self.wide and self.PH == self.PW == 0:
-            return x
-        xp = get_array_module(x)
-        shape = (x.shape[0], x.shape[1], self.Hp + self.wide, self.Wp)
-        buf = _scratch(xp, slot, shape, x.dtype) if slot else xp.empty(shape, dtype=x.dtype)
-        buf.fill(value)
-        buf[:, :, self.PH : self.PH + self.H, self.PW : self.PW + self.W] = x
-        return buf
-
-    def crop(self, buf):
-        """The image inside a padded buffer (contiguous)."""
-        inner = buf[:, :, self.PH : self.PH + self.H, self.PW : self.PW + self.W]
-        return inner if inner.shape == buf.shape else get_array_module(buf).ascontiguousarray(inner)
-
-    def view(self, buf):
-        """Strided view (n, C, KH, KW, OH, Q) of the windows of a padded buffer: no copy."""
-        xp = get_array_module(buf)
-        sN, sC, sH, sW = buf.strides
-        shape = (buf.shape[0], self.C, self.KH, self.KW, self.OH, self.Q)
-        strides = (sN, sC, sH, sW, self.SH * sH, self.SW * sW)
-        return xp.lib.stride_tricks.as_strided(buf, shape, strides)
-
-    def chunks(self, xp, itemsize):
-        """Balanced (start, stop) sample ranges whose column buffers are about ``_CHUNK_BYTES``."""
-        n = 1
-        if xp.__name__ == "numpy":
-            n = max(1, min(self.N, -(-self.N * self.CKK * self.L * itemsize // _CHUNK_BYTES)))
-        step = max(1, -(-self.N // n))
-        return [(i, min(i + step, self.N)) for i in range(0, self.N, step)]
-
-    def widen(self, y):
-        """A chunk (n, C, OH, OW) -> (n, C, OH*Q), the wide-row columns zero (scratch)."""
-        n, C = y.shape[:2]
-        if self.Q == self.OW:
-            return y.reshape(n, C, self.L)
-        out = _scratch(get_array_module(y), "wide", (n, C, self.OH, self.Q), y.dtype)
-        out[..., self.OW :] = 0
-        out[..., : self.OW] = y
-        return out.reshape(n, C, self.L)
-
-    def im2col(self, x, per_sample=True):
-        """Pack the windows of a chunk x (n, C, H, W) into (n, C*KH*KW, OH*Q), or with
-        ``per_sample=False`` into (C*KH*KW, n*OH*Q) (the samples side by side in each row, for
-        one GEMM over the chunk): one copy either way (scratch)."""
-        buf = self.pad(x, slot="pad")
-        n = x.shape[0]
-        xp, win = get_array_module(x), self.view(buf)
-        if per_sample:
-            col = _scratch(xp, "col", (n, self.CKK, self.L), x.dtype)
-            col.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q)[...] = win
-        else:  # the same OH*Q-long runs, only written to other places
-            col = _scratch(xp, "col", (self.CKK, n * self.L), x.dtype)
-            col.reshape(self.C, self.KH, self.KW, n, self.OH, self.Q)[...] = win.transpose(1, 2, 3, 0, 4, 5)
-        return col
-
-    def col2im_add(self, gcol, buf):
-        """Add gcol (n, C, KH, KW, OH, Q) into the windows of ``buf``: one slab per kernel offset."""
-        win = self.view(buf)
-        for i in range(self.KH):
-            for j in range(self.KW):
-                win[:, :, i, j] += gcol[:, :, i, j]
-
-    # --- conv2d on raw arrays ------------------------------------------------------------
-    def correlate(self, x, W2, b=None):
-        """conv2d's forward: W2 (C_out, C*KH*KW) @ im2col(x) (+ b) -> (N, C_out, OH, OW)."""
-        xp = get_array_module(x)
-        C_out = W2.shape[0]
-        y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
-        for n0, n1 in self.chunks(xp, x.dtype.itemsize):
-            n = n1 - n0
-            if self.Q == self.OW:  # one GEMM per sample, straight into y
-                out = y[n0:n1].reshape(n, C_out, self.L)
-                xp.matmul(W2, self.im2col(x[n0:n1]), out=out)
-                if b is not None:
-                    out += b[:, None]
-            else:
-                # Wide rows: the output is copied out anyway (dropping the extra columns, adding
-                # the bias), so it can also be put back in sample order: then the whole chunk is
-                # one GEMM (C_out, C*KH*KW) @ (C*KH*KW, n*OH*Q) instead of n (docs/benchmarks.md: faster
-                # on SimpleConvNet's conv, not on small chunks of DeepConvNet's).
-                out = _scratch(xp, "out", (C_out, n * self.L), x.dtype)
-                xp.matmul(W2, self.im2col(x[n0:n1], per_sample=False), out=out)
-                out = out.reshape(C_out, n, self.OH, self.Q)[..., : self.OW].transpose(1, 0, 2, 3)
-                if b is None:
-                    y[n0:n1] = out
-                else:
-                    xp.add(out, b.reshape(-1, 1, 1), out=y[n0:n1])
-        return y
-
-    def weight_grad(self, x, gy):
-        """conv2d's weight gradient: sum over samples of gy @ im2col(x).T -> (C_out, C*KH*KW)."""
-        xp = get_array_module(x)
-        gW_T = xp.zeros((self.CKK, gy.shape[1]), dtype=gy.dtype)  # transposed: a faster GEMM shape
-        for n0, n1 in self.chunks(xp, x.dtype.itemsize):
-            col = self.im2col(x[n0:n1])
-            gW_T += (col @ self.widen(gy[n0:n1]).transpose(0, 2, 1)).sum(axis=0)
-        return gW_T.T
-
-    def fold(self, gy, W2):
-        """conv2d's input gradient: col2im(W2.T @ gy) -> (N, C, H, W)."""
-        xp = get_array_module(gy)
-        gx = xp.empty((self.N, self.C, self.H, self.W), dtype=gy.dtype)
-        in_place = not self.wide and self.PH == self.PW == 0  # gx itself is the padded buffer
-        for n0, n1 in self.chunks(xp, gy.dtype.itemsize):
-            n = n1 - n0
-            gcol = _scratch(xp, "col", (n, self.CKK, self.L), gy.dtype)
-            xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
-            if in_place:
-                buf = gx[n0:n1]
-            else:
-                buf = _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
-            buf.fill(0)
-            self.col2im_add(gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q), buf)
-            if not in_place:
-                gx[n0:n1] = buf[:, :, self.PH : self.PH + self.H, self.PW : self.PW + self.W]
-        return gx
 
 
 # ----------------------------------------------------------------------------- conv2d
@@ -328,8 +117,14 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         w, W = self.w, self.W
-        gx = w.correlate(gy, W.reshape(W.shape[0], -1)) if self.needs_grad(0) else None
-        gW = w.weight_grad(gy, self.x).reshape(W.shape) if self.needs_grad(1) else None
+        gx = gW = None
+        if self.needs_grad(0) and self.needs_grad(1):  # both from the same columns of gy
+            gx, gW = w.correlate(gy, W.reshape(W.shape[0], -1), gy=self.x)
+        elif self.needs_grad(0):
+            gx = w.correlate(gy, W.reshape(W.shape[0], -1))
+        elif self.needs_grad(1):
+            gW = w.weight_grad(gy, self.x)
+        gW = None if gW is None else gW.reshape(W.shape)
         gb = _bias_grad(gy) if len(self.inputs) > 2 and self.needs_grad(2) else None
         return gx, gW, gb
 

@@ -29,6 +29,8 @@ import os
 import numpy as np
 
 from ..core import get_array_module
+from ..core.threads import map_chunks
+from ._util import fast_module
 
 __all__ = ["applies", "WinogradConv", "transforms", "preload"]
 
@@ -137,13 +139,7 @@ class NumpyTransforms:
 
 def _fast_transforms():
     """The compiled kernels, or None without Numba (or with ZERODL_NUMBA=0)."""
-    if os.environ.get("ZERODL_NUMBA", "1") == "0":
-        return None
-    try:
-        from . import _fast_winograd
-    except ImportError:
-        return None
-    return _fast_winograd
+    return fast_module("_fast_winograd")
 
 
 _in_use = None  # the transforms, chosen at the first Winograd call (Numba's import is slow)
@@ -176,16 +172,19 @@ def weight_transform(W, dtype):
     """W (C_out, C, 3, 3) -> U (36, C, C_out) = G g G^T."""
     xp = get_array_module(W)
     g = xp.asarray(G, dtype=dtype)
-    u = xp.matmul(xp.matmul(g, W), g.T)  # (C_out, C, 6, 6)
-    return xp.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(36, W.shape[1], W.shape[0])
+    gw = xp.tensordot(W, g, axes=([3], [1]))        # (C_out, C, 3, 6): W G^T, one GEMM
+    u = xp.tensordot(g, gw, axes=([1], [2]))        # (6, C_out, C, 6): G W G^T
+    return xp.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(36, W.shape[1], W.shape[0])
 
 
 def weight_grad_transform(mu, dtype):
     """dL/dU (36, C, C_out) -> dL/dW (C_out, C, 3, 3) = G^T mu G."""
     xp = get_array_module(mu)
     g = xp.asarray(G, dtype=dtype)
-    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2]).transpose(3, 2, 0, 1)  # (C_out, C, 6, 6)
-    return xp.ascontiguousarray(xp.matmul(xp.matmul(g.T, mu), g))
+    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2])                 # (6a, 6b, C, C_out)
+    t = xp.tensordot(g, mu, axes=([0], [0]))                         # (3k, 6b, C, C_out)
+    gw = xp.tensordot(t, g, axes=([1], [0]))                         # (3k, C, C_out, 3l)
+    return xp.ascontiguousarray(gw.transpose(2, 1, 0, 3))
 
 
 class WinogradConv:
@@ -201,7 +200,8 @@ class WinogradConv:
 
     @staticmethod
     def _correlate(x, W, tiles, bias=None, keep=None):
-        """conv2d(x, W) + bias, chunk by chunk; with ``keep`` its V is kept as ``keep.v``."""
+        """conv2d(x, W) + bias, chunk by chunk (on zerodl's thread pool); with ``keep`` its V is
+        kept as ``keep.v``."""
         xp = get_array_module(x)
         tr, dtype = transforms(), x.dtype
         bt, at = xp.asarray(BT, dtype=dtype), xp.asarray(AT, dtype=dtype)
@@ -210,13 +210,17 @@ class WinogradConv:
         yh = xp.empty((tiles.N, tiles.OH, tiles.OW, c_out), dtype=dtype)
         if keep is not None:
             keep.v = xp.empty((tiles.T, 36, c_in), dtype=dtype)
-        for n0, n1, t0, t1, part in tiles.chunks(max(c_in, c_out), dtype.itemsize):
+
+        def chunk(c):
+            n0, n1, t0, t1, part = c
             v = keep.v[t0:t1] if keep is not None else xp.empty((t1 - t0, 36, c_in), dtype=dtype)
             tr.transform_input(xh[n0:n1], part, bt, v)
             # per point of the 6x6 tile: (t, C) @ (C, C_out), on strided slices of the tile-major V
             m = xp.empty((t1 - t0, 36, c_out), dtype=dtype)
             xp.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
             tr.transform_output(m, part, at, bias, yh[n0:n1])
+
+        map_chunks(chunk, tiles.chunks(max(c_in, c_out), dtype.itemsize))
         return yh.transpose(0, 3, 1, 2)
 
     def forward(self, x, W, b=None):
@@ -234,9 +238,13 @@ class WinogradConv:
         xp = get_array_module(gy)
         gyh, at = channels_last(gy), xp.asarray(AT, dtype=gy.dtype)
         c_in, c_out = self.v.shape[2], gy.shape[1]
-        mu = xp.zeros((36, c_in, c_out), dtype=gy.dtype)
-        for n0, n1, t0, t1, part in self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize):
+        tr = transforms()
+
+        def chunk(c):
+            n0, n1, t0, t1, part = c
             g = xp.empty((t1 - t0, 36, c_out), dtype=gy.dtype)
-            transforms().transform_grad_output(gyh[n0:n1], part, at, g)
-            mu += xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (36, C, t) @ (36, t, C_out)
+            tr.transform_grad_output(gyh[n0:n1], part, at, g)
+            return xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (36, C, t) @ (36, t, C_out)
+
+        mu = sum(map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize)))
         return weight_grad_transform(mu, gy.dtype)

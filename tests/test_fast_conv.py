@@ -1,0 +1,49 @@
+"""The Numba kernels of zerodl/functions/_fast_conv.py against the NumPy code they replace
+(skipped without numba), and the ZERODL_NUMBA=0 switch."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from zerodl.functions import windows as windows_module
+
+numba = pytest.importorskip("numba")
+from zerodl.functions import _fast_conv  # noqa: E402  (needs numba)
+
+RNG = np.random.default_rng(5)
+# (x shape, kernel, stride, padding, c_out): wide sweeps (C*KH*KW > c_out), phased but the last
+CASES = [((3, 4, 14, 14), (4, 4), (2, 2), (1, 1), 8), ((2, 3, 9, 7), (3, 3), (2, 2), (1, 1), 2),
+         ((2, 2, 10, 9), (3, 5), (3, 2), (2, 1), 3), ((2, 2, 7, 7), (2, 2), (3, 3), (0, 0), 3),
+         ((2, 4, 6, 7), (3, 3), (1, 1), (1, 1), 3)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kernel, stride, padding, c_out", CASES)
+def test_kernels_match_numpy(monkeypatch, dtype, shape, kernel, stride, padding, c_out):
+    w = windows_module.Windows("t", shape, kernel, stride, padding, c_out=c_out)
+    assert w.wide and w.Q != w.OW and w.phased == (stride != (1, 1))
+    x = RNG.standard_normal(shape).astype(dtype)
+    W2 = RNG.standard_normal((c_out, w.CKK)).astype(dtype)
+    b = RNG.standard_normal(c_out).astype(dtype)
+    gy = RNG.standard_normal((shape[0], c_out, w.OH, w.OW)).astype(dtype)
+    out = {}
+    for name, fast in (("numpy", None), ("numba", _fast_conv)):
+        monkeypatch.setattr(windows_module, "fast_kernels", lambda: fast)
+        col = w.im2col(x, per_sample=False).copy()
+        y, gW = w.correlate(x, W2, gy=gy)
+        out[name] = (col, y, gW, w.fold(gy, W2), w.correlate(x, W2, b))
+    for a, b in zip(out["numpy"], out["numba"]):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)  # the same sums in the same order
+
+
+def test_zerodl_numba_0_disables_the_kernels():
+    code = "from zerodl.functions import windows; print(windows.fast_kernels())"
+    env = dict(os.environ, ZERODL_NUMBA="0")
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert off.stdout.strip() == "None"
+    env["ZERODL_NUMBA"] = "1"
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "_fast_conv" in on.stdout

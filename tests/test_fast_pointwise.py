@@ -1,0 +1,76 @@
+"""The Numba kernels of zerodl/functions/_fast_pointwise.py (batch norm, LeakyReLU) against the
+NumPy code they replace, values and gradients (skipped without numba)."""
+import numpy as np
+import pytest
+
+import zerodl as zd
+import zerodl.functions as F
+from zerodl.functions import activations as activations_module, normalization as normalization_module
+
+pytest.importorskip("numba")
+from zerodl.functions import _fast_pointwise  # noqa: E402  (needs numba)
+
+RNG = np.random.default_rng(11)
+
+
+def _both(monkeypatch, module, run):
+    """run() on the NumPy code, then on the kernels: the two results."""
+    out = []
+    for fast in (None, _fast_pointwise):
+        monkeypatch.setattr(module, "fast_module", lambda name, fast=fast: fast)
+        out.append(run())
+    return out
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("shape", [(16, 300), (8, 5, 6, 7), (2, 3, 1, 1)])
+@pytest.mark.parametrize("grads", [(True, True, True), (False, True, True), (True, False, False)])
+def test_batch_norm_kernels_match_numpy(monkeypatch, dtype, rtol, shape, grads):
+    C = shape[1]
+    x = (RNG.standard_normal(shape) * 3 + 2).astype(dtype)
+    gamma, beta = RNG.uniform(0.5, 2, C).astype(dtype), RNG.standard_normal(C).astype(dtype)
+    R = RNG.standard_normal(shape).astype(dtype)
+
+    def run():
+        rm, rv = np.zeros(C, dtype), np.ones(C, dtype)
+        ts = [zd.tensor(a, requires_grad=g, dtype=dtype) for a, g in zip((x, gamma, beta), grads)]
+        y = F.batch_norm(*ts, rm, rv, training=True)
+        y.backward(R)
+        return [y.data, rm, rv] + [t.grad for t in ts]
+
+    ref, fast = _both(monkeypatch, normalization_module, run)
+    for a, b in zip(ref, fast):
+        if a is None:
+            assert b is None
+            continue
+        assert b.dtype == dtype
+        np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.2, 0.0, 1.5, -0.3])
+def test_leaky_relu_kernels_match_numpy(monkeypatch, dtype, slope):
+    x = RNG.standard_normal((4, 3, 5, 5)).astype(dtype)
+    x[0, 0, 0, :3] = 0.0  # the kink: gradient slope * gy, as the NumPy code
+    R = RNG.standard_normal(x.shape).astype(dtype)
+
+    def run():
+        t = zd.tensor(x, requires_grad=True, dtype=dtype)
+        y = F.leaky_relu(t, slope)
+        y.backward(R)
+        return y.data, t.grad
+
+    (y0, g0), (y1, g1) = _both(monkeypatch, activations_module, run)
+    assert y1.dtype == g1.dtype == dtype
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_array_equal(g1, g0)
+
+
+def test_non_contiguous_and_integer_inputs_take_the_numpy_code(monkeypatch):
+    calls = []
+    monkeypatch.setattr(activations_module, "fast_module", lambda name: calls.append(name) or _fast_pointwise)
+    x = RNG.standard_normal((6, 4)).T  # a transposed view
+    y = F.leaky_relu(zd.tensor(x, requires_grad=True), 0.1)
+    np.testing.assert_allclose(y.data, np.where(x > 0, x, 0.1 * x))
+    assert calls == []
+    np.testing.assert_allclose(F.leaky_relu(zd.tensor(np.array([[-2, 3]])), 0.5).data, [[-1.0, 3.0]])
