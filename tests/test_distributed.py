@@ -268,3 +268,50 @@ def test_bench_distributed_reports_the_ceiling_and_where_a_step_goes(tmp_path):
     assert len(weak["by_rank"]) == 2 and 0 <= weak["foreign"] <= 1
     rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| W2 |")]
     assert [ln.split("|")[3].strip() for ln in rows] == ["-", "independent", "weak"]
+
+
+# --------------------------------------------------------------------------- ranks share the cores
+def test_threads_per_rank_from_the_launcher_environment():
+    from zerodl.distributed import cores
+
+    mine, machine = len(os.sched_getaffinity(0)), os.cpu_count()
+    share = mine if mine < machine else max(1, mine // 2)
+    assert cores.threads_per_rank({"MPI_LOCALNRANKS": "2"}) == share
+    assert cores.threads_per_rank({"OMPI_COMM_WORLD_LOCAL_SIZE": "2"}) == share
+    assert cores.local_ranks({"SLURM_NTASKS_PER_NODE": "2(x3),1"}) == 2
+    assert cores.threads_per_rank({"MPI_LOCALNRANKS": "1"}) == mine  # one rank here: every core
+    assert cores.threads_per_rank({"MPI_LOCALNRANKS": "2", "OMP_NUM_THREADS": "3"}) is None  # the user chose
+    assert cores.threads_per_rank({"MPI_LOCALNRANKS": "2", "ZERODL_NUM_THREADS": "2"}) is None
+    assert cores.threads_per_rank({}) is None  # a launcher that does not say: left alone
+
+
+@needs_mpi
+def test_ranks_on_one_machine_split_its_cores_unless_told(tmp_path):
+    """Without a thread count in the environment, 2 ranks on this machine each compute with half
+    of its cores (BLAS too, through threadpoolctl); with OMP_NUM_THREADS set they keep it."""
+    import subprocess
+
+    from _mpi import find_mpiexec, launch_settings, mpi_env
+
+    code = ("import json, zerodl as zd, zerodl.distributed as d; from zerodl.core.threads import thread_info; "
+            "d.init(); print('@@' + json.dumps([d.rank(), zd.get_num_threads(), thread_info()]))")
+    base = {k: v for k, v in mpi_env(launch_settings()).items()
+            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ZERODL_NUM_THREADS")}
+
+    def ranks(extra):
+        p = subprocess.run([find_mpiexec(), "-n", "2", sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60, env={**base, **extra})
+        assert p.returncode == 0, p.stdout + p.stderr
+        return sorted(json.loads(ln[2:]) for ln in p.stdout.splitlines() if ln.startswith("@@"))
+
+    mine, machine = len(os.sched_getaffinity(0)), os.cpu_count()
+    share = mine if mine < machine else max(1, mine // 2)
+    got = ranks({})
+    assert [r[:2] for r in got] == [[0, share], [1, share]]
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        assert all(v == share for r in got for k, v in r[2].items() if k.endswith("(blas)")), got
+    assert [r[1] for r in ranks({"OMP_NUM_THREADS": str(mine)})] == [mine, mine]

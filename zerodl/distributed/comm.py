@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from ..core.backend import as_numpy, get_array_module
-from . import failure
+from . import cores, failure
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "is_main_process", "launched_by_mpi",
            "barrier", "allreduce_", "broadcast_", "broadcast_object", "allgather_object", "abort"]
@@ -47,7 +47,9 @@ def init():
 
     Installs the failure hook (:mod:`zerodl.distributed.failure`) when the world has more
     than one process: an uncaught exception on any rank prints that rank's traceback and
-    aborts the whole job instead of leaving the other ranks waiting in a collective.
+    aborts the whole job instead of leaving the other ranks waiting in a collective. Ranks on
+    one machine then compute with their share of its cores (:mod:`zerodl.distributed.cores`)
+    unless the environment names a thread count.
     """
     if _state["comm"] is None:
         try:
@@ -63,6 +65,7 @@ def init():
             _state["comm"] = MPI.COMM_WORLD
             if MPI.COMM_WORLD.Get_size() > 1:
                 failure.install(MPI.COMM_WORLD)
+                cores.share_cores()
     c = _state["comm"]
     return c.Get_rank(), c.Get_size()
 
