@@ -3,7 +3,7 @@
 zerodl's default thread count is every core the process may run on (:mod:`zerodl.core.threads`),
 which is right for one process and wrong for N ranks on one machine: each would start a BLAS
 pool and a chunk pool as wide as the machine, N times oversubscribing the cores (measured in
-docs/distributed.md: three to four times slower on W2 with 2 ranks). So :func:`share_cores`,
+docs/distributed.md: three to six times slower on W2 with 2 ranks). So :func:`share_cores`,
 called by ``init()`` in a world of more than one, sets ``zd.set_num_threads(cores // local
 ranks)`` (at least 1), where the local ranks are those the launcher started on this machine
 (``MPI_LOCALNRANKS`` from MPICH's Hydra, ``OMPI_COMM_WORLD_LOCAL_SIZE`` from Open MPI, Slurm's
