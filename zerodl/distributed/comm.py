@@ -15,7 +15,8 @@ import os
 import numpy as np
 
 from ..core.backend import as_numpy, get_array_module
-from . import cores, failure
+from ..core.threads import share_cores
+from . import failure
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "is_main_process", "launched_by_mpi",
            "barrier", "allreduce_", "broadcast_", "broadcast_object", "allgather_object", "abort"]
@@ -48,8 +49,8 @@ def init():
     Installs the failure hook (:mod:`zerodl.distributed.failure`) when the world has more
     than one process: an uncaught exception on any rank prints that rank's traceback and
     aborts the whole job instead of leaving the other ranks waiting in a collective. Ranks on
-    one machine then compute with their share of its cores (:mod:`zerodl.distributed.cores`)
-    unless the environment names a thread count.
+    one machine then compute with their share of its cores (``core.threads.share_cores``)
+    unless the environment or ``set_num_threads`` chose a thread count.
     """
     if _state["comm"] is None:
         try:
@@ -65,7 +66,8 @@ def init():
             _state["comm"] = MPI.COMM_WORLD
             if MPI.COMM_WORLD.Get_size() > 1:
                 failure.install(MPI.COMM_WORLD)
-                cores.share_cores()
+                # ranks on one machine share its cores (unless the user chose a thread count)
+                share_cores(MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_size())
     c = _state["comm"]
     return c.Get_rank(), c.Get_size()
 
