@@ -32,9 +32,9 @@ def _number(results, key):
 
 def test_dcgan_quick(tmp_path, monkeypatch, capsys):
     out, r = _run("dcgan", tmp_path, monkeypatch, capsys, "--epochs", "2", "--steps", "3")
-    for key in ("real_share_p_ge_0.9", "generated_share_p_ge_0.9"):
+    for key in ("real_share_p_ge_0.9", "generated_share_p_ge_0.9", "generator_itself_share_p_ge_0.9"):
         assert 0.0 <= _number(r, key) <= 1.0
-    for key in ("real_class_entropy_nats", "generated_class_entropy_nats"):
+    for key in ("real_class_entropy_nats", "generated_class_entropy_nats", "generator_itself_class_entropy_nats"):
         assert 0.0 <= _number(r, key) <= math.log(10) + 1e-9
     assert r["epochs"] == "2"
     for name in ("samples.png", "losses.png", "real_vs_generated.png", "frames/epoch_01.png", "frames/epoch_02.png"):

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.exceptions import AxisError
 
 from ..core import Config, get_array_module
+from ..core.threads import get_num_threads, map_chunks
 
 _fast_modules = {}
 
@@ -29,6 +30,23 @@ def fast_module(name):
                 module = None
         _fast_modules[name] = module
     return _fast_modules[name]
+
+
+# Below this many elements an op runs in one piece: the pool's hand-off would cost more.
+POOL_MIN_ELEMENTS = 1 << 18
+
+
+def over_batch(fn, x):
+    """``fn(s)`` for slices ``s`` of x's first axis that together cover it: in
+    ``get_num_threads()`` pieces on zerodl's thread pool when x is a large NumPy array (NumPy's
+    copies and ufuncs release the GIL), else once with ``slice(None)``. ``fn`` writes its
+    piece's results into arrays allocated beforehand."""
+    n = get_num_threads()
+    if n < 2 or x.ndim == 0 or x.shape[0] < 2 or x.size < POOL_MIN_ELEMENTS or type(x) is not np.ndarray:
+        fn(slice(None))
+        return
+    step = -(-x.shape[0] // min(n, x.shape[0]))
+    map_chunks(fn, [slice(i, i + step) for i in range(0, x.shape[0], step)])
 
 
 def fast_array(*arrays):
