@@ -39,11 +39,23 @@ def emit(obj) -> None:
 # --- framework import, thread limits, versions --------------------------------------------
 
 def _load_zerodl_kernels():
-    """zerodl imports its compiled kernels (Numba, when installed) at the first conv that uses
-    them; here they are loaded with the other imports, so that the memory baseline holds them
-    as it holds PyTorch's and TensorFlow's libraries."""
-    from zerodl.functions import winograd
-    winograd.preload()
+    """zerodl loads its compiled kernels (Numba, when installed) at the first op that uses them;
+    here one tiny float32 training step through every op that has kernels loads them with the
+    other imports, so that the memory baseline holds them as it holds PyTorch's and
+    TensorFlow's libraries (and a cold Numba cache compiles before the timing, not in it)."""
+    import numpy as np
+    import zerodl as zd
+    import zerodl.nn as nn
+
+    net = nn.Sequential(
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),                    # Winograd
+        nn.Conv2d(8, 8, 4, stride=2, padding=1), nn.BatchNorm2d(8),  # phased im2col, batch norm
+        nn.LeakyReLU(0.2), nn.ConvTranspose2d(8, 8, 4, stride=2, padding=1),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 4 * 4, 2))
+    opt = zd.optim.Adam(net.parameters())
+    x = np.random.default_rng(0).random((2, 8, 8, 8), dtype=np.float32)
+    net(zd.Tensor(x)).sum().backward()
+    opt.step()
 
 
 def import_framework(framework: str):

@@ -240,3 +240,31 @@ def test_cli_train_distributed_failure_is_one_line_and_ends_the_job(tmp_path):
     assert time.monotonic() - t0 < 30
     assert "zerodl: error: rank 0 of 2:" in proc.stderr and "is a file, not a folder" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- the scaling benchmark
+@needs_mpi
+def test_bench_distributed_reports_the_ceiling_and_where_a_step_goes(tmp_path):
+    """bench.distributed on synthetic data, a few W2 steps: the rows for one rank, two independent
+    ranks (no gradient exchange: the ceiling) and two data-parallel ranks, counting the same samples."""
+    import subprocess
+
+    from _mpi import launch_settings, mpi_env
+
+    out = tmp_path / "runs.json"
+    cmd = [sys.executable, "-m", "bench.distributed", "--workloads", "W2", "--repeats", "1", "--samples", "400",
+           "--warmup", "1", "--scaling", "alone,weak", "--json", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=os.path.dirname(HERE),
+                          env=mpi_env(launch_settings()))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = {tuple(e["key"]): e["runs"][0] for e in json.loads(out.read_text())}
+    one, alone, weak = runs[("W2", 1, "-")], runs[("W2", 2, "alone")], runs[("W2", 2, "weak")]
+    assert one["samples"] == alone["samples"] == weak["samples"] == 400  # the same samples in every row
+    assert alone["phases_ms"] == {} and one["phases_ms"] == {"pack": 0.0, "allreduce": 0.0, "unpack": 0.0}
+    ph = weak["phases_ms"]
+    assert set(ph) == {"pack", "allreduce", "unpack"} and min(ph.values()) > 0
+    assert weak["comm_share"] == pytest.approx(sum(ph.values()) / weak["step_ms"], rel=1e-6)
+    assert weak["buckets"] == 1 and weak["mbytes"] == pytest.approx(1.66, abs=0.01) and weak["allreduce_ms"] > 0
+    assert len(weak["by_rank"]) == 2 and 0 <= weak["foreign"] <= 1
+    rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| W2 |")]
+    assert [ln.split("|")[3].strip() for ln in rows] == ["-", "independent", "weak"]

@@ -178,3 +178,16 @@ def test_zerodl_sets_the_openblas_idle_timeout_before_numpy_loads():
     env["OPENBLAS_THREAD_TIMEOUT"] = "20"  # the user's own value wins
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "20"
+
+
+def test_share_cores_splits_the_machine_unless_a_number_was_chosen(monkeypatch):
+    monkeypatch.setitem(threads._setting, "explicit", False)
+    monkeypatch.setitem(threads._setting, "n", 8)
+    monkeypatch.setattr(threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(threads, "_limit_blas", lambda n: True)
+    assert threads.share_cores(3) == 2 and threads.get_num_threads() == 2
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    assert threads.share_cores(4) == 1  # never below one
+    monkeypatch.setitem(threads._setting, "explicit", True)  # the environment or set_num_threads chose
+    monkeypatch.setitem(threads._setting, "n", 5)
+    assert threads.share_cores(4) == 5

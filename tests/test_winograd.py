@@ -143,3 +143,57 @@ def test_conv_stack_matches_torch():
         for mine, theirs in ((xt, tx), (Wt, tW), (bt, tb)):
             scale = np.abs(theirs.grad.numpy()).max()
             np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4 * scale)
+
+
+def _with_one_then_two_threads(run):
+    """run() with zd.set_num_threads(1), then with 2; the setting is restored."""
+    before = zd.get_num_threads()
+    try:
+        zd.set_num_threads(1)
+        one = run()
+        zd.set_num_threads(2)
+        return one, run()
+    finally:
+        zd.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kernel, stride, channels", [(3, 1, 16), (5, 1, 3), (4, 2, 8)], ids=["winograd", "im2col", "phased"])
+def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch, kernel, stride, channels):
+    """Chunks on zerodl's thread pool (core.threads.map_chunks) change who computes, not what."""
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(wg, "_CHUNK_BYTES", 20000)
+    from zerodl.functions import windows
+    monkeypatch.setattr(windows, "_CHUNK_BYTES", 20000)
+    monkeypatch.setattr(windows, "_CHUNK_BYTES_PHASED", 20000)
+    x = RNG.standard_normal((12, channels, 14, 14)).astype(np.float32)
+    W = RNG.standard_normal((8, channels, kernel, kernel)).astype(np.float32)
+
+    def run():
+        xt, Wt = zd.Tensor(x, requires_grad=True), zd.Tensor(W, requires_grad=True)
+        y = F.conv2d(xt, Wt, stride=stride, padding=1)
+        path = type(y.creator.w)
+        (y * y).sum().backward()
+        return y.data, xt.grad.data, Wt.grad.data, path
+
+    one, two = _with_one_then_two_threads(run)
+    assert one[3] is two[3] and (one[3] is wg.WinogradConv) == (kernel == 3)
+    for a, b in zip(one[:3], two[:3]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_relu_and_max_pool_on_the_pool_equal_one_thread_bitwise():
+    pytest.importorskip("threadpoolctl")
+    from zerodl.functions import _util
+    x = RNG.standard_normal((4, 16, 128, 128)).astype(np.float32)
+    assert x.size // 4 >= _util.POOL_MIN_ELEMENTS  # the pooled output too
+
+    def run():
+        xt = zd.Tensor(x, requires_grad=True)
+        y = F.max_pool2d(F.relu(xt), 2)
+        z = F.max_pool2d(F.relu(xt), 3, stride=2, padding=1)  # overlapping windows
+        (y.sum() * 2 + (z * z).sum()).backward()
+        return y.data, z.data, xt.grad.data
+
+    one, two = _with_one_then_two_threads(run)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)

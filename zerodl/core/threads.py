@@ -58,7 +58,7 @@ def default_num_threads(environ=os.environ):
     return _from_environment(environ) or available_cores()
 
 
-_setting = {"n": default_num_threads(), "limiter": None}
+_setting = {"n": default_num_threads(), "limiter": None, "explicit": _from_environment(os.environ) is not None}
 
 
 def _check(n):
@@ -96,7 +96,7 @@ def set_num_threads(n):
     keeps its pool (the environment variables set here only reach processes started later).
     """
     n = _check(n)
-    _setting["n"] = n
+    _setting["n"], _setting["explicit"] = n, True
     for var in CHILD_ENV_VARS:
         os.environ[var] = str(n)
     _limit_numba(n)  # first: it may load an OpenMP library that the limits below then cover
@@ -106,6 +106,19 @@ def set_num_threads(n):
             f"keeps its thread pool; OMP/OPENBLAS/MKL_NUM_THREADS={n} now in os.environ reach only "
             "processes started from now on (pip install threadpoolctl to limit this one)",
             RuntimeWarning, stacklevel=2)
+
+
+def share_cores(processes):
+    """``processes`` zerodl processes share this machine (MPI ranks on one node): unless the
+    environment or ``set_num_threads`` chose a number, each computes with ``cores // processes``
+    threads (at least one), BLAS included when threadpoolctl is installed (silently otherwise).
+    Returns the number in use."""
+    if not _setting["explicit"] and processes > 1:
+        n = max(1, available_cores() // processes)
+        _setting["n"] = n
+        _limit_numba(n)
+        _limit_blas(n)
+    return _setting["n"]
 
 
 def get_num_threads():

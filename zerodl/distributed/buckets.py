@@ -15,9 +15,15 @@ when parameter i has a gradient on this rank (a missing one contributes zeros). 
 sum, ``grad_i = sum_r(w_r g_i,r) / sum_r(w_r)``: the gradient of the mean loss over all the
 ranks' samples. A parameter that no rank has a gradient for keeps ``grad = None``, so
 optimizers still skip it. ``skip`` rides along for free: 1 on a rank whose loss was NaN/Inf,
-so that every rank learns in the same Allreduce that this step must not update. As PyTorch's ``gradient_as_bucket_view``, the averaged gradients
-are views of the bucket (no copy): valid until the next reduction, which overwrites them
-(backward and ``zero_grad`` always make new gradient arrays, so training never notices).
+so that every rank learns in the same Allreduce that this step must not update.
+
+One pass over the gradients per step: each is written into its bucket already multiplied by
+``w / T``, where ``T`` is the previous step's total weight (the same number on every rank),
+so the sum is the mean as it comes out of the Allreduce; only a step whose total differs (the
+first one, a short last batch) takes a second pass to rescale. As PyTorch's
+``gradient_as_bucket_view``, the averaged gradients are views of the bucket (made once, no
+copy): valid until the next reduction, which overwrites them (backward and ``zero_grad``
+always make new gradient arrays, so training never notices).
 """
 import time
 
@@ -41,6 +47,12 @@ class _Bucket:
         self.flags_at = n
         self.weight_at = n + len(params)
         self.buffer = np.zeros(n + len(params) + 2, dtype=dtype)
+        self.grads = self.buffer[:n]
+        self.flags = self.buffer[n:n + len(params)]
+        # one view per parameter, made once: after the sum, p.grad is its view (no copy)
+        self.views = [self.buffer[a:b].reshape(p.data.shape)
+                      for p, a, b in zip(params, self.offsets[:-1], self.offsets[1:])]
+        self.on_host = [type(p.data) is np.ndarray for p in params]
 
 
 class GradientReducer:
@@ -48,7 +60,9 @@ class GradientReducer:
 
     ``params``: the parameters (Tensors) in the same order on every rank. ``bucket_bytes``:
     the largest bucket (a parameter larger than that gets a bucket of its own).
-    ``comm_seconds`` accumulates the time spent packing, reducing and unpacking.
+    ``comm_seconds`` accumulates the time spent packing, reducing and unpacking;
+    ``timings`` splits it into ``pack`` (gradients into the buckets), ``allreduce`` (the
+    Allreduce calls, waiting for the slower rank included) and ``unpack``.
     """
 
     def __init__(self, params, bucket_bytes=DEFAULT_BUCKET_BYTES):
@@ -56,7 +70,12 @@ class GradientReducer:
         self.bucket_bytes = int(bucket_bytes)
         self.buckets = None
         self.comm_seconds = 0.0
+        self.timings = {"pack": 0.0, "allreduce": 0.0, "unpack": 0.0}
         self.calls = 0
+        # The previous step's summed weight, the same number on every rank: gradients are
+        # packed pre-divided by it, so that when this step's sum equals it (every step but a
+        # short last batch) no second pass over the buckets is needed.
+        self._expected_total = None
 
     def _build(self):
         shapes = [[list(p.data.shape), str(p.data.dtype)] for p in self.params]
@@ -94,32 +113,43 @@ class GradientReducer:
         if self.buckets is None:
             self._build()
         w = float(weight)
-        skipped = False
+        expected = self._expected_total
+        scale = w if expected is None else w / expected
         for b in self.buckets:
             buf, off = b.buffer, b.offsets
             for i, p in enumerate(b.params):
                 g = p.grad
-                view = buf[off[i]:off[i + 1]]
                 if g is None:
-                    view[...] = 0
-                    buf[b.flags_at + i] = 0
+                    buf[off[i]:off[i + 1]] = 0
+                    b.flags[i] = 0
                 else:
-                    np.multiply(as_numpy(g).reshape(-1), w, out=view, casting="unsafe")
-                    buf[b.flags_at + i] = 1
+                    np.multiply(as_numpy(g).reshape(-1), scale, out=buf[off[i]:off[i + 1]], casting="unsafe")
+                    b.flags[i] = 1
             buf[b.weight_at] = w
             buf[-1] = 1 if skip else 0
-            comm.allreduce_(buf)
-            total = buf[b.weight_at]
+        t1 = time.perf_counter()
+        for b in self.buckets:
+            comm.allreduce_(b.buffer)
+        t2 = time.perf_counter()
+        skipped = False
+        for b in self.buckets:
+            buf = b.buffer
+            total = float(buf[b.weight_at])
             skipped = skipped or buf[-1] > 0
-            if total != 0:
-                grads = buf[:b.flags_at]
-                grads *= 1.0 / total  # in place: the gradients below are views of the bucket
+            if total != 0 and total != expected:
+                b.grads *= (1.0 if expected is None else expected) / total
             for i, p in enumerate(b.params):
-                if buf[b.flags_at + i] == 0 or total == 0:
+                if b.flags[i] == 0 or total == 0:
                     p.grad = None
-                    continue
-                g = buf[off[i]:off[i + 1]].reshape(p.data.shape)
-                p.grad = g if type(p.data) is np.ndarray else get_array_module(p.data).asarray(g)
-        self.comm_seconds += time.perf_counter() - t0
+                else:
+                    p.grad = b.views[i] if b.on_host[i] else get_array_module(p.data).asarray(b.views[i])
+            if total != 0:
+                self._expected_total = total
+        t3 = time.perf_counter()
+        tm = self.timings
+        tm["pack"] += t1 - t0
+        tm["allreduce"] += t2 - t1
+        tm["unpack"] += t3 - t2
+        self.comm_seconds += t3 - t0
         self.calls += 1
         return skipped

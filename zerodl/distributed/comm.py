@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from ..core.backend import as_numpy, get_array_module
+from ..core.threads import share_cores
 from . import failure
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "is_main_process", "launched_by_mpi",
@@ -63,6 +64,8 @@ def init():
             _state["comm"] = MPI.COMM_WORLD
             if MPI.COMM_WORLD.Get_size() > 1:
                 failure.install(MPI.COMM_WORLD)
+                # ranks on one machine share its cores (unless the user chose a thread count)
+                share_cores(MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_size())
     c = _state["comm"]
     return c.Get_rank(), c.Get_size()
 

@@ -8,23 +8,45 @@ import numpy as np
 from numpy.exceptions import AxisError
 
 from ..core import Config, get_array_module
+from ..core.threads import get_num_threads, map_chunks
 
 _fast_modules = {}
 
 
 def fast_module(name):
-    """The Numba kernel module ``zerodl.functions.<name>`` (``_fast_conv``, ...) when numba is
-    installed and the environment variable ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy
-    code then does the same work). Imported lazily, once: numba is optional (zerodl[fast])."""
+    """The Numba kernel module ``name`` when numba is installed and the environment variable
+    ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy code then does the same work).
+
+    ``name`` is a module of ``zerodl.functions`` (``"_fast_winograd"``) or a path under zerodl
+    (``"optim._fast_adam"``). Imported lazily, once: numba is optional (zerodl[fast]).
+    """
     if name not in _fast_modules:
         module = None
         if os.environ.get("ZERODL_NUMBA", "1") != "0":
+            path = f"{__package__}.{name}" if "." not in name else f"{__package__.partition('.')[0]}.{name}"
             try:
-                module = importlib.import_module(f"{__package__}.{name}")
+                module = importlib.import_module(path)
             except ImportError:
                 module = None
         _fast_modules[name] = module
     return _fast_modules[name]
+
+
+# Below this many elements an op runs in one piece: the pool's hand-off would cost more.
+POOL_MIN_ELEMENTS = 1 << 18
+
+
+def over_batch(fn, x):
+    """``fn(s)`` for slices ``s`` of x's first axis that together cover it: in
+    ``get_num_threads()`` pieces on zerodl's thread pool when x is a large NumPy array (NumPy's
+    copies and ufuncs release the GIL), else once with ``slice(None)``. ``fn`` writes its
+    piece's results into arrays allocated beforehand."""
+    n = get_num_threads()
+    if n < 2 or x.ndim == 0 or x.shape[0] < 2 or x.size < POOL_MIN_ELEMENTS or type(x) is not np.ndarray:
+        fn(slice(None))
+        return
+    step = -(-x.shape[0] // min(n, x.shape[0]))
+    map_chunks(fn, [slice(i, i + step) for i in range(0, x.shape[0], step)])
 
 
 def fast_array(*arrays):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..core import Function, Tensor, as_tensor, get_array_module
-from ._util import array as _array, fast_array, fast_module, floating as _floating, sigmoid as _sigmoid
+from ._util import array as _array, fast_array, fast_module, floating as _floating, over_batch, sigmoid as _sigmoid
 from .shape import _axis_arg
 
 __all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softmax", "log_softmax", "identity"]
@@ -58,15 +58,30 @@ class ReLU(Function):
         # NumPy's maximum against a scalar runs a slow (non-SIMD) loop; a zero sample
         # broadcast over the batch axis is small and fast (docs/benchmarks.md).
         # (zeros_like keeps x's memory layout, so a channels-last x gives a channels-last y)
-        zero = xp.zeros_like(x[0]) if x.ndim > 1 and x.dtype.kind == "f" else 0
-        self.y = _array(xp.maximum(x, zero))
-        return self.y
+        if x.ndim < 2 or x.dtype.kind != "f":
+            self.y = _array(xp.maximum(x, 0))
+            return self.y
+        zero = xp.zeros_like(x[0])
+        y = self.y = xp.empty_like(x)
+        over_batch(lambda s: xp.maximum(x[s], zero, out=y[s]), x)
+        return y
 
     def backward(self, gy):
         # bool -> float cast, then an in-place float product: faster than ``gy * mask``,
         # whose mixed-dtype loop casts in small buffers.
-        g = _array((self.y > 0).astype(gy.dtype))
-        g *= gy
+        y = self.y
+        if y.ndim < 2 or y.shape != gy.shape:
+            g = _array((y > 0).astype(gy.dtype))
+            g *= gy
+            return g
+        g = get_array_module(gy).empty_like(y, dtype=gy.dtype)
+
+        def piece(s):
+            xp = get_array_module(y)
+            xp.greater(y[s], 0, out=g[s], casting="unsafe")
+            g[s] *= gy[s]
+
+        over_batch(piece, y)
         return g
 
 
@@ -84,7 +99,7 @@ class LeakyReLU(Function):
         xp = get_array_module(x)
         x = _floating(x)
         self.x = x
-        fast = fast_module("_fast_pointwise") if x.ndim and fast_array(x) else None
+        fast = fast_module("functions._fast_pointwise") if x.ndim and fast_array(x) else None
         if fast is not None:  # one pass: see _fast_pointwise
             y = np.empty_like(x)
             fast.leaky_relu(x.reshape(-1), self.slope, y.reshape(-1))
@@ -97,7 +112,7 @@ class LeakyReLU(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         s = self.slope
-        fast = fast_module("_fast_pointwise") if gy.ndim and fast_array(gy, self.x) else None
+        fast = fast_module("functions._fast_pointwise") if gy.ndim and fast_array(gy, self.x) else None
         if fast is not None:
             gx = np.empty_like(gy)
             fast.leaky_relu_grad(self.x.reshape(-1), gy.reshape(-1), s, gx.reshape(-1))

@@ -89,7 +89,7 @@ class BatchNorm(Function):
                     f"of shape {tuple(x.shape)}"
                 )
             self.n = n
-            fast = fast_module("_fast_pointwise") if fast_array(x, gamma, beta) else None
+            fast = fast_module("functions._fast_pointwise") if fast_array(x, gamma, beta) else None
             if fast is not None:  # the same in one kernel: see _fast_pointwise
                 xhat, y = np.empty_like(x), np.empty_like(x)
                 x3 = x.reshape(x.shape[0], C, -1)
@@ -134,7 +134,7 @@ class BatchNorm(Function):
 
     def backward(self, gy):
         shape, xhat = self.shape, self.xhat
-        fast = fast_module("_fast_pointwise") if self.training and fast_array(gy, xhat) else None
+        fast = fast_module("functions._fast_pointwise") if self.training and fast_array(gy, xhat) else None
         if fast is not None:  # the same sums and gx in two passes: see _fast_pointwise
             g3 = gy.reshape(gy.shape[0], gy.shape[1], -1)
             gbeta, ggamma = fast.batch_norm_sums(g3, xhat.reshape(g3.shape))

@@ -5,6 +5,7 @@ the offset of the first maximum, as PyTorch) or a running sum; never a loop over
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
 from ..core import Function, get_array_module
+from ._util import over_batch
 from .conv import Windows, check_image, pair
 
 __all__ = ["max_pool2d", "avg_pool2d"]
@@ -49,23 +50,27 @@ class MaxPool2d(Function):
     def forward(self, x):
         w = self.w = _pool_windows("max_pool2d", x, *self.args)
         xp = get_array_module(x)
-        y = arg = None
-        for k, v in _slabs(w, w.pad(x, value=-xp.inf)):
-            if y is None:
-                y = v.copy(order="K")  # keeps x's memory layout (channels-last stays so)
-                arg = xp.zeros_like(y, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
-                y_new = xp.empty_like(y)
-                continue
-            # The slab v is a strided view, slow to read: read it once (the new running max),
-            # then find where v was strictly greater as where the (contiguous) max changed.
-            xp.maximum(y, v, out=y_new)
-            # arithmetic, not masked assignment (branch-free, faster: docs/benchmarks.md). Offsets
-            # come in increasing order, so the maximum keeps the latest strict improvement.
-            better = (y_new != y).astype(arg.dtype)
-            better *= arg.dtype.type(k)
-            xp.maximum(arg, better, out=arg)
-            y, y_new = y_new, y
-        self.arg = arg
+        slabs = list(_slabs(w, w.pad(x, value=-xp.inf)))
+        y = slabs[0][1].copy(order="K")  # keeps x's memory layout (channels-last stays so)
+        arg = self.arg = xp.zeros_like(y, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
+
+        def piece(s):  # samples s (on zerodl's thread pool when large)
+            ys, args = y[s], arg[s]
+            cur, new = ys, xp.empty_like(ys)
+            for k, v in slabs[1:]:
+                # The slab v is a strided view, slow to read: read it once (the new running max),
+                # then find where v was strictly greater as where the (contiguous) max changed.
+                xp.maximum(cur, v[s], out=new)
+                # arithmetic, not masked assignment (branch-free, faster: docs/benchmarks.md). Offsets
+                # come in increasing order, so the maximum keeps the latest strict improvement.
+                better = (new != cur).astype(arg.dtype)
+                better *= arg.dtype.type(k)
+                xp.maximum(args, better, out=args)
+                cur, new = new, cur
+            if cur is not ys:
+                ys[...] = cur
+
+        over_batch(piece, y)
         return y
 
     def backward(self, gy):
@@ -75,11 +80,16 @@ class MaxPool2d(Function):
         # windows that tile the (padded) input exactly write every element once: no zeroing
         tiled = (w.SH, w.SW) == (w.KH, w.KW) and (w.OH * w.KH, w.OW * w.KW) == (w.Hp, w.Wp)
         buf = _image_like(xp, arg, (w.N, w.C, w.Hp, w.Wp), gy.dtype, zero=not tiled)
-        for k, slab in _slabs(w, buf):
-            if overlap:
-                slab += gy * (arg == k)
-            else:
-                xp.multiply(gy, arg == k, out=slab)
+        slabs = list(_slabs(w, buf))
+
+        def piece(s):
+            for k, slab in slabs:
+                if overlap:
+                    slab[s] += gy[s] * (arg[s] == k)
+                else:
+                    xp.multiply(gy[s], arg[s] == k, out=slab[s])
+
+        over_batch(piece, buf)
         return w.crop(buf)
 
 

@@ -56,7 +56,7 @@ _scratch_bufs = threading.local()
 
 def fast_kernels():
     """The Numba kernels of ``_fast_conv``, or None (see ``_util.fast_module``)."""
-    return fast_module("_fast_conv")
+    return fast_module("functions._fast_conv")
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -172,16 +172,19 @@ def weight_transform(W, dtype):
     """W (C_out, C, 3, 3) -> U (36, C, C_out) = G g G^T."""
     xp = get_array_module(W)
     g = xp.asarray(G, dtype=dtype)
-    u = xp.matmul(xp.matmul(g, W), g.T)  # (C_out, C, 6, 6)
-    return xp.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(36, W.shape[1], W.shape[0])
+    gw = xp.tensordot(W, g, axes=([3], [1]))        # (C_out, C, 3, 6): W G^T, one GEMM
+    u = xp.tensordot(g, gw, axes=([1], [2]))        # (6, C_out, C, 6): G W G^T
+    return xp.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(36, W.shape[1], W.shape[0])
 
 
 def weight_grad_transform(mu, dtype):
     """dL/dU (36, C, C_out) -> dL/dW (C_out, C, 3, 3) = G^T mu G."""
     xp = get_array_module(mu)
     g = xp.asarray(G, dtype=dtype)
-    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2]).transpose(3, 2, 0, 1)  # (C_out, C, 6, 6)
-    return xp.ascontiguousarray(xp.matmul(xp.matmul(g.T, mu), g))
+    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2])                 # (6a, 6b, C, C_out)
+    t = xp.tensordot(g, mu, axes=([0], [0]))                         # (3k, 6b, C, C_out)
+    gw = xp.tensordot(t, g, axes=([1], [0]))                         # (3k, C, C_out, 3l)
+    return xp.ascontiguousarray(gw.transpose(2, 1, 0, 3))
 
 
 class WinogradConv:

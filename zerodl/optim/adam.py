@@ -15,6 +15,7 @@ writes into an existing array (state or one scratch buffer), so a step allocates
 """
 import numpy as np
 
+from ..functions._util import fast_array, fast_module
 from .optimizer import Optimizer, _bias_corrections, zeros_like
 
 
@@ -57,6 +58,14 @@ class Adam(Optimizer):
                     d *= 1.0 - lr * wd
                 else:
                     g = self._with_weight_decay(g, d, wd)
+            if not amsgrad and d.ndim and fast_array(d, g, m, v):
+                fast = fast_module("optim._fast_adam")
+                if fast is not None:  # the same operations in one pass: see _fast_adam
+                    bc1, sbc2 = _bias_corrections(b1, b2, t)
+                    f = d.dtype.type
+                    fast.adam_update(d.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), (f(b1), f(1.0 - b1)),
+                                     (f(b2), f(1.0 - b2)), f(eps * sbc2), f(lr * sbc2 / bc1))
+                    continue
             tmp = buffer(d)
             # m = b1 * m + (1 - b1) * g
             np.multiply(g, 1.0 - b1, out=tmp)
