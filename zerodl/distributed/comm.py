@@ -43,6 +43,16 @@ def launched_by_mpi():
     return any(v in os.environ for v in _LAUNCHER_VARS)
 
 
+def _local_ranks():
+    """How many ranks the launcher started on this machine (MPICH/Hydra's MPI_LOCALNRANKS,
+    Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE); 1 when it does not say."""
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 1
+
+
 def init():
     """Initialise MPI (idempotent) and return ``(rank, world_size)``.
 
@@ -66,8 +76,9 @@ def init():
             _state["comm"] = MPI.COMM_WORLD
             if MPI.COMM_WORLD.Get_size() > 1:
                 failure.install(MPI.COMM_WORLD)
-                # ranks on one machine share its cores (unless the user chose a thread count)
-                share_cores(MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_size())
+                # ranks on one machine share its cores (unless the user chose a thread count);
+                # the launcher says how many there are (no collective call in a lazy init)
+                share_cores(_local_ranks())
     c = _state["comm"]
     return c.Get_rank(), c.Get_size()
 
