@@ -95,13 +95,13 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.zerodl:
         sys.path.insert(0, os.path.abspath(args.zerodl))
+    import zerodl  # noqa: F401  (before NumPy, as a zerodl script would: see zerodl/_platform.py)
     import numpy as np
 
     rng = np.random.default_rng(0)
     x = rng.random((100, 1, 28, 28), dtype=np.float32)
     t = rng.integers(0, 10, 100)
     wall, cpu = _median_step(zerodl_step(args.workload, args.threads, x, t), args.steps)
-    import zerodl
     print(f"{args.workload} zerodl ({os.path.dirname(os.path.dirname(zerodl.__file__))}) threads "
           f"{args.threads}: step {wall:.1f} ms wall, {cpu:.1f} ms CPU (median of {args.steps})")
     if args.torch:

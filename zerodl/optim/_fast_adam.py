@@ -12,7 +12,7 @@ import numba
 __all__ = ["adam_update"]
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 def adam_update(d, g, m, v, b1, b2, eps_sbc2, step):
     """In place, on flat arrays of one dtype (the coefficients already in it)::
 
