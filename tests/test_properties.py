@@ -139,6 +139,8 @@ def _axes(draw, ndim):
 def test_reductions_match_numpy(data, op, dtype, shape, keepdims):
     axis = data.draw(_axes(len(shape)))
     x = _arrays(data.draw, dtype, shape, unique=op in ("max", "min"))  # no ties for max/min
+    # distinct float64 draws may still tie once cast (4e-166 and 0 in float32)
+    hypothesis.assume(op not in ("max", "min") or np.unique(x).size == x.size)
     t = _leaf(x)
     y = getattr(F, op)(t, axis=axis, keepdims=keepdims)
     x64 = x.astype(np.float64)
