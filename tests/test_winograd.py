@@ -197,3 +197,14 @@ def test_relu_and_max_pool_on_the_pool_equal_one_thread_bitwise():
     one, two = _with_one_then_two_threads(run)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_no_grad_forward_keeps_no_transformed_tiles():
+    x, W = RNG.standard_normal((2, 8, 6, 6)), RNG.standard_normal((4, 8, 3, 3))
+    c = wg.WinogradConv(x.shape, (1, 1))
+    with zd.no_grad():
+        y = c.forward(x, W)
+    assert not hasattr(c, "v")
+    kept = wg.WinogradConv(x.shape, (1, 1))
+    np.testing.assert_allclose(kept.forward(x, W), y, rtol=1e-12, atol=1e-12)
+    assert kept.v.shape == (kept.tiles.T, 36, 8)

@@ -70,7 +70,7 @@ class ReLU(Function):
         # bool -> float cast, then an in-place float product: faster than ``gy * mask``,
         # whose mixed-dtype loop casts in small buffers.
         y = self.y
-        if y.ndim < 2 or y.shape != gy.shape:
+        if y.ndim < 2:
             g = _array((y > 0).astype(gy.dtype))
             g *= gy
             return g

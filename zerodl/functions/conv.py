@@ -43,6 +43,8 @@ def _input_grad(w, gy, W):
 class Conv2d(Function):
     """y = W * x + b (cross-correlation, as PyTorch): x (N, C, H, W), W (C_out, C, KH, KW).
 
+    3x3 stride-1 kernels with >= 8 input channels go through Winograd F(4x4, 3x3)
+    (``winograd.py``: forward and both gradients). Otherwise:
     Forward: im2col + GEMMs per sample chunk (``W2 @ col``, NCHW out) + bias.
     Backward: gW = sum gy @ col.T (columns rebuilt: measured faster than keeping the forward's,
     which are no longer in cache by then), gb = sum of gy, gx = col2im(W2.T @ gy)

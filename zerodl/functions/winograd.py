@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from ..core import get_array_module
+from ..core import get_array_module, is_grad_enabled
 from ..core.threads import map_chunks
 from ._util import fast_module
 
@@ -224,8 +224,9 @@ class WinogradConv:
         return yh.transpose(0, 3, 1, 2)
 
     def forward(self, x, W, b=None):
-        """-> y (N, C_out, OH, OW)."""
-        return self._correlate(x, W, self.tiles, b, keep=self)
+        """-> y (N, C_out, OH, OW). V is kept only while the graph is recorded (no_grad: no
+        backward, so each chunk's V is a temporary)."""
+        return self._correlate(x, W, self.tiles, b, keep=self if is_grad_enabled() else None)
 
     def input_grad(self, gy, W):
         """-> gx (N, C, H, W): the forward of gy with the flipped, channel-swapped kernel."""
