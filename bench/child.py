@@ -48,10 +48,10 @@ def _load_zerodl_kernels():
     import zerodl.nn as nn
 
     net = nn.Sequential(
-        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),                    # Winograd
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # Winograd, channels-last pool
         nn.Conv2d(8, 8, 4, stride=2, padding=1), nn.BatchNorm2d(8),  # phased im2col, batch norm
         nn.LeakyReLU(0.2), nn.ConvTranspose2d(8, 8, 4, stride=2, padding=1),
-        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 4 * 4, 2))
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 2 * 2, 2))      # NCHW pool
     opt = zd.optim.Adam(net.parameters())
     x = np.random.default_rng(0).random((2, 8, 8, 8), dtype=np.float32)
     net(zd.Tensor(x)).sum().backward()

@@ -74,3 +74,26 @@ def test_non_contiguous_and_integer_inputs_take_the_numpy_code(monkeypatch):
     np.testing.assert_allclose(y.data, np.where(x > 0, x, 0.1 * x))
     assert calls == []
     np.testing.assert_allclose(F.leaky_relu(zd.tensor(np.array([[-2, 3]])), 0.5).data, [[-1.0, 3.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layouts", [("c", "c"), ("last", "last"), ("c", "last"), ("last", "c")])
+def test_relu_grad_kernel_matches_numpy(monkeypatch, dtype, layouts):
+    """One pass (kernel) or two (NumPy), any pair of memory layouts: the same bits."""
+    def laid(a, layout):
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if layout == "last" else a
+
+    x = laid(RNG.standard_normal((6, 5, 7, 3)).astype(dtype), layouts[0])
+    x[0, 0, 0, :2] = 0.0  # the kink: zero gradient in both
+    R = laid(RNG.standard_normal(x.shape).astype(dtype), layouts[1])
+
+    def run():
+        t = zd.tensor(x, requires_grad=True, dtype=dtype)
+        y = F.relu(t)
+        y.backward(R)
+        return y.data, t.grad
+
+    (y_ref, g_ref), (y, g) = _both(monkeypatch, activations_module, run)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(g, g_ref)
+    assert g.dtype == dtype and g.strides == g_ref.strides

@@ -1,4 +1,4 @@
-"""Numba kernels for batch normalisation and LeakyReLU (optional: ``pip install zerodl[fast]``).
+"""Numba kernels for batch normalisation, ReLU's gradient and LeakyReLU (optional: ``pip install zerodl[fast]``).
 
 The NumPy code in ``normalization.py`` and ``activations.py`` is the readable default and the
 reference these kernels are tested against (tests/test_fast_pointwise.py). NumPy makes one
@@ -13,7 +13,7 @@ This module imports numba at import time; its users import it lazily (and not at
 import numba
 import numpy as np
 
-__all__ = ["batch_norm_train", "batch_norm_sums", "batch_norm_input_grad", "leaky_relu", "leaky_relu_grad"]
+__all__ = ["batch_norm_train", "batch_norm_sums", "batch_norm_input_grad", "relu_grad", "leaky_relu", "leaky_relu_grad"]
 
 
 # 'reassoc' lets LLVM vectorise the per-channel sums (a strict left-to-right sum cannot be).
@@ -100,6 +100,14 @@ def batch_norm_input_grad(gy, xhat, gbeta, ggamma, scale, gx):
         for c in range(C):
             for m in range(M):
                 gx[n, c, m] = (gy[n, c, m] - mb[c] - xhat[n, c, m] * mg[c]) * scale[c]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def relu_grad(y, gy, gx):
+    """gx = gy where y > 0, else 0 (flat arrays; y is ReLU's output): one pass."""
+    zero = gx.dtype.type(0)
+    for i in range(y.size):
+        gx[i] = gy[i] if y[i] > 0 else zero
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)

@@ -48,6 +48,17 @@ class Tanh(Function):
         return g
 
 
+def _relu_kernel(y, gy, g):
+    """``_fast_pointwise`` when ReLU's gradient may run there: NumPy float arrays of one dtype laid
+    out alike, C-contiguous or channels-last images, so that every batch slice of each is one
+    flat run in memory (``ravel(order="K")``, a view)."""
+    if not (type(y) is type(gy) is np.ndarray and y.dtype == gy.dtype and y.dtype in (np.float32, np.float64)
+            and y.strides == gy.strides == g.strides
+            and (y.flags.c_contiguous or (y.ndim == 4 and y.transpose(0, 2, 3, 1).flags.c_contiguous))):
+        return None
+    return fast_module("functions._fast_pointwise")
+
+
 class ReLU(Function):
     """``y = max(x, 0)``. The book's picture: a switch that passes the gradient where x > 0
     and blocks it elsewhere; the switch (mask) is ``y > 0``, read from the saved output.
@@ -75,6 +86,10 @@ class ReLU(Function):
             g *= gy
             return g
         g = get_array_module(gy).empty_like(y, dtype=gy.dtype)
+        fast = _relu_kernel(y, gy, g)
+        if fast is not None:  # one pass: see _fast_pointwise
+            over_batch(lambda s: fast.relu_grad(*(a[s].ravel(order="K") for a in (y, gy, g))), y)
+            return g
 
         def piece(s):
             xp = get_array_module(y)

@@ -2,10 +2,14 @@
 
 Pooling loops over the KH*KW kernel offsets: one strided slab per offset, a running max (and
 the offset of the first maximum, as PyTorch) or a running sum; never a loop over pixels.
-Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
+Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype. With Numba
+(``zerodl[fast]``), 2x2 max pooling with stride 2 on NumPy arrays runs the one-pass kernels of
+``_fast_pool`` instead; this code is their reference.
 """
+import numpy as np
+
 from ..core import Function, get_array_module
-from ._util import over_batch
+from ._util import fast_module, over_batch
 from .conv import Windows, check_image, pair
 
 __all__ = ["max_pool2d", "avg_pool2d"]
@@ -28,13 +32,38 @@ def _slabs(w, buf):
             k += 1
 
 
-def _image_like(xp, ref, shape, dtype, zero):
-    """A new (N, C, H, W) array laid out in memory as ``ref`` is: channels-last when ref is."""
+def _new_image(xp, shape, dtype, zero, channels_last):
+    """A new (N, C, H, W) array, its memory channels-last (N, H, W, C) or not."""
     make = xp.zeros if zero else xp.empty
-    if ref.ndim == 4 and not ref.flags.c_contiguous and ref.transpose(0, 2, 3, 1).flags.c_contiguous:
+    if channels_last:
         n, c, h, w = shape
         return make((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
     return make(shape, dtype=dtype)
+
+
+def _image_like(xp, ref, shape, dtype, zero):
+    """A new (N, C, H, W) array laid out in memory as ``ref`` is: channels-last when ref is."""
+    channels_last = ref.ndim == 4 and not ref.flags.c_contiguous and ref.transpose(0, 2, 3, 1).flags.c_contiguous
+    return _new_image(xp, shape, dtype, zero, channels_last)
+
+
+def _kernel_view(a, planes):
+    """The C-contiguous view of an (N, C, H, W) array that ``_fast_pool`` takes: (N*C, H, W)
+    planes of an NCHW-contiguous one, or (N, H, W, C) of a channels-last one; None when ``a``
+    is not laid out so."""
+    if planes:
+        return a.reshape(-1, *a.shape[2:]) if a.flags.c_contiguous else None
+    t = a.transpose(0, 2, 3, 1)
+    return t if t.flags.c_contiguous else None
+
+
+def _pool_kernels(x, w):
+    """``_fast_pool`` when it may run: 2x2 windows, stride 2, no padding, on a NumPy float image
+    laid out as the kernels read; else None."""
+    if ((w.KH, w.KW, w.SH, w.SW, w.PH, w.PW) != (2, 2, 2, 2, 0, 0) or type(x) is not np.ndarray
+            or x.dtype not in (np.float32, np.float64) or _kernel_view(x, x.flags.c_contiguous) is None):
+        return None
+    return fast_module("_fast_pool")
 
 
 class MaxPool2d(Function):
@@ -50,6 +79,14 @@ class MaxPool2d(Function):
     def forward(self, x):
         w = self.w = _pool_windows("max_pool2d", x, *self.args)
         xp = get_array_module(x)
+        fast = self.fast = _pool_kernels(x, w)
+        if fast is not None:
+            planes = self.planes = x.flags.c_contiguous
+            y = _new_image(xp, (w.N, w.C, w.OH, w.OW), x.dtype, False, channels_last=not planes)
+            arg = self.arg = _new_image(xp, y.shape, xp.uint8, False, channels_last=not planes)
+            run = fast.max_pool2_forward_planes if planes else fast.max_pool2_forward
+            over_batch(lambda s: run(*(_kernel_view(a[s], planes) for a in (x, y, arg))), y)
+            return y
         slabs = list(_slabs(w, w.pad(x, value=-xp.inf)))
         y = slabs[0][1].copy(order="K")  # keeps x's memory layout (channels-last stays so)
         arg = self.arg = xp.zeros_like(y, dtype=xp.uint8 if w.KH * w.KW <= 255 else xp.int32)
@@ -79,6 +116,8 @@ class MaxPool2d(Function):
         overlap = w.SH < w.KH or w.SW < w.KW
         # windows that tile the (padded) input exactly write every element once: no zeroing
         tiled = (w.SH, w.SW) == (w.KH, w.KW) and (w.OH * w.KH, w.OW * w.KW) == (w.Hp, w.Wp)
+        if self.fast is not None and gy.dtype in (np.float32, np.float64) and type(gy) is np.ndarray:
+            return self._fast_backward(gy)
         buf = _image_like(xp, arg, (w.N, w.C, w.Hp, w.Wp), gy.dtype, zero=not tiled)
         slabs = list(_slabs(w, buf))
 
@@ -91,6 +130,17 @@ class MaxPool2d(Function):
 
         over_batch(piece, buf)
         return w.crop(buf)
+
+    def _fast_backward(self, gy):
+        w, arg, fast = self.w, self.arg, self.fast
+        xp = get_array_module(gy)
+        planes = self.planes
+        if _kernel_view(gy, planes) is None:  # gy laid out in memory as x was
+            gy = gy.copy(order="C") if planes else xp.ascontiguousarray(gy.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        gx = _new_image(xp, (w.N, w.C, w.H, w.W), gy.dtype, False, channels_last=not planes)  # all written
+        run = fast.max_pool2_backward_planes if planes else fast.max_pool2_backward
+        over_batch(lambda s: run(*(_kernel_view(a[s], planes) for a in (gy, arg, gx))), gx)
+        return gx
 
 
 class AvgPool2d(Function):
