@@ -4,8 +4,8 @@ One training run of ``dcgan.py``'s networks and step for ``--steps`` steps, with
 options (``--deep-kernel``, ``--d-no-bn``, ``--d-dropout``, ``--d-kernel``, ``--real-label``,
 ``--ema``); every ``--every`` steps 1,000 samples from fixed noise are judged (share with
 p >= 0.9, class entropy) two ways: G in eval mode (running statistics) and the EMA of G's
-weights in eval mode with standing statistics (what ``dcgan.py`` reports), and the step time
-is printed; ``--save-npz FILE`` keeps those samples. ``--judge-npz FILE`` instead judges the
+weights in eval mode with standing statistics (what ``dcgan.py`` reports), with
+``--train-modes`` also both in training mode (batch statistics), and the step time is printed; ``--save-npz FILE`` keeps those samples. ``--judge-npz FILE`` instead judges the
 arrays of an .npz file of samples in [-1, 1] (e.g. those ``_dcgan_probe_torch.py`` writes
 from the same networks in PyTorch, or a ``--save-npz`` file under another judge).
 
@@ -37,6 +37,12 @@ def judge_for(args, x_train, t_train):
     return judge
 
 
+def in_training_mode(G, z, batch_size=64):
+    G = G.copy().train()  # a copy: batch statistics must not move G's running ones
+    with zd.no_grad():
+        return np.concatenate([G(zd.tensor(z[i:i + batch_size])).data for i in range(0, len(z), batch_size)])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", default=os.environ.get("ZERODL_DATA"))
@@ -56,6 +62,8 @@ def main():
     p.add_argument("--d-dropout", type=float, default=0.0)
     p.add_argument("--d-kernel", type=int, default=4)
     p.add_argument("--real-label", type=float, default=1.0, help="D's target for real images")
+    p.add_argument("--train-modes", action="store_true",
+                   help="also judge G and its EMA in training mode (batch statistics, batches of 64)")
     p.add_argument("--save-npz", default=None, help="write the judged samples (EMA standing, G eval) here")
     args = p.parse_args()
     args.quick, args.name = False, "dcgan_probe"
@@ -97,6 +105,8 @@ def main():
         step_time = time.perf_counter() - t_last
         ways = {"G eval": dcgan.generate(G, eval_z),
                 "EMA standing": dcgan.generate(dcgan.standing_statistics(G_ema, standing_z), eval_z)}
+        if args.train_modes:
+            ways.update({"G train": in_training_mode(G, eval_z), "EMA train": in_training_mode(G_ema, eval_z)})
         judged = {k: dcgan.quality(judge, (v + 1) / 2)[:2] for k, v in ways.items()}
         if args.save_npz:
             saved.update({f"step_{step}_ema": ways["EMA standing"], f"step_{step}_G": ways["G eval"]})
