@@ -253,3 +253,26 @@ def test_conv_transpose_stride1_matches_torch():
     for mine, theirs in ((xt, tx), (Wt, tW), (bt, tb)):
         scale = np.abs(theirs.grad.numpy()).max()
         np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_large_im2col_columns_are_split_for_the_pool_whatever_the_threads():
+    """A first layer (one input channel: im2col, one chunk by size) is still cut in
+    windows._MIN_CHUNKS chunks so that both cores work on it; the cut does not depend on the
+    thread count, so 1 and 2 threads give the same bits."""
+    pytest.importorskip("threadpoolctl")
+    from zerodl.functions import windows
+    x = RNG.standard_normal((16, 1, 48, 48)).astype(np.float32)
+    W = RNG.standard_normal((8, 1, 3, 3)).astype(np.float32)
+    w = windows.Windows("conv2d", x.shape, (3, 3), (1, 1), (1, 1), c_out=8)
+    assert w.N * w.CKK * w.L * 4 >= windows._POOL_MIN_BYTES
+    assert len(w.chunks(np, 4)) == windows._MIN_CHUNKS
+
+    def run():
+        xt, Wt = zd.Tensor(x, requires_grad=True), zd.Tensor(W, requires_grad=True)
+        y = F.conv2d(xt, Wt, padding=1)
+        (y * y).sum().backward()
+        return y.data, xt.grad.data, Wt.grad.data
+
+    one, two = _with_one_then_two_threads(run)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
