@@ -285,6 +285,9 @@ CASES = [
     pytest.param("conv2d_rect_kernel", lambda x, W: F.conv2d(x, W, stride=(1, 2), padding=(1, 0)), [N(1, 2, 4, 5), N(2, 2, 2, 3)], marks=_conv),
     pytest.param("conv_transpose2d", lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1), [N(2, 2, 3, 3), N(2, 3, 3, 3), N(3)], marks=_conv),
     pytest.param("conv_transpose2d_s1", lambda x, W: F.conv_transpose2d(x, W), [N(1, 3, 2, 3), N(3, 2, 2, 2)], marks=_conv),
+    # stride-1 3x3 with >= 8 input channels: the equivalent conv2d through Winograd
+    pytest.param("conv_transpose2d_s1_winograd", lambda x, W, b: F.conv_transpose2d(x, W, b, padding=1),
+                 [N(2, 8, 4, 5), N(8, 3, 3, 3), N(3)], marks=_conv),
     # DCGAN's 4x4 stride-2 layers (the phase-image path: more window rows than output channels)
     pytest.param("conv2d_4x4_s2_phased", lambda x, W, b: F.conv2d(x, W, b, stride=2, padding=1), [N(2, 2, 6, 6), N(3, 2, 4, 4), N(3)], marks=_conv),
     pytest.param("conv_transpose2d_4x4_s2_phased", lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1),

@@ -3,6 +3,7 @@ the fallback without threadpoolctl, bad values, and ``zerodl train --threads``."
 import os
 import sys
 
+import numpy as np
 import pytest
 
 import zerodl as zd
@@ -191,3 +192,28 @@ def test_share_cores_splits_the_machine_unless_a_number_was_chosen(monkeypatch):
     monkeypatch.setitem(threads._setting, "explicit", True)  # the environment or set_num_threads chose
     monkeypatch.setitem(threads._setting, "n", 5)
     assert threads.share_cores(4) == 5
+
+
+def test_softmax_rows_blocks_and_threads_give_the_whole_array_result():
+    """functions._util.softmax_rows: rows in cache-sized blocks, on the pool; each row computed
+    as the whole-array expression computes it, whatever the blocks or the thread count."""
+    import zerodl.functions._util as util
+    x = np.random.default_rng(3).standard_normal((257, 1000)).astype(np.float32) * 5
+    s = x - x.max(axis=1, keepdims=True)
+    ref = np.exp(s)
+    ref_z = ref.sum(axis=1, keepdims=True)
+    ref /= ref_z
+    before = zd.get_num_threads()
+    try:
+        for n, block in ((1, 1 << 19), (2, 1 << 19), (2, 4000), (1, 1 << 30)):
+            zd.set_num_threads(n)
+            util.SOFTMAX_BLOCK_BYTES, saved = block, util.SOFTMAX_BLOCK_BYTES
+            try:
+                p, m, z = util.softmax_rows(x)
+            finally:
+                util.SOFTMAX_BLOCK_BYTES = saved
+            np.testing.assert_array_equal(p, ref)
+            np.testing.assert_array_equal(z, ref_z)
+            np.testing.assert_array_equal(m, x.max(axis=1, keepdims=True))
+    finally:
+        zd.set_num_threads(before)

@@ -208,3 +208,71 @@ def test_no_grad_forward_keeps_no_transformed_tiles():
     kept = wg.WinogradConv(x.shape, (1, 1))
     np.testing.assert_allclose(kept.forward(x, W), y, rtol=1e-12, atol=1e-12)
     assert kept.v.shape == (kept.tiles.T, 36, 8)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_conv_transpose_stride1_3x3_takes_winograd_and_equals_im2col(transforms, monkeypatch, padding):
+    """conv_transpose2d with stride 1 is the conv2d of x padded by 2 - P with the flipped,
+    channel-swapped kernel: Winograd runs it, forward and both gradients, equal (float64) to
+    the im2col path it replaces."""
+    x = RNG.standard_normal((3, 12, 7, 6))
+    W = RNG.standard_normal((12, 5, 3, 3))   # (C_in, C_out, 3, 3)
+    b = RNG.standard_normal(5)
+    R = RNG.standard_normal((3, 5, 7 + 2 - 2 * padding, 6 + 2 - 2 * padding))
+
+    def run():
+        ts = [zd.Tensor(a, requires_grad=True, dtype=np.float64) for a in (x, W, b)]
+        y = F.conv_transpose2d(*ts, padding=padding)
+        path = type(y.creator.w)  # before backward frees the graph
+        (y * zd.Tensor(R, dtype=np.float64)).sum().backward()
+        return path, [y.data] + [t.grad for t in ts]
+
+    path, fast = run()
+    assert path is wg.WinogradConv
+    monkeypatch.setattr(wg, "enabled", False)
+    path, ref = run()
+    assert path is conv.Windows
+    for a, r in zip(fast, ref):
+        assert a.shape == r.shape
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-10)
+
+
+def test_conv_transpose_stride1_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((4, 32, 7, 7)).astype(np.float32)
+    W = (RNG.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    b = RNG.standard_normal(16).astype(np.float32)
+    xt, Wt, bt = (zd.Tensor(a, requires_grad=True) for a in (x, W, b))
+    y = F.conv_transpose2d(xt, Wt, bt, padding=1)
+    assert isinstance(y.creator.w, wg.WinogradConv)
+    (y * y).sum().backward()
+    tx, tW, tb = (torch.tensor(a, requires_grad=True) for a in (x, W, b))
+    ty = torch.nn.functional.conv_transpose2d(tx, tW, tb, padding=1)
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    for mine, theirs in ((xt, tx), (Wt, tW), (bt, tb)):
+        scale = np.abs(theirs.grad.numpy()).max()
+        np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_large_im2col_columns_are_split_for_the_pool_whatever_the_threads():
+    """A first layer (one input channel: im2col, one chunk by size) is still cut in
+    windows._MIN_CHUNKS chunks so that both cores work on it; the cut does not depend on the
+    thread count, so 1 and 2 threads give the same bits."""
+    pytest.importorskip("threadpoolctl")
+    from zerodl.functions import windows
+    x = RNG.standard_normal((16, 1, 48, 48)).astype(np.float32)
+    W = RNG.standard_normal((8, 1, 3, 3)).astype(np.float32)
+    w = windows.Windows("conv2d", x.shape, (3, 3), (1, 1), (1, 1), c_out=8)
+    assert w.N * w.CKK * w.L * 4 >= windows._POOL_MIN_BYTES
+    assert len(w.chunks(np, 4)) == windows._MIN_CHUNKS
+
+    def run():
+        xt, Wt = zd.Tensor(x, requires_grad=True), zd.Tensor(W, requires_grad=True)
+        y = F.conv2d(xt, Wt, padding=1)
+        (y * y).sum().backward()
+        return y.data, xt.grad.data, Wt.grad.data
+
+    one, two = _with_one_then_two_threads(run)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)

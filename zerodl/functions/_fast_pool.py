@@ -22,6 +22,19 @@ __all__ = ["max_pool2_forward", "max_pool2_backward", "max_pool2_forward_planes"
 _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
 
+@numba.njit(inline="always")
+def _first_max(v0, v1, v2, v3):
+    """(maximum, its offset 0-3) of a window's four values: the first wins a tie, a NaN always."""
+    best, k = v0, 0
+    if v1 > best or v1 != v1:
+        best, k = v1, 1
+    if v2 > best or v2 != v2:
+        best, k = v2, 2
+    if v3 > best or v3 != v3:
+        best, k = v3, 3
+    return best, k
+
+
 @_jit
 def max_pool2_forward(x, y, arg):
     """x (N, H, W, C) -> y (N, H//2, W//2, C) window maxima and arg (same shape) their offsets."""
@@ -33,18 +46,8 @@ def max_pool2_forward(x, y, arg):
             for ow in range(OW):
                 w = 2 * ow
                 for c in range(C):
-                    best, k = x[n, h, w, c], 0
-                    v = x[n, h, w + 1, c]
-                    if v > best or v != v:
-                        best, k = v, 1
-                    v = x[n, h + 1, w, c]
-                    if v > best or v != v:
-                        best, k = v, 2
-                    v = x[n, h + 1, w + 1, c]
-                    if v > best or v != v:
-                        best, k = v, 3
-                    y[n, oh, ow, c] = best
-                    arg[n, oh, ow, c] = k
+                    y[n, oh, ow, c], arg[n, oh, ow, c] = _first_max(
+                        x[n, h, w, c], x[n, h, w + 1, c], x[n, h + 1, w, c], x[n, h + 1, w + 1, c])
 
 
 @_jit
@@ -80,18 +83,7 @@ def max_pool2_forward_planes(x, y, arg):
             h = 2 * oh
             for ow in range(OW):
                 w = 2 * ow
-                best, k = x[p, h, w], 0
-                v = x[p, h, w + 1]
-                if v > best or v != v:
-                    best, k = v, 1
-                v = x[p, h + 1, w]
-                if v > best or v != v:
-                    best, k = v, 2
-                v = x[p, h + 1, w + 1]
-                if v > best or v != v:
-                    best, k = v, 3
-                y[p, oh, ow] = best
-                arg[p, oh, ow] = k
+                y[p, oh, ow], arg[p, oh, ow] = _first_max(x[p, h, w], x[p, h, w + 1], x[p, h + 1, w], x[p, h + 1, w + 1])
 
 
 @_jit

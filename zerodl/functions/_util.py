@@ -49,6 +49,40 @@ def over_batch(fn, x):
     map_chunks(fn, [slice(i, i + step) for i in range(0, x.shape[0], step)])
 
 
+# softmax_rows' blocks of rows: small enough that its four passes find the block in cache.
+SOFTMAX_BLOCK_BYTES = 1 << 19
+
+
+def softmax_rows(x2):
+    """The softmax of every row of a 2-D float array x2 (R, C), stable: ``(p, m, z)`` with
+    m (R, 1) the row maxima, z (R, 1) = sum(exp(x2 - m)) and p = exp(x2 - m) / z (R, C).
+
+    On NumPy arrays the rows go in blocks of about ``SOFTMAX_BLOCK_BYTES``, so that the four
+    passes (max, subtract and exp, sum, divide) read a block still in cache rather than the
+    whole array four times, and the blocks are shared out on zerodl's thread pool. Every row is
+    computed as a whole-array softmax would compute it: the results do not depend on the blocks.
+    """
+    xp = get_array_module(x2)
+    R, C = x2.shape
+    p = xp.empty_like(x2)
+    m, z = xp.empty((R, 1), dtype=x2.dtype), xp.empty((R, 1), dtype=x2.dtype)
+
+    def block(s):
+        ps, ms, zs = p[s], m[s], z[s]
+        x2[s].max(axis=1, keepdims=True, out=ms)
+        xp.subtract(x2[s], ms, out=ps)
+        xp.exp(ps, out=ps)
+        ps.sum(axis=1, keepdims=True, out=zs)
+        ps /= zs
+
+    if type(x2) is np.ndarray and R > 1 and C:
+        rows = max(1, SOFTMAX_BLOCK_BYTES // (C * x2.itemsize))
+        map_chunks(block, [slice(i, i + rows) for i in range(0, R, rows)])
+    else:
+        block(slice(None))
+    return p, m, z
+
+
 def fast_array(*arrays):
     """Whether the kernels may run on these arrays: C-contiguous NumPy float32/float64 of one dtype."""
     a = arrays[0]

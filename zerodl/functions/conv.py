@@ -9,7 +9,7 @@ conv2d's adjoint on the same windows, its backward packing gy's columns once for
 
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
-from ..core import Function
+from ..core import Function, get_array_module
 from . import winograd
 from .windows import Windows, check_image, pair
 
@@ -36,7 +36,7 @@ def _input_grad(w, gy, W):
     if w.SH == w.SW == 1 and w.PH < w.KH and w.PW < w.KW:
         padding = (w.KH - 1 - w.PH, w.KW - 1 - w.PW)
         full = Windows("conv2d", gy.shape, (w.KH, w.KW), (1, 1), padding, c_out=w.C)
-        return full.correlate(gy, W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.C, -1))
+        return full.correlate(gy, winograd.flipped(W).reshape(w.C, -1))
     return w.fold(gy, W.reshape(W.shape[0], -1))
 
 
@@ -86,7 +86,9 @@ class ConvTranspose2d(Function):
 
     Output (N, C_out, (H-1)*stride - 2*padding + KH, ...). Seen from the conv2d (weight W) that
     maps the output image back onto x: forward is that conv's input gradient (col2im of
-    W2.T @ x), backward its forward (gx) and its weight gradient (gW).
+    W2.T @ x), backward its forward (gx) and its weight gradient (gW). With stride 1 the
+    forward is itself a conv2d (of x padded by K-1-P, kernel ``winograd.flipped(W)``): a 3x3 one
+    with >= 8 input channels runs as that conv through Winograd, forward and both gradients.
     """
 
     def __init__(self, stride, padding):
@@ -109,9 +111,15 @@ class ConvTranspose2d(Function):
                 f"conv_transpose2d: input {tuple(x.shape)} with weight {tuple(W.shape)}, stride "
                 f"{self.stride} and padding {self.padding} gives an empty output {out_shape}"
             )
+        self.x, self.W = x, W
+        # Stride 1: the same sum is a conv2d of x padded by K-1-P with the flipped, channel-swapped
+        # kernel (see _input_grad); a 3x3 one goes through Winograd, forward and both gradients.
+        pad = (KH - 1 - PH, KW - 1 - PW)
+        if (SH, SW) == (1, 1) and min(pad) >= 0 and winograd.applies(x, winograd.flipped(W), (1, 1), pad):
+            self.w = winograd.WinogradConv(x.shape, pad)
+            return self.w.forward(x, winograd.flipped(W), b)
         # the conv2d (weight W) that maps the output image back onto x
         self.w = Windows("conv_transpose2d", out_shape, (KH, KW), self.stride, self.padding, W.shape[0])
-        self.x, self.W = x, W
         y = _input_grad(self.w, x, W)
         if b is not None:
             y += b.reshape(-1, 1, 1)
@@ -120,7 +128,11 @@ class ConvTranspose2d(Function):
     def backward(self, gy):
         w, W = self.w, self.W
         gx = gW = None
-        if self.needs_grad(0) and self.needs_grad(1):  # both from the same columns of gy
+        if isinstance(w, winograd.WinogradConv):  # the equivalent conv2d's gradients
+            gx = w.input_grad(gy, winograd.flipped(W)) if self.needs_grad(0) else None
+            if self.needs_grad(1):
+                gW = get_array_module(gy).ascontiguousarray(winograd.flipped(w.weight_grad(gy)))
+        elif self.needs_grad(0) and self.needs_grad(1):  # both from the same columns of gy
             gx, gW = w.correlate(gy, W.reshape(W.shape[0], -1), gy=self.x)
         elif self.needs_grad(0):
             gx = w.correlate(gy, W.reshape(W.shape[0], -1))

@@ -14,10 +14,12 @@ Targets are plain arrays or tensors; only ``mean_squared_error``, ``sum_squared_
 ``mean_absolute_error`` pass a gradient to a target that requires one. Shapes must match
 exactly (no broadcasting: ``(N, 1)`` against ``(N,)`` is an error, not an (N, N) loss).
 """
+import math
+
 import numpy as np
 
 from ..core import Function, Tensor, get_array_module
-from ._util import array as _array, floating as _floating, sigmoid as _sigmoid
+from ._util import array as _array, floating as _floating, over_batch, sigmoid as _sigmoid, softmax_rows as _softmax_rows
 
 __all__ = [
     "mean_squared_error",
@@ -156,10 +158,9 @@ class SoftmaxCrossEntropy(Function):
                 )
             t, _ = _class_targets("softmax_cross_entropy", x, t)
         C = x.shape[-1]
-        s = x - x.max(axis=-1, keepdims=True)
-        p = xp.exp(s)
-        sum_exp = p.sum(axis=-1, keepdims=True)
-        p /= sum_exp
+        x2 = x.reshape(math.prod(x.shape[:-1]), C)
+        p, m, sum_exp = _softmax_rows(x2)  # (R, C), (R, 1), (R, 1)
+        p = p.reshape(x.shape)
         self.p, self.is_index = p, is_index
         if is_index and self.ignore_index is not None:
             _class_targets("softmax_cross_entropy", x, t, self.ignore_index)
@@ -168,8 +169,7 @@ class SoftmaxCrossEntropy(Function):
             self.t = t = t.reshape(-1)[rows]
             self.n = n = rows.size
             self.dropped = ~keep
-            s = s.reshape(-1, C)
-            loss = xp.log(sum_exp.reshape(-1)[rows]).sum() - s[rows, t].sum()
+            loss = xp.log(sum_exp.reshape(-1)[rows]).sum() - (x2[rows, t] - m[rows, 0]).sum()
             self.p, self.is_index = p, True
             return xp.asarray(loss / n if n else xp.nan, dtype=x.dtype)
         self.dropped = None
@@ -182,7 +182,7 @@ class SoftmaxCrossEntropy(Function):
             if xp is not np or t.dtype.kind == "i" and n and t.min() < 0:
                 _class_targets("softmax_cross_entropy", x, self.t)  # raises, naming the bad index
             try:
-                picked = s.reshape(n, C)[rows, t]
+                picked = x2[rows, t] - m[:, 0]  # the targets' entries of x - max
             except IndexError:
                 _class_targets("softmax_cross_entropy", x, self.t)
                 raise
@@ -190,14 +190,17 @@ class SoftmaxCrossEntropy(Function):
             loss = xp.log(sum_exp).sum() - picked.sum()
         else:
             self.t, self.n = t, p.size // C if C else 0
+            s = x2 - m
             s -= xp.log(sum_exp)  # log softmax
-            loss = -(t * s).sum()
+            loss = -(t * s.reshape(x.shape)).sum()
         return xp.asarray(loss / self.n, dtype=x.dtype)
 
     def backward(self, gy):
+        xp = get_array_module(gy)
         scale = gy / self.n if self.n else gy * 0
         p = self.p
-        g = p * scale
+        g = xp.empty_like(p, dtype=xp.result_type(p, scale))
+        over_batch(lambda s: xp.multiply(p[s], scale, out=g[s]), p)
         if self.dropped is not None:
             g2 = g.reshape(-1, p.shape[-1])
             g2[self.rows, self.t] -= scale

@@ -49,6 +49,9 @@ _CHUNK_BYTES = 4 << 20
 # A strided (phased) sweep's chunks are smaller: fold's columns then stay in cache between its
 # GEMM and the col2im adds that read them back (docs/benchmarks.md, GAN section).
 _CHUNK_BYTES_PHASED = 1 << 20
+# Columns at least this big go in at least _MIN_CHUNKS chunks, for the pool's threads (smaller:
+# the hand-off would cost more than it saves).
+_POOL_MIN_BYTES, _MIN_CHUNKS = 1 << 20, 4
 # Temporaries up to this size that never leave this module live in reused scratch buffers.
 _SCRATCH_MAX = 64 << 20
 _scratch_bufs = threading.local()
@@ -193,11 +196,18 @@ class Windows:
         return xp.lib.stride_tricks.as_strided(buf, shape, strides)
 
     def chunks(self, xp, itemsize):
-        """Balanced (start, stop) sample ranges whose column buffers are about ``_CHUNK_BYTES``."""
+        """Balanced (start, stop) sample ranges whose column buffers are about ``_CHUNK_BYTES``;
+        at least ``_MIN_CHUNKS`` once the columns pass ``_POOL_MIN_BYTES``, so that the pool's
+        threads share the op. The split does not depend on the number of threads, so neither do
+        the results (the weight gradient's sum over chunks)."""
         n = 1
         if xp.__name__ == "numpy":
             limit = _CHUNK_BYTES_PHASED if self.phased else _CHUNK_BYTES
-            n = max(1, min(self.N, -(-self.N * self.CKK * self.L * itemsize // limit)))
+            nbytes = self.N * self.CKK * self.L * itemsize
+            n = -(-nbytes // limit)
+            if nbytes >= _POOL_MIN_BYTES:
+                n = max(n, _MIN_CHUNKS)
+            n = max(1, min(self.N, n))
         step = max(1, -(-self.N // n))
         return [(i, min(i + step, self.N)) for i in range(0, self.N, step)]
 

@@ -32,7 +32,7 @@ from ..core import get_array_module, is_grad_enabled
 from ..core.threads import map_chunks
 from ._util import fast_module
 
-__all__ = ["applies", "WinogradConv", "transforms", "preload"]
+__all__ = ["applies", "WinogradConv", "flipped", "transforms", "preload"]
 
 # B^T, G, A^T of F(4x4, 3x3) at the points 0, 1, -1, 2, -2 (and infinity).
 BT = np.array([[4, 0, -5, 0, 1, 0],
@@ -168,6 +168,13 @@ def preload(dtypes=(np.float32,)):
     return tr
 
 
+def flipped(W):
+    """The kernel flipped in space with its two channel axes swapped (a view): a conv2d weight
+    (C_out, C, KH, KW) -> the weight (C, C_out, KH, KW) of the conv2d that is its adjoint (with
+    stride 1: conv2d's input gradient, conv_transpose2d's forward), and back."""
+    return W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+
+
 def weight_transform(W, dtype):
     """W (C_out, C, 3, 3) -> U (36, C, C_out) = G g G^T."""
     xp = get_array_module(W)
@@ -231,8 +238,7 @@ class WinogradConv:
     def input_grad(self, gy, W):
         """-> gx (N, C, H, W): the forward of gy with the flipped, channel-swapped kernel."""
         t = self.tiles
-        flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        return self._correlate(gy, flipped, Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
+        return self._correlate(gy, flipped(W), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
 
     def weight_grad(self, gy):
         """-> gW (C_out, C, 3, 3) from the kept V."""
