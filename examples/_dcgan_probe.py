@@ -37,6 +37,16 @@ def judge_for(args, x_train, t_train):
     return judge
 
 
+def unsure_pairs(p, threshold=0.9, top=6):
+    """The most frequent (best, second-best) class pairs among the rows of ``p`` (N, 10) whose
+    largest probability is below ``threshold``, as "a/b: count" strings."""
+    unsure = p[p.max(axis=1) < threshold]
+    best2 = np.argsort(unsure, axis=1)[:, ::-1][:, :2]
+    pairs, counts = np.unique(best2, axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:top]
+    return ", ".join(f"{a}/{b}: {c}" for (a, b), c in zip(pairs[order], counts[order]))
+
+
 def in_training_mode(G, z, batch_size=64):
     G = G.copy().train()  # a copy: batch statistics must not move G's running ones
     with zd.no_grad():
@@ -77,8 +87,10 @@ def main():
     if args.judge_npz:
         samples = np.load(args.judge_npz)
         for key in samples.files:
-            share, entropy, hist = dcgan.quality(judge, (samples[key].astype(np.float32) + 1) / 2)
-            print(f"{key}: share {share:.3f}  entropy {entropy:.3f}  classes {hist.tolist()}")
+            images01 = (samples[key].astype(np.float32) + 1) / 2
+            share, entropy, hist = dcgan.quality(judge, images01)
+            print(f"{key}: share {share:.3f}  entropy {entropy:.3f}  classes {hist.tolist()}  "
+                  f"unsure: {unsure_pairs(dcgan.class_probabilities(judge, images01))}")
         return
 
     G = dcgan.dcgan_init(dcgan.generator(args.g_width, deep_kernel=args.deep_kernel))
