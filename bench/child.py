@@ -52,9 +52,10 @@ def _load_zerodl_kernels():
         nn.Conv2d(8, 8, 4, stride=2, padding=1), nn.BatchNorm2d(8),  # phased im2col, batch norm
         nn.LeakyReLU(0.2), nn.ConvTranspose2d(8, 8, 4, stride=2, padding=1),
         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 2 * 2, 2))      # NCHW pool
-    opt = zd.optim.Adam(net.parameters())
+    lstm = nn.LSTM(3, 4, return_sequences=True)                    # the LSTM's element-wise kernels
+    opt = zd.optim.Adam(list(net.parameters()) + list(lstm.parameters()))
     x = np.random.default_rng(0).random((2, 8, 8, 8), dtype=np.float32)
-    net(zd.Tensor(x)).sum().backward()
+    (net(zd.Tensor(x)).sum() + lstm(zd.Tensor(x[:, 0, :, :3])).sum()).backward()
     opt.step()
 
 

@@ -497,6 +497,11 @@ TORCH_CASES = [
      lambda torch, x, W: torch.nn.functional.conv2d(x, W, stride=(3, 2), padding=(1, 2)), [N(2, 3, 8, 5), N(2, 3, 3, 3)]),
     ("conv_transpose2d_4x4_s2_phased", lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1),
      lambda torch, x, W, b: torch.nn.functional.conv_transpose2d(x, W, b, stride=2, padding=1), [N(2, 4, 3, 4), N(4, 2, 4, 4), N(2)]),
+    # the kernel paths where numba is installed: 2x2 max pooling (both layouts come from the
+    # same arrays), the stride-1 3x3 transposed conv through Winograd
+    ("max_pool2d_2x2", lambda x: F.max_pool2d(x, 2), lambda torch, x: torch.nn.functional.max_pool2d(x, 2), [N(2, 3, 5, 6)]),
+    ("conv_transpose2d_s1_winograd", lambda x, W, b: F.conv_transpose2d(x, W, b, padding=1),
+     lambda torch, x, W, b: torch.nn.functional.conv_transpose2d(x, W, b, padding=1), [N(2, 8, 4, 5), N(8, 3, 3, 3), N(3)]),
     ("transpose_swap", lambda x: x.transpose(1, 2), lambda torch, x: x.transpose(1, 2), [N(2, 3, 4)]),
     ("permute", lambda x: x.permute(2, 0, 1), lambda torch, x: x.permute(2, 0, 1), [N(2, 3, 4)]),
     ("sum_dim_keepdim", lambda x: x.sum(dim=1, keepdim=True), lambda torch, x: x.sum(dim=1, keepdim=True), [N(2, 3, 4)]),

@@ -24,6 +24,7 @@ environment says otherwise) until ``set_num_threads`` is called: docs/benchmarks
 ("Thread control") has the measurements behind this.
 """
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -147,6 +148,7 @@ def thread_info():
 _POOL_PREFIX = "zerodl-chunks"
 _pool = {"executor": None, "size": 0, "blas": None, "inside": 0, "saved": None}
 _pool_lock = threading.Lock()
+_working = threading.local()  # .active: this thread is doing a map_chunks item
 
 
 def _blas_controllers():
@@ -185,23 +187,48 @@ def map_chunks(fn, items):
 
     For ops that split a batch into chunks whose work (NumPy copies and ufuncs, BLAS, compiled
     kernels) releases the GIL: every core then works on the whole op, not only inside its GEMMs.
-    Meanwhile BLAS runs one thread per worker. Runs in the calling thread when one thread is
-    asked for, for a single item, inside a worker (no nesting), or when the BLAS pool cannot be
-    controlled (no threadpoolctl: its own threads would then oversubscribe the cores).
+    The calling thread works too: it and n - 1 pool workers take the items in turn from one
+    counter (one hand-off per worker, not per item). Meanwhile BLAS runs one thread per worker.
+    Each item's result is what the serial loop gives, in the items' order. Runs in the calling
+    thread alone when one thread is asked for, for a single item, inside a worker (no nesting),
+    or when the BLAS pool cannot be controlled (no threadpoolctl: its own threads would then
+    oversubscribe the cores).
     """
     items = list(items)
     n = min(get_num_threads(), len(items))
-    if n < 2 or threading.current_thread().name.startswith(_POOL_PREFIX):
+    if n < 2 or getattr(_working, "active", False) or threading.current_thread().name.startswith(_POOL_PREFIX):
         return [fn(item) for item in items]
     controllers = _blas_controllers()
     if not controllers:
         return [fn(item) for item in items]
     with _pool_lock:
-        if _pool["size"] < n:
+        if _pool["size"] < n - 1:
             if _pool["executor"] is not None:
                 _pool["executor"].shutdown(wait=False)
-            _pool["executor"] = ThreadPoolExecutor(n, thread_name_prefix=_POOL_PREFIX)
-            _pool["size"] = n
+            _pool["executor"] = ThreadPoolExecutor(n - 1, thread_name_prefix=_POOL_PREFIX)
+            _pool["size"] = n - 1
         executor = _pool["executor"]
+    results = [None] * len(items)
+    taken = itertools.count()  # next() on it is atomic under the GIL: each index goes to one thread
+
+    def work():
+        for i in iter(taken.__next__, len(items)):
+            if i >= len(items):
+                break
+            results[i] = fn(items[i])
+
+    def work_here():  # the calling thread: nested map_chunks inside fn run inline
+        _working.active = True
+        try:
+            work()
+        finally:
+            _working.active = False
+
     with _blas_one_thread_each(controllers):
-        return list(executor.map(fn, items))
+        futures = [executor.submit(work) for _ in range(n - 1)]
+        try:
+            work_here()
+        finally:
+            for f in futures:
+                f.result()  # waits, and raises a worker's exception here
+    return results

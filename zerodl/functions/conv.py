@@ -71,13 +71,17 @@ class Conv2d(Function):
 
     def backward(self, gy):
         w, W = self.w, self.W
+        gW = gb = None
+        wants_gb = len(self.inputs) > 2 and self.needs_grad(2)
         if isinstance(w, winograd.WinogradConv):
             gx = w.input_grad(gy, W) if self.needs_grad(0) else None
-            gW = w.weight_grad(gy) if self.needs_grad(1) else None
+            if self.needs_grad(1):  # the bias gradient from the same chunks of gy
+                gW, gb = w.weight_grad(gy, bias=True) if wants_gb else (w.weight_grad(gy), None)
         else:
             gx = _input_grad(w, gy, W) if self.needs_grad(0) else None
             gW = w.weight_grad(self.x, gy).reshape(W.shape) if self.needs_grad(1) else None
-        gb = _bias_grad(gy) if len(self.inputs) > 2 and self.needs_grad(2) else None
+        if wants_gb and gb is None:
+            gb = _bias_grad(gy)
         return gx, gW, gb
 
 

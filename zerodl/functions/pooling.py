@@ -113,11 +113,11 @@ class MaxPool2d(Function):
     def backward(self, gy):
         w, arg = self.w, self.arg
         xp = get_array_module(gy)
+        if self.fast is not None and gy.dtype in (np.float32, np.float64) and type(gy) is np.ndarray:
+            return self._fast_backward(gy)
         overlap = w.SH < w.KH or w.SW < w.KW
         # windows that tile the (padded) input exactly write every element once: no zeroing
         tiled = (w.SH, w.SW) == (w.KH, w.KW) and (w.OH * w.KH, w.OW * w.KW) == (w.Hp, w.Wp)
-        if self.fast is not None and gy.dtype in (np.float32, np.float64) and type(gy) is np.ndarray:
-            return self._fast_backward(gy)
         buf = _image_like(xp, arg, (w.N, w.C, w.Hp, w.Wp), gy.dtype, zero=not tiled)
         slabs = list(_slabs(w, buf))
 

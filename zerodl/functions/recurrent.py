@@ -27,6 +27,8 @@ All buffers take the dtype of ``x``: float32 stays float32, float64 (gradient ch
 float64.  Outputs that receive no gradient get zeros from the engine, so a loss on ``hs``
 only, on ``hT`` / ``cT`` only, or on both, all work.
 """
+import numpy as np
+
 from ..core import Function, get_array_module
 from ._recurrent_util import activation as _activation
 from ._recurrent_util import check as _check
@@ -35,6 +37,7 @@ from ._recurrent_util import scaled as _scaled
 from ._recurrent_util import sequence_grads as _sequence_grads
 from ._recurrent_util import steps_before as _steps_before
 from ._recurrent_util import time_major as _time_major
+from ._util import fast_module
 
 __all__ = ["rnn", "lstm", "gru"]
 
@@ -101,6 +104,13 @@ class RNN(_Cell):
 # ==========================================================================================
 # LSTM, gate order i, f, g, o (PyTorch's and Keras's)
 # ==========================================================================================
+def _lstm_kernels(cell, x):
+    """``_fast_recurrent`` for a cell with the default activations on NumPy float arrays, else None."""
+    if not cell.fast or type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64):
+        return None
+    return fast_module("_fast_recurrent")
+
+
 class LSTM(_Cell):
     """LSTM over a whole sequence (the book's TimeLSTM, one node); gates (i, f, g, o).
 
@@ -148,10 +158,18 @@ class LSTM(_Cell):
         # a zero initial state (the default, and an encoder's) adds nothing at t = 0: its
         # GEMM h0 @ Wh is skipped here and its rows of H_prev.T @ dA in backward
         self.h0_zero = h0_zero = not h0.any()
+        kernels = self.kernels = _lstm_kernels(self, x)
         for t in range(T):
             a = G[t]
             if t or not h0_zero:
                 a += (h @ Whm).reshape(N, 4, H)
+            if kernels is not None:  # the same arithmetic in one pass (_fast_recurrent)
+                a2 = a.reshape(N, 4 * H)
+                tanh(a2, out=a2)
+                kernels.lstm_gates_cell(a, m_row.reshape(4, H), k_row.reshape(4, H), c, cs[t])
+                c = cs[t]
+                h = mul(a[:, 3], tanh(c, out=tcs[t]), out=hs[t])
+                continue
             if fast:
                 a2 = a.reshape(N, 4 * H)
                 tanh(a2, out=a2)
@@ -181,25 +199,35 @@ class LSTM(_Cell):
         #   dA[t, :, :3] = dc * Kc[t]  (i, f, g)    dA[t, :, 3] = dh * Ko[t]  (o)
         #   dc += dh * Kh[t]                         dc carried to step t-1: dc * f[t]
         dact, dract = self.act.grad, self.ract.grad
+        kernels = self.kernels
         Kc = xp.empty((T, N, 3, H), dtype=G.dtype)
-        xp.multiply(g, dract(i), out=Kc[:, :, 0])
-        xp.multiply(_steps_before(xp, c0, cs), dract(f), out=Kc[:, :, 1])
-        xp.multiply(i, dact(g), out=Kc[:, :, 2])
-        Ko = dract(o)
-        Ko *= tcs
-        Kh = dact(tcs)
-        Kh *= o
+        if kernels is not None:
+            Ko, Kh = xp.empty((T, N, H), dtype=G.dtype), xp.empty((T, N, H), dtype=G.dtype)
+            kernels.lstm_grad_factors(G, c0, cs, tcs, Kc, Ko, Kh)
+        else:
+            xp.multiply(g, dract(i), out=Kc[:, :, 0])
+            xp.multiply(_steps_before(xp, c0, cs), dract(f), out=Kc[:, :, 1])
+            xp.multiply(i, dact(g), out=Kc[:, :, 2])
+            Ko = dract(o)
+            Ko *= tcs
+            Kh = dact(tcs)
+            Kh *= o
         ghs = _time_major(ghs)
         dA = xp.empty((T, N, 4, H), dtype=G.dtype)
         WhT = xp.ascontiguousarray(Wh.T)  # see docs/benchmarks.md ("Hot-path choices")
         mul = xp.multiply
         dh, dc = ghT, gcT
+        if kernels is not None:
+            dc = xp.array(gcT, dtype=G.dtype)  # the kernel updates it in place
         for t in range(T - 1, -1, -1):
-            dh = ghs[t] + dh
-            dc = dc + dh * Kh[t]
-            mul(Kc[t], dc[:, None], out=dA[t, :, :3])
-            mul(Ko[t], dh, out=dA[t, :, 3])
-            dc *= f[t]
+            if kernels is not None:
+                kernels.lstm_grad_step(ghs[t], dh, dc, Kc[t], Ko[t], Kh[t], f[t], dA[t])
+            else:
+                dh = ghs[t] + dh
+                dc = dc + dh * Kh[t]
+                mul(Kc[t], dc[:, None], out=dA[t, :, :3])
+                mul(Ko[t], dh, out=dA[t, :, 3])
+                dc *= f[t]
             if t or self.needs_grad(1):
                 dh = dA[t].reshape(N, 4 * H) @ WhT
         dA = dA.reshape(T, N, 4 * H)

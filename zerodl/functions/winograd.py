@@ -212,7 +212,7 @@ class WinogradConv:
         xp = get_array_module(x)
         tr, dtype = transforms(), x.dtype
         bt, at = xp.asarray(BT, dtype=dtype), xp.asarray(AT, dtype=dtype)
-        xh, u = channels_last(x), weight_transform(W, dtype)
+        u = weight_transform(W, dtype)
         c_in, c_out = W.shape[1], W.shape[0]
         yh = xp.empty((tiles.N, tiles.OH, tiles.OW, c_out), dtype=dtype)
         if keep is not None:
@@ -221,7 +221,7 @@ class WinogradConv:
         def chunk(c):
             n0, n1, t0, t1, part = c
             v = keep.v[t0:t1] if keep is not None else xp.empty((t1 - t0, 36, c_in), dtype=dtype)
-            tr.transform_input(xh[n0:n1], part, bt, v)
+            tr.transform_input(channels_last(x[n0:n1]), part, bt, v)  # a copy only for an NCHW x, in cache
             # per point of the 6x6 tile: (t, C) @ (C, C_out), on strided slices of the tile-major V
             m = xp.empty((t1 - t0, 36, c_out), dtype=dtype)
             xp.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
@@ -240,18 +240,22 @@ class WinogradConv:
         t = self.tiles
         return self._correlate(gy, flipped(W), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
 
-    def weight_grad(self, gy):
-        """-> gW (C_out, C, 3, 3) from the kept V."""
+    def weight_grad(self, gy, bias=False):
+        """-> gW (C_out, C, 3, 3) from the kept V; with ``bias`` -> (gW, gb (C_out,)), the bias
+        gradient summed chunk by chunk from the same reads of gy."""
         xp = get_array_module(gy)
-        gyh, at = channels_last(gy), xp.asarray(AT, dtype=gy.dtype)
+        at = xp.asarray(AT, dtype=gy.dtype)
         c_in, c_out = self.v.shape[2], gy.shape[1]
         tr = transforms()
 
         def chunk(c):
             n0, n1, t0, t1, part = c
+            gyh = channels_last(gy[n0:n1])
             g = xp.empty((t1 - t0, 36, c_out), dtype=gy.dtype)
-            tr.transform_grad_output(gyh[n0:n1], part, at, g)
-            return xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (36, C, t) @ (36, t, C_out)
+            tr.transform_grad_output(gyh, part, at, g)
+            mu = xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (36, C, t) @ (36, t, C_out)
+            return mu, (gyh.reshape(-1, c_out).sum(axis=0) if bias else None)
 
-        mu = sum(map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize)))
-        return weight_grad_transform(mu, gy.dtype)
+        parts = map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize))
+        gW = weight_grad_transform(sum(p[0] for p in parts), gy.dtype)
+        return (gW, sum(p[1] for p in parts)) if bias else gW
