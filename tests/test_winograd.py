@@ -53,7 +53,10 @@ def test_winograd_equals_im2col(transforms, monkeypatch, shape, chunk_bytes):
     assert y.shape == y_ref.shape and y.dtype == np.float64
     np.testing.assert_allclose(y, y_ref, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(c.input_grad(gy, W), gx_ref, rtol=1e-11, atol=1e-11)
-    np.testing.assert_allclose(c.weight_grad(gy), gW_ref, rtol=1e-11, atol=1e-11)
+    gW, gb = c.weight_grad(gy, bias=True)
+    np.testing.assert_allclose(gW, gW_ref, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)), rtol=1e-11, atol=1e-11)
+    assert c.weight_grad(gy)[1] is None
 
 
 def test_winograd_float32_error_is_small(transforms):

@@ -148,7 +148,7 @@ def thread_info():
 _POOL_PREFIX = "zerodl-chunks"
 _pool = {"executor": None, "size": 0, "blas": None, "inside": 0, "saved": None}
 _pool_lock = threading.Lock()
-_working = threading.local()  # .active: this thread is doing a map_chunks item
+_working = threading.local()  # .active: this thread is doing map_chunks items
 
 
 def _blas_controllers():
@@ -196,7 +196,7 @@ def map_chunks(fn, items):
     """
     items = list(items)
     n = min(get_num_threads(), len(items))
-    if n < 2 or getattr(_working, "active", False) or threading.current_thread().name.startswith(_POOL_PREFIX):
+    if n < 2 or getattr(_working, "active", False):
         return [fn(item) for item in items]
     controllers = _blas_controllers()
     if not controllers:
@@ -211,23 +211,18 @@ def map_chunks(fn, items):
     results = [None] * len(items)
     taken = itertools.count()  # next() on it is atomic under the GIL: each index goes to one thread
 
-    def work():
-        for i in iter(taken.__next__, len(items)):
-            if i >= len(items):
-                break
-            results[i] = fn(items[i])
-
-    def work_here():  # the calling thread: nested map_chunks inside fn run inline
+    def work():  # in the calling thread and the workers; a map_chunks inside fn runs inline
         _working.active = True
         try:
-            work()
+            while (i := next(taken)) < len(items):
+                results[i] = fn(items[i])
         finally:
             _working.active = False
 
     with _blas_one_thread_each(controllers):
         futures = [executor.submit(work) for _ in range(n - 1)]
         try:
-            work_here()
+            work()
         finally:
             for f in futures:
                 f.result()  # waits, and raises a worker's exception here

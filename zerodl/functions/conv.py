@@ -76,7 +76,7 @@ class Conv2d(Function):
         if isinstance(w, winograd.WinogradConv):
             gx = w.input_grad(gy, W) if self.needs_grad(0) else None
             if self.needs_grad(1):  # the bias gradient from the same chunks of gy
-                gW, gb = w.weight_grad(gy, bias=True) if wants_gb else (w.weight_grad(gy), None)
+                gW, gb = w.weight_grad(gy, bias=wants_gb)
         else:
             gx = _input_grad(w, gy, W) if self.needs_grad(0) else None
             gW = w.weight_grad(self.x, gy).reshape(W.shape) if self.needs_grad(1) else None
@@ -131,11 +131,13 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         w, W = self.w, self.W
-        gx = gW = None
+        gx = gW = gb = None
+        wants_gb = len(self.inputs) > 2 and self.needs_grad(2)
         if isinstance(w, winograd.WinogradConv):  # the equivalent conv2d's gradients
             gx = w.input_grad(gy, winograd.flipped(W)) if self.needs_grad(0) else None
             if self.needs_grad(1):
-                gW = get_array_module(gy).ascontiguousarray(winograd.flipped(w.weight_grad(gy)))
+                gWc, gb = w.weight_grad(gy, bias=wants_gb)
+                gW = get_array_module(gy).ascontiguousarray(winograd.flipped(gWc))
         elif self.needs_grad(0) and self.needs_grad(1):  # both from the same columns of gy
             gx, gW = w.correlate(gy, W.reshape(W.shape[0], -1), gy=self.x)
         elif self.needs_grad(0):
@@ -143,7 +145,8 @@ class ConvTranspose2d(Function):
         elif self.needs_grad(1):
             gW = w.weight_grad(gy, self.x)
         gW = None if gW is None else gW.reshape(W.shape)
-        gb = _bias_grad(gy) if len(self.inputs) > 2 and self.needs_grad(2) else None
+        if wants_gb and gb is None:
+            gb = _bias_grad(gy)
         return gx, gW, gb
 
 

@@ -241,8 +241,8 @@ class WinogradConv:
         return self._correlate(gy, flipped(W), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
 
     def weight_grad(self, gy, bias=False):
-        """-> gW (C_out, C, 3, 3) from the kept V; with ``bias`` -> (gW, gb (C_out,)), the bias
-        gradient summed chunk by chunk from the same reads of gy."""
+        """-> (gW (C_out, C, 3, 3) from the kept V, gb (C_out,) or None): with ``bias`` the bias
+        gradient too, summed chunk by chunk from the same reads of gy."""
         xp = get_array_module(gy)
         at = xp.asarray(AT, dtype=gy.dtype)
         c_in, c_out = self.v.shape[2], gy.shape[1]
@@ -258,4 +258,4 @@ class WinogradConv:
 
         parts = map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize))
         gW = weight_grad_transform(sum(p[0] for p in parts), gy.dtype)
-        return (gW, sum(p[1] for p in parts)) if bias else gW
+        return gW, (sum(p[1] for p in parts) if bias else None)
