@@ -169,3 +169,180 @@ def transform_output(m, t, at, bias, out):
 def transform_grad_output(gyh, t, at, out):
     """gyh (N, OH, OW, C_out) -> out (T, 36, C_out)."""
     _grad_output(np.ascontiguousarray(gyh), t.TH, t.TW, out)
+
+
+# Any tiling (alpha x alpha tiles stepping by m) and matrices: the loops run over the
+# matrices' entries, zeros skipped, the channels innermost as above (F(4x4, 2x2) uses these).
+@_jit
+def _input_any(buf, TH, TW, m, bt, v):
+    """buf (N, m*TH + alpha - m, m*TW + alpha - m, C) padded -> v (T, alpha^2, C) = B^T d B per tile."""
+    N, C = buf.shape[0], buf.shape[3]
+    A = bt.shape[0]
+    rows = np.empty((A, A, C), dtype=buf.dtype)
+    for nt in range(N * TH):
+        n, th = nt // TH, nt % TH
+        for tw in range(TW):
+            t = nt * TW + tw
+            y0, x0 = m * th, m * tw
+            rows[:] = 0
+            for a in range(A):
+                for i in range(A):
+                    w = bt[a, i]
+                    if w != 0:
+                        for j in range(A):
+                            for c in range(C):
+                                rows[a, j, c] += w * buf[n, y0 + i, x0 + j, c]
+            v[t] = 0
+            for a in range(A):
+                for b in range(A):
+                    for j in range(A):
+                        w = bt[b, j]
+                        if w != 0:
+                            for c in range(C):
+                                v[t, a * A + b, c] += w * rows[a, j, c]
+
+
+@_jit
+def _output_any(mm, N, TH, TW, OH, OW, at, bias, y):
+    """mm (T, alpha^2, C) -> y (N, OH, OW, C) = A^T mm A per tile + bias."""
+    C = mm.shape[2]
+    M, A = at.shape
+    cols = np.empty((M, A, C), dtype=mm.dtype)
+    out = np.empty((M, C), dtype=mm.dtype)
+    for nt in range(N * TH):
+        n, th = nt // TH, nt % TH
+        for tw in range(TW):
+            t = nt * TW + tw
+            cols[:] = 0
+            for k in range(M):
+                for a in range(A):
+                    w = at[k, a]
+                    if w != 0:
+                        for j in range(A):
+                            for c in range(C):
+                                cols[k, j, c] += w * mm[t, a * A + j, c]
+            y0, x0 = M * th, M * tw
+            hs, ws = min(M, OH - y0), min(M, OW - x0)
+            for k in range(hs):
+                for l in range(ws):
+                    for c in range(C):
+                        out[l, c] = bias[c]
+                    for j in range(A):
+                        w = at[l, j]
+                        if w != 0:
+                            for c in range(C):
+                                out[l, c] += w * cols[k, j, c]
+                for l in range(ws):
+                    for c in range(C):
+                        y[n, y0 + k, x0 + l, c] = out[l, c]
+
+
+@_jit
+def _grad_output_any(gy, TH, TW, at, g):
+    """gy (N, OH, OW, C) -> g (T, alpha^2, C) = A gY A^T per m x m tile (zero beyond OH, OW)."""
+    N, OH, OW, C = gy.shape
+    M, A = at.shape
+    rows = np.empty((A, M, C), dtype=gy.dtype)
+    for nt in range(N * TH):
+        n, th = nt // TH, nt % TH
+        for tw in range(TW):
+            t = nt * TW + tw
+            y0, x0 = M * th, M * tw
+            hs, ws = min(M, OH - y0), min(M, OW - x0)
+            rows[:] = 0
+            for a in range(A):
+                for k in range(hs):
+                    w = at[k, a]
+                    if w != 0:
+                        for l in range(ws):
+                            for c in range(C):
+                                rows[a, l, c] += w * gy[n, y0 + k, x0 + l, c]
+            g[t] = 0
+            for a in range(A):
+                for b in range(A):
+                    for l in range(ws):
+                        w = at[l, b]
+                        if w != 0:
+                            for c in range(C):
+                                g[t, a * A + b, c] += w * rows[a, l, c]
+
+
+class AnyTiles:
+    """``winograd.NumpyTransforms``'s signatures for any tiling ``t`` and matrices."""
+
+    @staticmethod
+    def transform_input(xh, t, bt, out):
+        halo = t.alpha - t.m
+        _input_any(_pad(xh, t.PH, t.PW, t.m * t.TH + halo, t.m * t.TW + halo), t.TH, t.TW, t.m, bt, out)
+
+    @staticmethod
+    def transform_output(m, t, at, bias, out):
+        c_out = m.shape[2]
+        b = np.zeros(c_out, dtype=m.dtype) if bias is None else np.ascontiguousarray(bias, dtype=m.dtype)
+        _output_any(m, t.N, t.TH, t.TW, t.OH, t.OW, at, b, out)
+
+    @staticmethod
+    def transform_grad_output(gyh, t, at, out):
+        _grad_output_any(np.ascontiguousarray(gyh), t.TH, t.TW, at, out)
+
+
+@_jit
+def phase_transform(W, K, flip, u):
+    """``strided_winograd.kernel_transform(phase_kernel(W))`` in one pass: W (C_out, C, 4, 4),
+    K (25, 4) -> u (25, 4C, C_out); with ``flip`` that of the flipped, channel-swapped
+    kernel: u (25, C_out, 4C)."""
+    O, C = W.shape[0], W.shape[1]
+    P = K.shape[0]
+    if not flip:
+        w = np.empty((4, O), dtype=W.dtype)
+        for r in range(2):
+            for s in range(2):
+                for c in range(C):
+                    rsc = (2 * r + s) * C + c
+                    for p in range(2):
+                        for q in range(2):
+                            for o in range(O):
+                                w[2 * p + q, o] = W[o, c, 2 * p + r, 2 * q + s]
+                    for ab in range(P):
+                        k0, k1, k2, k3 = K[ab, 0], K[ab, 1], K[ab, 2], K[ab, 3]
+                        for o in range(O):
+                            u[ab, rsc, o] = k0 * w[0, o] + k1 * w[1, o] + k2 * w[2, o] + k3 * w[3, o]
+    else:
+        w = np.empty((4, 4 * C), dtype=W.dtype)
+        for o in range(O):
+            for p in range(2):
+                for q in range(2):
+                    for r in range(2):
+                        for s in range(2):
+                            for c in range(C):
+                                w[3 - (2 * p + q), (2 * r + s) * C + c] = W[o, c, 2 * p + r, 2 * q + s]
+            for ab in range(P):
+                k0, k1, k2, k3 = K[ab, 0], K[ab, 1], K[ab, 2], K[ab, 3]
+                for j in range(4 * C):
+                    u[ab, o, j] = k0 * w[0, j] + k1 * w[1, j] + k2 * w[2, j] + k3 * w[3, j]
+
+
+@_jit
+def phase_grad(mu, K, gW):
+    """``strided_winograd.phase_grad_transform`` in one pass: mu (25, 4C, C_out), K (25, 4)
+    -> gW (C_out, C, 4, 4)."""
+    O, C = gW.shape[0], gW.shape[1]
+    P = K.shape[0]
+    g = np.empty((4, O), dtype=mu.dtype)
+    for r in range(2):
+        for s in range(2):
+            for c in range(C):
+                rsc = (2 * r + s) * C + c
+                g[:] = 0
+                for ab in range(P):
+                    k0, k1, k2, k3 = K[ab, 0], K[ab, 1], K[ab, 2], K[ab, 3]
+                    for o in range(O):
+                        m = mu[ab, rsc, o]
+                        g[0, o] += k0 * m
+                        g[1, o] += k1 * m
+                        g[2, o] += k2 * m
+                        g[3, o] += k3 * m
+                for p in range(2):
+                    for q in range(2):
+                        for o in range(O):
+                            gW[o, c, 2 * p + r, 2 * q + s] = g[2 * p + q, o]

@@ -10,7 +10,7 @@ conv2d's adjoint on the same windows, its backward packing gy's columns once for
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
 from ..core import Function, get_array_module
-from . import winograd
+from . import strided_winograd, winograd
 from .windows import Windows, check_image, pair
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -65,6 +65,9 @@ class Conv2d(Function):
         self.x, self.W = x, W
         if winograd.applies(x, W, self.stride, self.padding):
             self.w = winograd.WinogradConv(x.shape, self.padding)
+            return self.w.forward(x, W, b)
+        if strided_winograd.applies(x.shape, W, self.stride, self.padding, x.dtype, get_array_module(x)):
+            self.w = strided_winograd.StridedWinogradConv(x.shape, self.padding)
             return self.w.forward(x, W, b)
         self.w = Windows("conv2d", x.shape, W.shape[2:], self.stride, self.padding, c_out=W.shape[0])
         return self.w.correlate(x, W.reshape(W.shape[0], -1), b)
@@ -122,6 +125,12 @@ class ConvTranspose2d(Function):
         if (SH, SW) == (1, 1) and min(pad) >= 0 and winograd.applies(x, winograd.flipped(W), (1, 1), pad):
             self.w = winograd.WinogradConv(x.shape, pad)
             return self.w.forward(x, winograd.flipped(W), b)
+        if strided_winograd.applies(out_shape, W, self.stride, self.padding, x.dtype, get_array_module(x)):
+            self.w = strided_winograd.StridedWinogradConv(out_shape, self.padding)
+            y = self.w.input_grad(x, W)
+            if b is not None:
+                y += b.reshape(-1, 1, 1)
+            return y
         # the conv2d (weight W) that maps the output image back onto x
         self.w = Windows("conv_transpose2d", out_shape, (KH, KW), self.stride, self.padding, W.shape[0])
         y = _input_grad(self.w, x, W)
@@ -133,7 +142,13 @@ class ConvTranspose2d(Function):
         w, W = self.w, self.W
         gx = gW = gb = None
         wants_gb = len(self.inputs) > 2 and self.needs_grad(2)
-        if isinstance(w, winograd.WinogradConv):  # the equivalent conv2d's gradients
+        if isinstance(w, strided_winograd.StridedWinogradConv):  # the conv2d it is the adjoint of
+            if self.needs_grad(0) or self.needs_grad(1):  # gW needs that conv's transformed gy
+                gx = w.forward(gy, W, keep=self.needs_grad(1))
+                gx = gx if self.needs_grad(0) else None
+            if self.needs_grad(1):
+                gW, _ = w.weight_grad(self.x)
+        elif isinstance(w, winograd.WinogradConv):  # the equivalent conv2d's gradients
             gx = w.input_grad(gy, winograd.flipped(W)) if self.needs_grad(0) else None
             if self.needs_grad(1):
                 gWc, gb = w.weight_grad(gy, bias=wants_gb)

@@ -32,7 +32,7 @@ from ..core import get_array_module, is_grad_enabled
 from ..core.threads import map_chunks
 from ._util import fast_module
 
-__all__ = ["applies", "WinogradConv", "flipped", "transforms", "preload"]
+__all__ = ["applies", "WinogradConv", "flipped", "transforms", "preload", "kernel_transform"]
 
 # B^T, G, A^T of F(4x4, 3x3) at the points 0, 1, -1, 2, -2 (and infinity).
 BT = np.array([[4, 0, -5, 0, 1, 0],
@@ -69,24 +69,31 @@ def applies(x, W, stride, padding):
 
 
 class Tiles:
-    """Where the 6x6 input tiles (step 4) of a padded (N, C, H, W) image fall."""
+    """Where the input tiles of a padded (N, C, H, W) image fall: ``alpha`` x ``alpha`` tiles
+    stepping by ``m`` (an m x m output tile each), 6 and 4 for F(4x4, 3x3).
 
-    def __init__(self, x_shape, padding):
+    ``out`` (OH, OW) overrides the output size H + 2 * PH - (alpha - m): smaller crops the
+    output, larger reads zeros beyond the padded image (``strided_winograd`` uses both)."""
+
+    def __init__(self, x_shape, padding, out=None, m=4, alpha=6):
         self.N, self.C, self.H, self.W = x_shape
         self.PH, self.PW = padding
-        self.OH, self.OW = self.H + 2 * self.PH - 2, self.W + 2 * self.PW - 2
-        self.TH, self.TW = -(-self.OH // 4), -(-self.OW // 4)  # tiles per column / row
+        self.m, self.alpha = m, alpha
+        halo = alpha - m
+        self.OH, self.OW = out or (self.H + 2 * self.PH - halo, self.W + 2 * self.PW - halo)
+        self.TH, self.TW = -(-self.OH // m), -(-self.OW // m)  # tiles per column / row
         self.T = self.N * self.TH * self.TW
 
-    def chunks(self, channels, itemsize):
+    def chunks(self, channels, itemsize, nbytes=None):
         """(sample range, its tile range, the Tiles of that many samples): about _CHUNK_BYTES of
         transformed tiles each, so that a chunk's V and M stay in cache between the transforms
         and the GEMMs (a batch's V is several times the cache)."""
         per = self.TH * self.TW
-        step = max(1, _CHUNK_BYTES // (per * 36 * channels * itemsize))
+        step = max(1, (nbytes or _CHUNK_BYTES) // (per * self.alpha ** 2 * channels * itemsize))
         for n0 in range(0, self.N, step):
             n1 = min(n0 + step, self.N)
-            yield n0, n1, n0 * per, n1 * per, Tiles((n1 - n0, self.C, self.H, self.W), (self.PH, self.PW))
+            yield n0, n1, n0 * per, n1 * per, Tiles((n1 - n0, self.C, self.H, self.W), (self.PH, self.PW),
+                                                    (self.OH, self.OW), self.m, self.alpha)
 
 
 def channels_last(x):
@@ -97,44 +104,45 @@ def channels_last(x):
 
 
 class NumpyTransforms:
-    """The three data transforms written as ``einsum`` over strided tile views (the reference).
+    """The three data transforms written as ``einsum`` over strided tile views (the reference),
+    for any tiling ``t`` (alpha x alpha tiles, step m) and matrices B^T (alpha, alpha), A^T (m, alpha).
 
     Inputs and outputs are channels-last (N, H, W, C); the transformed tiles are tile-major
-    (T, 36, C): the 36 products of a tile sit together.
+    (T, alpha^2, C): the products of a tile sit together.
     """
 
     @staticmethod
     def transform_input(xh, t, bt, out):
-        """xh (N, H, W, C) -> out (T, 36, C) = B^T d B of every 6x6 tile of the padded image."""
+        """xh (N, H, W, C) -> out (T, alpha^2, C) = B^T d B of every tile of the padded image."""
         xp = get_array_module(xh)
-        C = xh.shape[3]
-        buf = xp.zeros((t.N, 4 * t.TH + 2, 4 * t.TW + 2, C), dtype=xh.dtype)
+        C, a, halo = xh.shape[3], t.alpha, t.alpha - t.m
+        buf = xp.zeros((t.N, t.m * t.TH + halo, t.m * t.TW + halo, C), dtype=xh.dtype)
         buf[:, t.PH:t.PH + t.H, t.PW:t.PW + t.W] = xh
         sN, sH, sW, sC = buf.strides
         tiles = xp.lib.stride_tricks.as_strided(
-            buf, (t.N, t.TH, t.TW, 6, 6, C), (sN, 4 * sH, 4 * sW, sH, sW, sC))
-        out[...] = xp.einsum("ai,nuvijc,bj->nuvabc", bt, tiles, bt, optimize=True).reshape(t.T, 36, C)
+            buf, (t.N, t.TH, t.TW, a, a, C), (sN, t.m * sH, t.m * sW, sH, sW, sC))
+        out[...] = xp.einsum("ai,nuvijc,bj->nuvabc", bt, tiles, bt, optimize=True).reshape(t.T, a * a, C)
 
     @staticmethod
     def transform_output(m, t, at, bias, out):
-        """M (T, 36, C_out) -> out (N, OH, OW, C_out) = A^T m A of every tile (+ bias)."""
+        """M (T, alpha^2, C_out) -> out (N, OH, OW, C_out) = A^T m A of every tile (+ bias)."""
         xp = get_array_module(m)
         c_out = m.shape[2]
-        m = m.reshape(t.N, t.TH, t.TW, 6, 6, c_out)
+        m = m.reshape(t.N, t.TH, t.TW, t.alpha, t.alpha, c_out)
         y = xp.einsum("ai,nuvijc,bj->nuavbc", at, m, at, optimize=True)
-        out[...] = y.reshape(t.N, 4 * t.TH, 4 * t.TW, c_out)[:, :t.OH, :t.OW]
+        out[...] = y.reshape(t.N, t.m * t.TH, t.m * t.TW, c_out)[:, :t.OH, :t.OW]
         if bias is not None:
             out += bias
 
     @staticmethod
     def transform_grad_output(gyh, t, at, out):
-        """gyh (N, OH, OW, C_out) -> out (T, 36, C_out) = A gY A^T of every 4x4 tile (zero beyond OH, OW)."""
+        """gyh (N, OH, OW, C_out) -> out (T, alpha^2, C_out) = A gY A^T of every m x m tile (zero beyond OH, OW)."""
         xp = get_array_module(gyh)
         c_out = gyh.shape[3]
-        buf = xp.zeros((t.N, 4 * t.TH, 4 * t.TW, c_out), dtype=gyh.dtype)
+        buf = xp.zeros((t.N, t.m * t.TH, t.m * t.TW, c_out), dtype=gyh.dtype)
         buf[:, :t.OH, :t.OW] = gyh
-        tiles = buf.reshape(t.N, t.TH, 4, t.TW, 4, c_out)
-        out[...] = xp.einsum("ia,nuivjc,jb->nuvabc", at, tiles, at, optimize=True).reshape(t.T, 36, c_out)
+        tiles = buf.reshape(t.N, t.TH, t.m, t.TW, t.m, c_out)
+        out[...] = xp.einsum("ia,nuivjc,jb->nuvabc", at, tiles, at, optimize=True).reshape(t.T, t.alpha ** 2, c_out)
 
 
 def _fast_transforms():
@@ -175,23 +183,36 @@ def flipped(W):
     return W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
+# U = G g G^T for every tap of g at once: U[6a + b] = sum over taps 3k + l of KRON[6a + b, 3k + l] g[k, l].
+KRON = np.kron(G, G)
+
+
+def kernel_transform(wt, dtype, taps=None):
+    """wt (len(taps), A, B), tap-major -> U (36, A, B) = G g G^T of every (A, B) kernel: one GEMM.
+    ``taps`` (default all 9) are the 3x3 taps (3k + l) that wt holds; the others are zero."""
+    xp = get_array_module(wt)
+    k = xp.asarray(KRON if taps is None else KRON[:, taps], dtype=dtype)
+    return (k @ wt.reshape(k.shape[1], -1)).reshape(36, *wt.shape[1:])
+
+
+def kernel_grad_transform(mu, dtype, taps=None):
+    """kernel_transform's adjoint: dL/dU (36, A, B) -> dL/dwt (len(taps), A, B) = G^T mu G."""
+    xp = get_array_module(mu)
+    k = xp.asarray(KRON if taps is None else KRON[:, taps], dtype=dtype)
+    return (k.T @ mu.reshape(36, -1)).reshape(k.shape[1], *mu.shape[1:])
+
+
 def weight_transform(W, dtype):
     """W (C_out, C, 3, 3) -> U (36, C, C_out) = G g G^T."""
     xp = get_array_module(W)
-    g = xp.asarray(G, dtype=dtype)
-    gw = xp.tensordot(W, g, axes=([3], [1]))        # (C_out, C, 3, 6): W G^T, one GEMM
-    u = xp.tensordot(g, gw, axes=([1], [2]))        # (6, C_out, C, 6): G W G^T
-    return xp.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(36, W.shape[1], W.shape[0])
+    return kernel_transform(xp.ascontiguousarray(W.transpose(2, 3, 1, 0)).reshape(9, W.shape[1], W.shape[0]), dtype)
 
 
 def weight_grad_transform(mu, dtype):
     """dL/dU (36, C, C_out) -> dL/dW (C_out, C, 3, 3) = G^T mu G."""
     xp = get_array_module(mu)
-    g = xp.asarray(G, dtype=dtype)
-    mu = mu.reshape(6, 6, mu.shape[1], mu.shape[2])                 # (6a, 6b, C, C_out)
-    t = xp.tensordot(g, mu, axes=([0], [0]))                         # (3k, 6b, C, C_out)
-    gw = xp.tensordot(t, g, axes=([1], [0]))                         # (3k, C, C_out, 3l)
-    return xp.ascontiguousarray(gw.transpose(2, 1, 0, 3))
+    g = kernel_grad_transform(mu, dtype).reshape(3, 3, mu.shape[1], mu.shape[2])
+    return xp.ascontiguousarray(g.transpose(3, 2, 0, 1))
 
 
 class WinogradConv:
@@ -202,28 +223,33 @@ class WinogradConv:
     Winograd layer reads them without a copy (elementwise ops and pooling keep that layout).
     """
 
+    weight_grad_chunk_bytes = None  # the weight gradient's chunks: those of the transforms
+
     def __init__(self, x_shape, padding):
         self.tiles = Tiles(x_shape, padding)
 
     @staticmethod
-    def _correlate(x, W, tiles, bias=None, keep=None):
-        """conv2d(x, W) + bias, chunk by chunk (on zerodl's thread pool); with ``keep`` its V is
-        kept as ``keep.v``."""
+    def _scheme(xp, dtype):
+        """(the data transforms, B^T, A^T) of the algorithm: here F(4x4, 3x3)."""
+        return transforms(), xp.asarray(BT, dtype=dtype), xp.asarray(AT, dtype=dtype)
+
+    def _correlate(self, x, u, tiles, bias=None, keep=None):
+        """conv2d(x, W) + bias, chunk by chunk (on zerodl's thread pool), from W's transform
+        u (alpha^2, C, C_out); with ``keep`` its V is kept as ``keep.v``."""
         xp = get_array_module(x)
-        tr, dtype = transforms(), x.dtype
-        bt, at = xp.asarray(BT, dtype=dtype), xp.asarray(AT, dtype=dtype)
-        u = weight_transform(W, dtype)
-        c_in, c_out = W.shape[1], W.shape[0]
+        dtype = x.dtype
+        tr, bt, at = self._scheme(xp, dtype)
+        c_in, c_out, points = u.shape[1], u.shape[2], tiles.alpha ** 2
         yh = xp.empty((tiles.N, tiles.OH, tiles.OW, c_out), dtype=dtype)
         if keep is not None:
-            keep.v = xp.empty((tiles.T, 36, c_in), dtype=dtype)
+            keep.v = xp.empty((tiles.T, points, c_in), dtype=dtype)
 
         def chunk(c):
             n0, n1, t0, t1, part = c
-            v = keep.v[t0:t1] if keep is not None else xp.empty((t1 - t0, 36, c_in), dtype=dtype)
+            v = keep.v[t0:t1] if keep is not None else xp.empty((t1 - t0, points, c_in), dtype=dtype)
             tr.transform_input(channels_last(x[n0:n1]), part, bt, v)  # a copy only for an NCHW x, in cache
-            # per point of the 6x6 tile: (t, C) @ (C, C_out), on strided slices of the tile-major V
-            m = xp.empty((t1 - t0, 36, c_out), dtype=dtype)
+            # per point of the tile: (t, C) @ (C, C_out), on strided slices of the tile-major V
+            m = xp.empty((t1 - t0, points, c_out), dtype=dtype)
             xp.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
             tr.transform_output(m, part, at, bias, yh[n0:n1])
 
@@ -233,29 +259,33 @@ class WinogradConv:
     def forward(self, x, W, b=None):
         """-> y (N, C_out, OH, OW). V is kept only while the graph is recorded (no_grad: no
         backward, so each chunk's V is a temporary)."""
-        return self._correlate(x, W, self.tiles, b, keep=self if is_grad_enabled() else None)
+        u = weight_transform(W, x.dtype)
+        return self._correlate(x, u, self.tiles, b, keep=self if is_grad_enabled() else None)
 
     def input_grad(self, gy, W):
         """-> gx (N, C, H, W): the forward of gy with the flipped, channel-swapped kernel."""
         t = self.tiles
-        return self._correlate(gy, flipped(W), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
+        return self._correlate(gy, weight_transform(flipped(W), gy.dtype), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
 
     def weight_grad(self, gy, bias=False):
         """-> (gW (C_out, C, 3, 3) from the kept V, gb (C_out,) or None): with ``bias`` the bias
         gradient too, summed chunk by chunk from the same reads of gy."""
+        mu, gb = self._transformed_weight_grad(gy, bias)
+        return weight_grad_transform(mu, gy.dtype), gb
+
+    def _transformed_weight_grad(self, gy, bias):
+        """-> (dL/dU (36, C, C_out), gb (C_out,) or None) from the kept V and gy."""
         xp = get_array_module(gy)
-        at = xp.asarray(AT, dtype=gy.dtype)
-        c_in, c_out = self.v.shape[2], gy.shape[1]
-        tr = transforms()
+        tr, _, at = self._scheme(xp, gy.dtype)
+        (_, points, c_in), c_out = self.v.shape, gy.shape[1]
 
         def chunk(c):
             n0, n1, t0, t1, part = c
             gyh = channels_last(gy[n0:n1])
-            g = xp.empty((t1 - t0, 36, c_out), dtype=gy.dtype)
+            g = xp.empty((t1 - t0, points, c_out), dtype=gy.dtype)
             tr.transform_grad_output(gyh, part, at, g)
-            mu = xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (36, C, t) @ (36, t, C_out)
+            mu = xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (P, C, t) @ (P, t, C_out)
             return mu, (gyh.reshape(-1, c_out).sum(axis=0) if bias else None)
 
-        parts = map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize))
-        gW = weight_grad_transform(sum(p[0] for p in parts), gy.dtype)
-        return gW, (sum(p[1] for p in parts) if bias else None)
+        parts = map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize, self.weight_grad_chunk_bytes))
+        return sum(p[0] for p in parts), (sum(p[1] for p in parts) if bias else None)
