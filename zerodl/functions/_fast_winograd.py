@@ -8,7 +8,9 @@ writes (or reads) one contiguous block rather than 36 far-apart rows. The produc
 ones dropped. The kernels are serial and release the GIL: ``winograd.py`` runs chunks of the
 batch on zerodl's thread pool (``core.threads``), BLAS included. Importing this
 module needs Numba; the kernels compile at their first call for each dtype and are cached
-on disk (``cache=True``).
+on disk (``cache=True``). ``AnyTiles`` runs the same three transforms for any tiling and
+matrices (``strided_winograd``'s F(4x4, 2x2)); ``phase_transform``, ``phase_grad`` and
+``space_to_depth`` are that module's kernel transforms and phase images in one pass each.
 """
 import numpy as np
 from numba import njit
@@ -287,17 +289,17 @@ class AnyTiles:
 
 
 @_jit
-def phase_transform(W, K, flip, u):
+def phase_transform(W, K, flip, u, lo, hi):
     """``strided_winograd.kernel_transform(phase_kernel(W))`` in one pass: W (C_out, C, 4, 4),
-    K (25, 4) -> u (25, 4C, C_out); with ``flip`` that of the flipped, channel-swapped
-    kernel: u (25, C_out, 4C)."""
+    K (25, 4) -> u (25, 4C, C_out), for input channels c in [lo, hi); with ``flip`` that of the
+    flipped, channel-swapped kernel: u (25, C_out, 4C), for output channels o in [lo, hi)."""
     O, C = W.shape[0], W.shape[1]
     P = K.shape[0]
     if not flip:
         w = np.empty((4, O), dtype=W.dtype)
         for r in range(2):
             for s in range(2):
-                for c in range(C):
+                for c in range(lo, hi):
                     rsc = (2 * r + s) * C + c
                     for p in range(2):
                         for q in range(2):
@@ -309,7 +311,7 @@ def phase_transform(W, K, flip, u):
                             u[ab, rsc, o] = k0 * w[0, o] + k1 * w[1, o] + k2 * w[2, o] + k3 * w[3, o]
     else:
         w = np.empty((4, 4 * C), dtype=W.dtype)
-        for o in range(O):
+        for o in range(lo, hi):
             for p in range(2):
                 for q in range(2):
                     for r in range(2):
@@ -320,6 +322,27 @@ def phase_transform(W, K, flip, u):
                 k0, k1, k2, k3 = K[ab, 0], K[ab, 1], K[ab, 2], K[ab, 3]
                 for j in range(4 * C):
                     u[ab, o, j] = k0 * w[0, j] + k1 * w[1, j] + k2 * w[2, j] + k3 * w[3, j]
+
+
+@_jit
+def space_to_depth(x, P0, P1, out):
+    """x (N, C, H, W), any strides -> out (N, H2, W2, 2, 2, C): out[n, i, j, r, s, c] =
+    x[n, c, 2i + r - P0, 2j + s - P1], zero in the padding."""
+    N, C, H, W = x.shape
+    H2, W2 = out.shape[1], out.shape[2]
+    for n in range(N):
+        for i in range(H2):
+            for r in range(2):
+                y = 2 * i + r - P0
+                for j in range(W2):
+                    for s in range(2):
+                        xx = 2 * j + s - P1
+                        if 0 <= y < H and 0 <= xx < W:
+                            for c in range(C):
+                                out[n, i, j, r, s, c] = x[n, c, y, xx]
+                        else:
+                            for c in range(C):
+                                out[n, i, j, r, s, c] = 0
 
 
 @_jit

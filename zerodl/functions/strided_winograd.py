@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..core import get_array_module, is_grad_enabled
+from ..core.threads import get_num_threads, map_chunks
 from . import winograd
 from ._util import fast_module
 from .winograd import Tiles, WinogradConv
@@ -102,8 +103,15 @@ def phase_transform(W, dtype, flip=False):
         return kernel_transform(winograd.flipped(w2) if flip else w2, dtype)
     c_out, c = W.shape[:2]
     u = np.empty((25, c_out, 4 * c) if flip else (25, 4 * c, c_out), dtype=dtype)
-    fast.phase_transform(np.ascontiguousarray(W, dtype=dtype), KRON.astype(dtype), flip, u)
+    W, k = np.ascontiguousarray(W, dtype=dtype), KRON.astype(dtype)
+    _in_ranges(c_out if flip else c, lambda lo, hi: fast.phase_transform(W, k, flip, u, lo, hi))
     return u
+
+
+def _in_ranges(n, fn):
+    """fn(lo, hi) over ranges that cover [0, n), one per thread, on zerodl's thread pool."""
+    step = -(-n // max(1, min(get_num_threads(), n)))
+    map_chunks(lambda lo: fn(lo, min(lo + step, n)), range(0, n, step))
 
 
 def phase_grad_transform(mu, c, dtype):
@@ -153,6 +161,12 @@ class StridedWinogradConv(WinogradConv):
     def space_to_depth(self, x):
         """x (N, C, H, W) -> X (N, 4C, H2, W2), its memory channels-last (N, H2, W2, 2, 2, C)."""
         xp = get_array_module(x)
+        fast = _fast() if xp is np else None
+        if fast is not None:
+            out = np.empty((self.N, self.H2, self.W2, 2, 2, self.C), dtype=x.dtype)
+            P0, P1 = self.P
+            _in_ranges(self.N, lambda lo, hi: fast.space_to_depth(x[lo:hi], P0, P1, out[lo:hi]))
+            return out.reshape(self.N, self.H2, self.W2, 4 * self.C).transpose(0, 3, 1, 2)
         out = xp.zeros((self.N, self.H2, self.W2, 2, 2, self.C), dtype=x.dtype)
         xh = x.transpose(0, 2, 3, 1)
         for r, (y0, i0, ni) in enumerate(_phases(self.P[0], self.H2, self.H)):
@@ -163,8 +177,8 @@ class StridedWinogradConv(WinogradConv):
     def depth_to_space(self, g):
         """The adjoint of space_to_depth: g (N, 4C, H2, W2) -> (N, C, H, W), C-contiguous."""
         xp = get_array_module(g)
-        gh = winograd.channels_last(g).reshape(self.N, self.H2, self.W2, 2, 2, self.C).transpose(0, 5, 1, 2, 3, 4)
         out = xp.empty((self.N, self.C, self.H, self.W), dtype=g.dtype)
+        gh = winograd.channels_last(g).reshape(self.N, self.H2, self.W2, 2, 2, self.C).transpose(0, 5, 1, 2, 3, 4)
         for r, (y0, i0, ni) in enumerate(_phases(self.P[0], self.H2, self.H)):
             for s, (x0, j0, nj) in enumerate(_phases(self.P[1], self.W2, self.W)):
                 out[:, :, y0:y0 + 2 * ni:2, x0:x0 + 2 * nj:2] = gh[:, :, i0:i0 + ni, j0:j0 + nj, r, s]
