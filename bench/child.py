@@ -53,9 +53,12 @@ def _load_zerodl_kernels():
         nn.LeakyReLU(0.2), nn.ConvTranspose2d(8, 8, 4, stride=2, padding=1),
         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 2 * 2, 2))      # NCHW pool
     lstm = nn.LSTM(3, 4, return_sequences=True)                    # the LSTM's element-wise kernels
-    opt = zd.optim.Adam(list(net.parameters()) + list(lstm.parameters()))
+    strided = nn.Sequential(nn.Conv2d(16, 16, 4, stride=2, padding=1),  # Winograd F(4x4, 2x2) on phases
+                            nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1))
+    opt = zd.optim.Adam(list(net.parameters()) + list(lstm.parameters()) + list(strided.parameters()))
     x = np.random.default_rng(0).random((2, 8, 8, 8), dtype=np.float32)
-    (net(zd.Tensor(x)).sum() + lstm(zd.Tensor(x[:, 0, :, :3])).sum()).backward()
+    x16 = zd.Tensor(np.concatenate([x, x], axis=1))
+    (net(zd.Tensor(x)).sum() + lstm(zd.Tensor(x[:, 0, :, :3])).sum() + strided(x16).sum()).backward()
     opt.step()
 
 
