@@ -87,9 +87,14 @@ class Tiles:
     def chunks(self, channels, itemsize, nbytes=None):
         """(sample range, its tile range, the Tiles of that many samples): about _CHUNK_BYTES of
         transformed tiles each, so that a chunk's V and M stay in cache between the transforms
-        and the GEMMs (a batch's V is several times the cache)."""
+        and the GEMMs (a batch's V is several times the cache). The chunks are of equal size
+        (to a sample) and, when more than one, an even number of them, so that two or four
+        threads share them evenly; the split does not depend on the thread count."""
         per = self.TH * self.TW
         step = max(1, (nbytes or _CHUNK_BYTES) // (per * self.alpha ** 2 * channels * itemsize))
+        n = -(-self.N // step)
+        n = min(self.N, n + n % 2) if n > 1 else 1
+        step = -(-self.N // n)
         for n0 in range(0, self.N, step):
             n1 = min(n0 + step, self.N)
             yield n0, n1, n0 * per, n1 * per, Tiles((n1 - n0, self.C, self.H, self.W), (self.PH, self.PW),
