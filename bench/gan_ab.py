@@ -8,7 +8,7 @@ to a temporary folder and imported as ``zerodl`` in turn, its models built and w
 rounds then run every version and PyTorch once each, in a shuffled order, so a machine shared
 with other jobs disturbs all of them alike (CPU time, not wall time, for the same reason).
 ``--numpy-too`` adds, for every REV, the same tree with its Numba kernels switched off (what
-``ZERODL_NUMBA=0`` does, per tree). ``--layers`` times the step's four convolutions instead,
+``ZERODL_NUMBA=0`` does, per tree). ``--layers`` times the step's four stride-2 convolutions instead (the workload's widths),
 each forward + backward at batch 64 as the step runs them. One BLAS thread; unset OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE
 in the command, as for every benchmark here.
 """
@@ -79,11 +79,13 @@ def _build(tree: Path, data, opts, layers):
     return runs
 
 
-# The step's convolutions: name, input shape, weight shape, transposed, input needs a gradient
-LAYERS = [("D1 Conv2d(1, 16), x without grad", (64, 1, 28, 28), (16, 1, 4, 4), False, False),
-          ("D2 Conv2d(16, 32)", (64, 16, 14, 14), (32, 16, 4, 4), False, True),
-          ("G1 ConvTranspose2d(64, 32)", (64, 64, 7, 7), (64, 32, 4, 4), True, True),
-          ("G2 ConvTranspose2d(32, 1)", (64, 32, 14, 14), (32, 1, 4, 4), True, True)]
+# The step's stride-2 convolutions at the workload's widths: name, input shape, weight shape,
+# transposed, input needs a gradient
+_G, _D = dcgan.G_WIDTH, dcgan.D_WIDTH
+LAYERS = [(f"D1 Conv2d(1, {_D}), x without grad", (64, 1, 28, 28), (_D, 1, 4, 4), False, False),
+          (f"D2 Conv2d({_D}, {2 * _D})", (64, _D, 14, 14), (2 * _D, _D, 4, 4), False, True),
+          (f"G1 ConvTranspose2d({_G}, {_G // 2})", (64, _G, 7, 7), (_G, _G // 2, 4, 4), True, True),
+          (f"G2 ConvTranspose2d({_G // 2}, 1)", (64, _G // 2, 14, 14), (_G // 2, 1, 4, 4), True, True)]
 
 
 def _layer_runs(zd_or_torch, is_torch):
