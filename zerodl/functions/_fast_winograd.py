@@ -176,32 +176,35 @@ def transform_grad_output(gyh, t, at, out):
 # Any tiling (alpha x alpha tiles stepping by m) and matrices: the loops run over the
 # matrices' entries, zeros skipped, the channels innermost as above (F(4x4, 2x2) uses these).
 @_jit
-def _input_any(buf, TH, TW, m, bt, v):
-    """buf (N, m*TH + alpha - m, m*TW + alpha - m, C) padded -> v (T, alpha^2, C) = B^T d B per tile."""
-    N, C = buf.shape[0], buf.shape[3]
-    A = bt.shape[0]
-    rows = np.empty((A, A, C), dtype=buf.dtype)
+def _sandwich_any(src, TH, TW, m, L, out):
+    """src (N, H, W, C) -> out (T, alpha^2, C) = L d L^T per tile, L (alpha, k): the k x k tile
+    at (m * tile row, m * tile column), zero beyond H, W. The input transform is L = B^T on the
+    padded image (k = alpha), the output gradient's L = A on gy (k = m)."""
+    N, H, W, C = src.shape
+    A, K = L.shape
+    rows = np.empty((A, K, C), dtype=src.dtype)
     for nt in range(N * TH):
         n, th = nt // TH, nt % TH
         for tw in range(TW):
             t = nt * TW + tw
             y0, x0 = m * th, m * tw
+            ni, nj = min(K, H - y0), min(K, W - x0)
             rows[:] = 0
             for a in range(A):
-                for i in range(A):
-                    w = bt[a, i]
+                for i in range(ni):
+                    w = L[a, i]
                     if w != 0:
-                        for j in range(A):
+                        for j in range(nj):
                             for c in range(C):
-                                rows[a, j, c] += w * buf[n, y0 + i, x0 + j, c]
-            v[t] = 0
+                                rows[a, j, c] += w * src[n, y0 + i, x0 + j, c]
+            out[t] = 0
             for a in range(A):
                 for b in range(A):
-                    for j in range(A):
-                        w = bt[b, j]
+                    for j in range(nj):
+                        w = L[b, j]
                         if w != 0:
                             for c in range(C):
-                                v[t, a * A + b, c] += w * rows[a, j, c]
+                                out[t, a * A + b, c] += w * rows[a, j, c]
 
 
 @_jit
@@ -239,43 +242,13 @@ def _output_any(mm, N, TH, TW, OH, OW, at, bias, y):
                         y[n, y0 + k, x0 + l, c] = out[l, c]
 
 
-@_jit
-def _grad_output_any(gy, TH, TW, at, g):
-    """gy (N, OH, OW, C) -> g (T, alpha^2, C) = A gY A^T per m x m tile (zero beyond OH, OW)."""
-    N, OH, OW, C = gy.shape
-    M, A = at.shape
-    rows = np.empty((A, M, C), dtype=gy.dtype)
-    for nt in range(N * TH):
-        n, th = nt // TH, nt % TH
-        for tw in range(TW):
-            t = nt * TW + tw
-            y0, x0 = M * th, M * tw
-            hs, ws = min(M, OH - y0), min(M, OW - x0)
-            rows[:] = 0
-            for a in range(A):
-                for k in range(hs):
-                    w = at[k, a]
-                    if w != 0:
-                        for l in range(ws):
-                            for c in range(C):
-                                rows[a, l, c] += w * gy[n, y0 + k, x0 + l, c]
-            g[t] = 0
-            for a in range(A):
-                for b in range(A):
-                    for l in range(ws):
-                        w = at[l, b]
-                        if w != 0:
-                            for c in range(C):
-                                g[t, a * A + b, c] += w * rows[a, l, c]
-
-
 class AnyTiles:
     """``winograd.NumpyTransforms``'s signatures for any tiling ``t`` and matrices."""
 
     @staticmethod
     def transform_input(xh, t, bt, out):
         halo = t.alpha - t.m
-        _input_any(_pad(xh, t.PH, t.PW, t.m * t.TH + halo, t.m * t.TW + halo), t.TH, t.TW, t.m, bt, out)
+        _sandwich_any(_pad(xh, t.PH, t.PW, t.m * t.TH + halo, t.m * t.TW + halo), t.TH, t.TW, t.m, bt, out)
 
     @staticmethod
     def transform_output(m, t, at, bias, out):
@@ -285,7 +258,7 @@ class AnyTiles:
 
     @staticmethod
     def transform_grad_output(gyh, t, at, out):
-        _grad_output_any(np.ascontiguousarray(gyh), t.TH, t.TW, at, out)
+        _sandwich_any(np.ascontiguousarray(gyh), t.TH, t.TW, t.m, np.ascontiguousarray(at.T), out)
 
 
 @_jit
