@@ -97,3 +97,50 @@ def test_relu_grad_kernel_matches_numpy(monkeypatch, dtype, layouts):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(g, g_ref)
     assert g.dtype == dtype and g.strides == g_ref.strides
+
+
+@pytest.mark.parametrize("layouts", [("last", "last"), ("c", "last"), ("last", "c")])
+def test_leaky_relu_kernels_on_channels_last_images_match_numpy(monkeypatch, layouts):
+    """A channels-last x (a Winograd conv's output) takes the kernels and keeps its layout;
+    gy in another layout takes the NumPy code; the values are the same bits either way."""
+    def laid(a, layout):
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if layout == "last" else a
+
+    x = laid(RNG.standard_normal((6, 5, 7, 3)).astype(np.float32), layouts[0])
+    x[0, 0, 0, :2] = 0.0
+    R = laid(RNG.standard_normal(x.shape).astype(np.float32), layouts[1])
+
+    def run():
+        t = zd.tensor(x, requires_grad=True)
+        y = F.leaky_relu(t, 0.2)
+        y.backward(R)
+        return y.data, np.asarray(t.grad)
+
+    (y0, g0), (y1, g1) = _both(monkeypatch, activations_module, run)
+    assert y1.strides == x.strides
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_array_equal(g1, g0)
+
+
+def test_leaky_relu_on_the_pool_gives_the_one_thread_result_bitwise():
+    pytest.importorskip("threadpoolctl")
+    x = RNG.standard_normal((64, 64, 14, 14)).astype(np.float32)
+    R = RNG.standard_normal(x.shape).astype(np.float32)
+
+    def run():
+        t = zd.tensor(x, requires_grad=True)
+        y = F.leaky_relu(t, 0.2)
+        y.backward(R)
+        return y.data, np.asarray(t.grad)
+
+    before = zd.get_num_threads()
+    try:
+        zd.set_num_threads(1)
+        one = run()
+        zd.set_num_threads(2)
+        two = run()
+    finally:
+        zd.set_num_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one[0], np.where(x > 0, x, x * np.float32(0.2)))

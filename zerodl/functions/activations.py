@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..core import Function, Tensor, as_tensor, get_array_module
-from ._util import array as _array, fast_array, fast_module, floating as _floating, over_batch, sigmoid as _sigmoid
+from ._util import array as _array, fast_module, floating as _floating, over_batch, sigmoid as _sigmoid
 from ._util import softmax_rows as _softmax_rows
 from .shape import _axis_arg
 
@@ -49,15 +49,21 @@ class Tanh(Function):
         return g
 
 
-def _relu_kernel(y, gy, g):
-    """``_fast_pointwise`` when ReLU's gradient may run there: NumPy float arrays of one dtype laid
-    out alike, C-contiguous or channels-last images, so that every batch slice of each is one
-    flat run in memory (``ravel(order="K")``, a view)."""
-    if not (type(y) is type(gy) is np.ndarray and y.dtype == gy.dtype and y.dtype in (np.float32, np.float64)
-            and y.strides == gy.strides == g.strides
-            and (y.flags.c_contiguous or (y.ndim == 4 and y.transpose(0, 2, 3, 1).flags.c_contiguous))):
+def _flat_kernels(*arrays):
+    """``_fast_pointwise`` when an element-wise kernel may run on these arrays: NumPy float
+    arrays of one dtype laid out alike, C-contiguous or channels-last images, so that every
+    batch slice of each is one flat run in memory (``ravel(order="K")``, a view)."""
+    a = arrays[0]
+    if not (a.ndim and type(a) is np.ndarray and a.dtype in (np.float32, np.float64)
+            and all(type(b) is np.ndarray and b.dtype == a.dtype and b.strides == a.strides for b in arrays)
+            and (a.flags.c_contiguous or (a.ndim == 4 and a.transpose(0, 2, 3, 1).flags.c_contiguous))):
         return None
     return fast_module("functions._fast_pointwise")
+
+
+def _flat(a, s):
+    """The batch slice ``s`` of an array _flat_kernels accepted, as a flat view."""
+    return a[s].ravel(order="K")
 
 
 class ReLU(Function):
@@ -87,9 +93,9 @@ class ReLU(Function):
             g *= gy
             return g
         g = get_array_module(gy).empty_like(y, dtype=gy.dtype)
-        fast = _relu_kernel(y, gy, g)
+        fast = _flat_kernels(y, gy, g)
         if fast is not None:  # one pass: see _fast_pointwise
-            over_batch(lambda s: fast.relu_grad(*(a[s].ravel(order="K") for a in (y, gy, g))), y)
+            over_batch(lambda s: fast.relu_grad(_flat(y, s), _flat(gy, s), _flat(g, s)), y)
             return g
 
         def piece(s):
@@ -115,10 +121,10 @@ class LeakyReLU(Function):
         xp = get_array_module(x)
         x = _floating(x)
         self.x = x
-        fast = fast_module("functions._fast_pointwise") if x.ndim and fast_array(x) else None
-        if fast is not None:  # one pass: see _fast_pointwise
-            y = np.empty_like(x)
-            fast.leaky_relu(x.reshape(-1), self.slope, y.reshape(-1))
+        y = np.empty_like(x) if type(x) is np.ndarray else None  # x's layout (channels-last stays so)
+        fast = _flat_kernels(x, y) if y is not None else None
+        if fast is not None:  # one pass, on the batch's pieces: see _fast_pointwise
+            over_batch(lambda s: fast.leaky_relu(_flat(x, s), self.slope, _flat(y, s)), x)
             return y
         y = _array(x * self.slope)
         if 0 <= self.slope <= 1:
@@ -128,10 +134,11 @@ class LeakyReLU(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         s = self.slope
-        fast = fast_module("functions._fast_pointwise") if gy.ndim and fast_array(gy, self.x) else None
+        x = self.x
+        gx = np.empty_like(x, dtype=gy.dtype) if type(x) is np.ndarray else None
+        fast = _flat_kernels(x, gy, gx) if gx is not None else None
         if fast is not None:
-            gx = np.empty_like(gy)
-            fast.leaky_relu_grad(self.x.reshape(-1), gy.reshape(-1), s, gx.reshape(-1))
+            over_batch(lambda p: fast.leaky_relu_grad(_flat(x, p), _flat(gy, p), s, _flat(gx, p)), x)
             return gx
         if not 0 <= s <= 1:
             return xp.where(self.x > 0, gy, gy * s)
