@@ -89,6 +89,27 @@ def test_conv_transpose2d_takes_the_path_and_equals_im2col(transforms, monkeypat
         np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-10)
 
 
+def test_conv_transpose2d_weight_gradient_alone(transforms, monkeypatch):
+    """An input without gradient: only gy's tiles are transformed for gW (no conv of gy)."""
+    x, W = RNG.standard_normal((2, 4, 5, 5)), RNG.standard_normal((4, 16, 4, 4))
+
+    def run():
+        Wt = zd.tensor(W, dtype=np.float64, requires_grad=True)
+        y = F.conv_transpose2d(zd.tensor(x, dtype=np.float64), Wt, stride=2, padding=1)
+        path = type(y.creator.w)
+        (y * y).sum().backward()
+        return path, np.asarray(Wt.grad)
+
+    calls = []
+    forward = sw.StridedWinogradConv.forward
+    monkeypatch.setattr(sw.StridedWinogradConv, "forward", lambda self, *a, **k: calls.append(1) or forward(self, *a, **k))
+    got = run()
+    assert got[0] is sw.StridedWinogradConv and calls == []
+    monkeypatch.setattr(sw, "MIN_CHANNELS", 10 ** 9)
+    ref = run()
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-10, atol=1e-10)
+
+
 def test_float32_error_is_small(transforms):
     x = RNG.standard_normal((4, 64, 14, 14)).astype(np.float32)
     W = (RNG.standard_normal((32, 64, 4, 4)) / 32).astype(np.float32)

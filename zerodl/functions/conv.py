@@ -143,9 +143,10 @@ class ConvTranspose2d(Function):
         gx = gW = gb = None
         wants_gb = len(self.inputs) > 2 and self.needs_grad(2)
         if isinstance(w, strided_winograd.StridedWinogradConv):  # the conv2d it is the adjoint of
-            if self.needs_grad(0) or self.needs_grad(1):  # gW needs that conv's transformed gy
+            if self.needs_grad(0):
                 gx = w.forward(gy, W, keep=self.needs_grad(1))
-                gx = gx if self.needs_grad(0) else None
+            elif self.needs_grad(1):  # gW needs that conv's transformed gy, not its output
+                w.keep_input(gy)
             if self.needs_grad(1):
                 gW, _ = w.weight_grad(self.x)
         elif isinstance(w, winograd.WinogradConv):  # the equivalent conv2d's gradients

@@ -192,6 +192,19 @@ class StridedWinogradConv(WinogradConv):
         y = self._correlate(self.space_to_depth(x), phase_transform(W, x.dtype), self.tiles, b, keep=keep)
         return get_array_module(y).ascontiguousarray(y)
 
+    def keep_input(self, x):
+        """Transform x's phase images into the kept V only (what ``weight_grad`` reads), no GEMMs."""
+        xp = get_array_module(x)
+        tr, bt, _ = self._scheme(xp, x.dtype)
+        X, t = self.space_to_depth(x), self.tiles
+        self.v = xp.empty((t.T, 25, 4 * self.C), dtype=x.dtype)
+
+        def chunk(c):
+            n0, n1, t0, t1, part = c
+            tr.transform_input(winograd.channels_last(X[n0:n1]), part, bt, self.v[t0:t1])
+
+        map_chunks(chunk, t.chunks(4 * self.C, x.dtype.itemsize))
+
     def input_grad(self, gy, W):
         """gy (N, C_out, H2 - 1, W2 - 1) -> gx (N, C, H, W)."""
         tiles = Tiles(gy.shape, (1, 1), (self.H2, self.W2), 4, 5)
