@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import zerodl as zd
+from tests._threads import one_then_two_threads
 import zerodl.functions as F
 from zerodl.functions import activations as activations_module, normalization as normalization_module
 
@@ -133,14 +134,7 @@ def test_leaky_relu_on_the_pool_gives_the_one_thread_result_bitwise():
         y.backward(R)
         return y.data, np.asarray(t.grad)
 
-    before = zd.get_num_threads()
-    try:
-        zd.set_num_threads(1)
-        one = run()
-        zd.set_num_threads(2)
-        two = run()
-    finally:
-        zd.set_num_threads(before)
+    one, two = one_then_two_threads(run)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(one[0], np.where(x > 0, x, x * np.float32(0.2)))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import zerodl as zd
+from tests._threads import one_then_two_threads
 import zerodl.functions as F
 from zerodl.functions import conv, strided_winograd as sw, winograd as wg
 
@@ -193,13 +194,6 @@ def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch):
         (z * z).sum().backward()
         return z.data, np.asarray(xt.grad), np.asarray(Wt.grad), np.asarray(W2.grad)
 
-    before = zd.get_num_threads()
-    try:
-        zd.set_num_threads(1)
-        one = run()
-        zd.set_num_threads(2)
-        two = run()
-    finally:
-        zd.set_num_threads(before)
+    one, two = one_then_two_threads(run)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import zerodl as zd
+from tests._threads import one_then_two_threads
 import zerodl.functions as F
 from zerodl.functions import conv, winograd as wg
 
@@ -148,18 +149,6 @@ def test_conv_stack_matches_torch():
             np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4 * scale)
 
 
-def _with_one_then_two_threads(run):
-    """run() with zd.set_num_threads(1), then with 2; the setting is restored."""
-    before = zd.get_num_threads()
-    try:
-        zd.set_num_threads(1)
-        one = run()
-        zd.set_num_threads(2)
-        return one, run()
-    finally:
-        zd.set_num_threads(before)
-
-
 @pytest.mark.parametrize("kernel, stride, channels", [(3, 1, 16), (5, 1, 3), (4, 2, 8)], ids=["winograd", "im2col", "phased"])
 def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch, kernel, stride, channels):
     """Chunks on zerodl's thread pool (core.threads.map_chunks) change who computes, not what."""
@@ -178,7 +167,7 @@ def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch, kernel, str
         (y * y).sum().backward()
         return y.data, xt.grad.data, Wt.grad.data, path
 
-    one, two = _with_one_then_two_threads(run)
+    one, two = one_then_two_threads(run)
     assert one[3] is two[3] and (one[3] is wg.WinogradConv) == (kernel == 3)
     for a, b in zip(one[:3], two[:3]):
         np.testing.assert_array_equal(a, b)
@@ -197,7 +186,7 @@ def test_relu_and_max_pool_on_the_pool_equal_one_thread_bitwise():
         (y.sum() * 2 + (z * z).sum()).backward()
         return y.data, z.data, xt.grad.data
 
-    one, two = _with_one_then_two_threads(run)
+    one, two = one_then_two_threads(run)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
 
@@ -276,6 +265,6 @@ def test_large_im2col_columns_are_split_for_the_pool_whatever_the_threads():
         (y * y).sum().backward()
         return y.data, xt.grad.data, Wt.grad.data
 
-    one, two = _with_one_then_two_threads(run)
+    one, two = one_then_two_threads(run)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
