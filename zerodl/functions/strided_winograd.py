@@ -25,9 +25,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..core import get_array_module, is_grad_enabled
-from ..core.threads import get_num_threads, map_chunks
 from . import winograd
-from ._util import fast_module
+from ._util import fast_module, over_batch
 from .winograd import Tiles, WinogradConv
 
 __all__ = ["applies", "StridedWinogradConv", "toom_cook"]
@@ -90,8 +89,8 @@ def phase_kernel(W):
 def kernel_transform(W2, dtype):
     """W2 (C_out, C, 2, 2) -> U (25, C, C_out) = G g G^T of every kernel: one GEMM."""
     xp = get_array_module(W2)
-    wt = xp.ascontiguousarray(W2.transpose(2, 3, 1, 0)).reshape(4, -1)
-    return (xp.asarray(KRON, dtype=dtype) @ wt).reshape(25, W2.shape[1], W2.shape[0])
+    wt = xp.ascontiguousarray(W2.transpose(2, 3, 1, 0)).reshape(4, W2.shape[1], W2.shape[0])
+    return winograd.kernel_transform(wt, dtype, KRON)
 
 
 def phase_transform(W, dtype, flip=False):
@@ -104,14 +103,10 @@ def phase_transform(W, dtype, flip=False):
     c_out, c = W.shape[:2]
     u = np.empty((25, c_out, 4 * c) if flip else (25, 4 * c, c_out), dtype=dtype)
     W, k = np.ascontiguousarray(W, dtype=dtype), KRON.astype(dtype)
-    _in_ranges(c_out if flip else c, lambda lo, hi: fast.phase_transform(W, k, flip, u, lo, hi))
+    # in pieces of the channels the kernel loops over (output ones with flip, else input ones)
+    split, n = (W, c_out) if flip else (W.transpose(1, 0, 2, 3), c)
+    over_batch(lambda s: fast.phase_transform(W, k, flip, u, *s.indices(n)[:2]), split)
     return u
-
-
-def _in_ranges(n, fn):
-    """fn(lo, hi) over ranges that cover [0, n), one per thread, on zerodl's thread pool."""
-    step = -(-n // max(1, min(get_num_threads(), n)))
-    map_chunks(lambda lo: fn(lo, min(lo + step, n)), range(0, n, step))
 
 
 def phase_grad_transform(mu, c, dtype):
@@ -123,7 +118,7 @@ def phase_grad_transform(mu, c, dtype):
         gW = np.empty((c_out, c, 4, 4), dtype=dtype)
         fast.phase_grad(np.ascontiguousarray(mu), KRON.astype(dtype), gW)
         return gW
-    g = (xp.asarray(KRON, dtype=dtype).T @ mu.reshape(25, -1)).reshape(2, 2, 2, 2, c, c_out)  # (p, q, r, s, c, o)
+    g = winograd.kernel_grad_transform(mu, dtype, KRON).reshape(2, 2, 2, 2, c, c_out)  # (p, q, r, s, c, o)
     return xp.ascontiguousarray(g.transpose(5, 4, 0, 2, 1, 3)).reshape(c_out, c, 4, 4)
 
 
@@ -165,7 +160,7 @@ class StridedWinogradConv(WinogradConv):
         if fast is not None:
             out = np.empty((self.N, self.H2, self.W2, 2, 2, self.C), dtype=x.dtype)
             P0, P1 = self.P
-            _in_ranges(self.N, lambda lo, hi: fast.space_to_depth(x[lo:hi], P0, P1, out[lo:hi]))
+            over_batch(lambda s: fast.space_to_depth(x[s], P0, P1, out[s]), x)
             return out.reshape(self.N, self.H2, self.W2, 4 * self.C).transpose(0, 3, 1, 2)
         out = xp.zeros((self.N, self.H2, self.W2, 2, 2, self.C), dtype=x.dtype)
         xh = x.transpose(0, 2, 3, 1)
@@ -194,16 +189,7 @@ class StridedWinogradConv(WinogradConv):
 
     def keep_input(self, x):
         """Transform x's phase images into the kept V only (what ``weight_grad`` reads), no GEMMs."""
-        xp = get_array_module(x)
-        tr, bt, _ = self._scheme(xp, x.dtype)
-        X, t = self.space_to_depth(x), self.tiles
-        self.v = xp.empty((t.T, 25, 4 * self.C), dtype=x.dtype)
-
-        def chunk(c):
-            n0, n1, t0, t1, part = c
-            tr.transform_input(winograd.channels_last(X[n0:n1]), part, bt, self.v[t0:t1])
-
-        map_chunks(chunk, t.chunks(4 * self.C, x.dtype.itemsize))
+        self._correlate(self.space_to_depth(x), None, self.tiles, keep=self)
 
     def input_grad(self, gy, W):
         """gy (N, C_out, H2 - 1, W2 - 1) -> gx (N, C, H, W)."""

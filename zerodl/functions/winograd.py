@@ -192,19 +192,19 @@ def flipped(W):
 KRON = np.kron(G, G)
 
 
-def kernel_transform(wt, dtype, taps=None):
-    """wt (len(taps), A, B), tap-major -> U (36, A, B) = G g G^T of every (A, B) kernel: one GEMM.
-    ``taps`` (default all 9) are the 3x3 taps (3k + l) that wt holds; the others are zero."""
+def kernel_transform(wt, dtype, kron=KRON):
+    """wt (taps, A, B), tap-major -> U (points, A, B) = G g G^T of every (A, B) kernel, as one
+    GEMM with ``kron`` = kron(G, G) (points, taps): F(4x4, 3x3)'s (36, 9) by default."""
     xp = get_array_module(wt)
-    k = xp.asarray(KRON if taps is None else KRON[:, taps], dtype=dtype)
-    return (k @ wt.reshape(k.shape[1], -1)).reshape(36, *wt.shape[1:])
+    k = xp.asarray(kron, dtype=dtype)
+    return (k @ wt.reshape(k.shape[1], -1)).reshape(k.shape[0], *wt.shape[1:])
 
 
-def kernel_grad_transform(mu, dtype, taps=None):
-    """kernel_transform's adjoint: dL/dU (36, A, B) -> dL/dwt (len(taps), A, B) = G^T mu G."""
+def kernel_grad_transform(mu, dtype, kron=KRON):
+    """kernel_transform's adjoint: dL/dU (points, A, B) -> dL/dwt (taps, A, B) = G^T mu G."""
     xp = get_array_module(mu)
-    k = xp.asarray(KRON if taps is None else KRON[:, taps], dtype=dtype)
-    return (k.T @ mu.reshape(36, -1)).reshape(k.shape[1], *mu.shape[1:])
+    k = xp.asarray(kron, dtype=dtype)
+    return (k.T @ mu.reshape(k.shape[0], -1)).reshape(k.shape[1], *mu.shape[1:])
 
 
 def weight_transform(W, dtype):
@@ -240,12 +240,13 @@ class WinogradConv:
 
     def _correlate(self, x, u, tiles, bias=None, keep=None):
         """conv2d(x, W) + bias, chunk by chunk (on zerodl's thread pool), from W's transform
-        u (alpha^2, C, C_out); with ``keep`` its V is kept as ``keep.v``."""
+        u (alpha^2, C, C_out); with ``keep`` its V is kept as ``keep.v``. With u None only that
+        V is made (what ``weight_grad`` reads): no GEMMs, no output (None)."""
         xp = get_array_module(x)
         dtype = x.dtype
         tr, bt, at = self._scheme(xp, dtype)
-        c_in, c_out, points = u.shape[1], u.shape[2], tiles.alpha ** 2
-        yh = xp.empty((tiles.N, tiles.OH, tiles.OW, c_out), dtype=dtype)
+        c_in, c_out, points = x.shape[1], (0 if u is None else u.shape[2]), tiles.alpha ** 2
+        yh = None if u is None else xp.empty((tiles.N, tiles.OH, tiles.OW, c_out), dtype=dtype)
         if keep is not None:
             keep.v = xp.empty((tiles.T, points, c_in), dtype=dtype)
 
@@ -253,13 +254,15 @@ class WinogradConv:
             n0, n1, t0, t1, part = c
             v = keep.v[t0:t1] if keep is not None else xp.empty((t1 - t0, points, c_in), dtype=dtype)
             tr.transform_input(channels_last(x[n0:n1]), part, bt, v)  # a copy only for an NCHW x, in cache
+            if u is None:
+                return
             # per point of the tile: (t, C) @ (C, C_out), on strided slices of the tile-major V
             m = xp.empty((t1 - t0, points, c_out), dtype=dtype)
             xp.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
             tr.transform_output(m, part, at, bias, yh[n0:n1])
 
         map_chunks(chunk, tiles.chunks(max(c_in, c_out), dtype.itemsize))
-        return yh.transpose(0, 3, 1, 2)
+        return None if yh is None else yh.transpose(0, 3, 1, 2)
 
     def forward(self, x, W, b=None):
         """-> y (N, C_out, OH, OW). V is kept only while the graph is recorded (no_grad: no
