@@ -48,6 +48,52 @@ def test_batch_norm_kernels_match_numpy(monkeypatch, dtype, rtol, shape, grads):
         np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol)
 
 
+def _batch_norm_run(x, gamma, beta, R):
+    C = x.shape[1]
+
+    def run():
+        rm, rv = np.zeros(C, x.dtype), np.ones(C, x.dtype)
+        ts = [zd.tensor(a, requires_grad=True, dtype=x.dtype) for a in (x, gamma, beta)]
+        y = F.batch_norm(*ts, rm, rv, training=True)
+        y.backward(R)
+        return [y.data, rm, rv] + [np.asarray(t.grad) for t in ts]
+
+    return run
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("shape, pieces", [((64, 16, 8, 32), 2), ((64, 64, 8, 8), 2), ((37, 7, 30, 30), 1),
+                                           ((64, 4096), 2), ((9, 64, 32, 32), 4), ((40, 8, 64, 64), 8)])
+def test_batch_norm_kernels_in_pieces_match_numpy(monkeypatch, dtype, rtol, shape, pieces):
+    """Batches large enough for several pieces (of unequal lengths where N is not a multiple):
+    the pieces' sums added give the NumPy code's statistics and gradients."""
+    assert len(normalization_module._batch_pieces(np.empty(shape).reshape(shape[0], shape[1], -1))) == pieces
+    x = (RNG.standard_normal(shape) * 3 + 2).astype(dtype)
+    gamma, beta = RNG.uniform(0.5, 2, shape[1]).astype(dtype), RNG.standard_normal(shape[1]).astype(dtype)
+    ref, fast = _both(monkeypatch, normalization_module, _batch_norm_run(x, gamma, beta, RNG.standard_normal(shape).astype(dtype)))
+    for a, b in zip(ref, fast):
+        assert b.dtype == dtype
+        np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol * 10)
+
+
+def test_batch_norm_batch_pieces_follow_the_shape_only():
+    pieces = normalization_module._batch_pieces
+    assert pieces(np.empty((64, 128, 49))) == [slice(0, 32), slice(32, 64)]       # 401,408 elements
+    assert pieces(np.empty((64, 64, 196))) == [slice(i, i + 16) for i in range(0, 64, 16)]
+    assert pieces(np.empty((3, 1 << 20, 1))) == [slice(0, 1), slice(1, 3)]        # a power of two <= N
+    assert pieces(np.empty((9, 64, 1024))) == [slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 9)]
+    assert pieces(np.empty((64, 100, 1))) == [slice(0, 64)]                      # one piece
+    assert pieces(np.empty((256, 64, 1024))) == [slice(i, i + 32) for i in range(0, 256, 32)]  # at most 8
+
+
+def test_batch_norm_on_the_pool_gives_the_one_thread_result_bitwise():
+    x = (RNG.standard_normal((64, 128, 7, 7)) * 2 + 1).astype(np.float32)
+    gamma, beta = RNG.uniform(0.5, 2, 128).astype(np.float32), RNG.standard_normal(128).astype(np.float32)
+    one, two = one_then_two_threads(_batch_norm_run(x, gamma, beta, RNG.standard_normal(x.shape).astype(np.float32)))
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("slope", [0.2, 0.0, 1.5, -0.3])
 def test_leaky_relu_kernels_match_numpy(monkeypatch, dtype, slope):

@@ -14,7 +14,7 @@ import pytest
 import zerodl as zd
 from tests._threads import one_then_two_threads
 import zerodl.functions as F
-from zerodl.functions import conv, strided_winograd as sw, winograd as wg
+from zerodl.functions import _util as util, conv, strided_winograd as sw, winograd as wg
 
 RNG = np.random.default_rng(0)
 # conv2d: (N, C, C_out, H, W, padding); H + 2 * padding and W + 2 * padding even
@@ -182,6 +182,7 @@ def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch):
     pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(wg, "_CHUNK_BYTES", 20000)
     monkeypatch.setattr(sw.StridedWinogradConv, "weight_grad_chunk_bytes", 20000)
+    monkeypatch.setattr(util, "POOL_MIN_ELEMENTS", 1000)  # phase images, depth-to-space and copies in pieces
     x = RNG.standard_normal((12, 16, 14, 14)).astype(np.float32)
     W = RNG.standard_normal((8, 16, 4, 4)).astype(np.float32)
     Wt_ = RNG.standard_normal((8, 16, 4, 4)).astype(np.float32)

@@ -6,14 +6,16 @@ pass over memory per operation (``x - mean``, ``* inv_std``, ``* gamma``, ``+ be
 these loops do the same arithmetic in one or two passes. Per-channel sums accumulate in
 float64. Compiled on first use for the arrays' dtype and cached on disk (``cache=True``).
 
-Batch norm works on x viewed as (N, C, M): M = H*W for images, 1 for (N, C) features.
+Batch norm works on x viewed as (N, C, M): M = H*W for images, 1 for (N, C) features. The
+kernels take one piece of the batch each (``normalization.py`` shares the pieces out on the
+pool and adds up their per-channel sums in a fixed order).
 This module imports numba at import time; its users import it lazily (and not at all with
 ``ZERODL_NUMBA=0``).
 """
 import numba
 import numpy as np
 
-__all__ = ["batch_norm_train", "batch_norm_sums", "batch_norm_input_grad", "relu_grad", "leaky_relu", "leaky_relu_grad"]
+__all__ = ["channel_sums", "batch_norm_apply", "batch_norm_sums", "batch_norm_input_grad", "relu_grad", "leaky_relu", "leaky_relu_grad"]
 
 
 # 'reassoc' lets LLVM vectorise the per-channel sums (a strict left-to-right sum cannot be).
@@ -21,7 +23,7 @@ _SUMS = dict(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc"})
 
 
 @numba.njit(**_SUMS)
-def _channel_sums(a, b, mean):
+def channel_sums(a, b, mean):
     """Per channel of (N, C, M) arrays: sum(a) (b is None), or sum((a - mean) * (b - mean)) with
     mean (C,) (b is a), or sum(a * b) (mean is None); (C,) float64."""
     N, C, M = a.shape
@@ -58,14 +60,9 @@ def _channel_sums(a, b, mean):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def batch_norm_train(x, gamma, beta, eps, xhat, y):
-    """Training batch norm of x (N, C, M): fills xhat and y (N, C, M); returns the batch's
-    (mean, biased variance, 1 / sqrt(var + eps)), each (C,) float64."""
+def batch_norm_apply(x, mu, k, gamma, beta, xhat, y):
+    """xhat = (x - mu) * k and y = xhat * gamma + beta on (N, C, M), every vector (C,) of x's dtype."""
     N, C, M = x.shape
-    mean = _channel_sums(x, None, None) / (N * M)
-    var = _channel_sums(x, x, mean) / (N * M)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    mu, k = mean.astype(x.dtype), inv_std.astype(x.dtype)
     for n in range(N):
         if M == 1:
             for c in range(C):
@@ -78,20 +75,19 @@ def batch_norm_train(x, gamma, beta, eps, xhat, y):
                 h = (x[n, c, m] - mu[c]) * k[c]
                 xhat[n, c, m] = h
                 y[n, c, m] = h * gamma[c] + beta[c]
-    return mean, var, inv_std
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def batch_norm_sums(gy, xhat):
     """Per channel of (N, C, M) arrays: (sum(gy), sum(gy * xhat)), each (C,) float64."""
-    return _channel_sums(gy, None, None), _channel_sums(gy, xhat, None)
+    return channel_sums(gy, None, None), channel_sums(gy, xhat, None)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def batch_norm_input_grad(gy, xhat, gbeta, ggamma, scale, gx):
-    """gx = scale * (gy - gbeta / n - xhat * ggamma / n) on (N, C, M), n = N*M, scale (C,)."""
+def batch_norm_input_grad(gy, xhat, mb, mg, scale, gx):
+    """gx = scale * (gy - mb - xhat * mg) on (N, C, M); mb = sum(gy) / n and mg = sum(gy * xhat) / n
+    over the whole batch's n values per channel, scale = gamma / std: (C,) of gy's dtype."""
     N, C, M = gy.shape
-    mb, mg = (gbeta / (N * M)).astype(gy.dtype), (ggamma / (N * M)).astype(gy.dtype)
     for n in range(N):
         if M == 1:
             for c in range(C):

@@ -36,6 +36,17 @@ def fast_module(name):
 POOL_MIN_ELEMENTS = 1 << 18
 
 
+def contiguous(a):
+    """a as a C-contiguous array (a itself when it is one); the copy of a large NumPy array in
+    pieces of its first axis on zerodl's thread pool (see ``over_batch``)."""
+    xp = get_array_module(a)
+    if a.flags.c_contiguous or type(a) is not np.ndarray:
+        return xp.ascontiguousarray(a)
+    out = np.empty(a.shape, dtype=a.dtype)
+    over_batch(lambda s: np.copyto(out[s], a[s]), a)
+    return out
+
+
 def over_batch(fn, x):
     """``fn(s)`` for slices ``s`` of x's first axis that together cover it: in
     ``get_num_threads()`` pieces on zerodl's thread pool when x is a large NumPy array (NumPy's

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core import Function, Tensor, as_tensor, get_array_module, get_rng
+from ..core.threads import map_chunks
 from ._util import fast_array, fast_module
 
 __all__ = ["dropout", "batch_norm", "layer_norm"]
@@ -51,6 +52,60 @@ def _channel_sum(a, b=None):
     return xp.einsum("nci,nci->c", a, b.reshape(a.shape))
 
 
+# Batch norm's kernels take the batch in pieces of at least BN_PIECE_ELEMENTS elements, at most
+# BN_MAX_PIECES of them (a power of two, so that 2 or 4 threads share them evenly). The split
+# depends on the shape only and the pieces' sums are added in their order: the results do not
+# depend on the thread count.
+BN_PIECE_ELEMENTS = 1 << 17
+BN_MAX_PIECES = 8
+
+
+def _batch_pieces(x3):
+    """Slices of x3's first axis (N, C, M) for the kernels (see BN_PIECE_ELEMENTS)."""
+    N, p = x3.shape[0], 1
+    while 2 * p <= min(N, BN_MAX_PIECES) and x3.size // (2 * p) >= BN_PIECE_ELEMENTS:
+        p *= 2
+    return [slice(i * N // p, (i + 1) * N // p) for i in range(p)]
+
+
+def _added(parts):
+    """The sum of the (C,) float64 arrays ``parts``, in their order."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+def _fast_train(fast, x, gamma, beta, eps):
+    """The kernels' training forward of x (N, C, ...): (xhat, y, mean, var, inv_std), the last
+    three (C,) float64, each pass over the batch's pieces on the pool."""
+    xhat, y = np.empty_like(x), np.empty_like(x)
+    x3 = x.reshape(x.shape[0], x.shape[1], -1)
+    xh3, y3 = xhat.reshape(x3.shape), y.reshape(x3.shape)
+    n, pieces = x3.size // x3.shape[1], _batch_pieces(x3)
+    mean = _added(map_chunks(lambda s: fast.channel_sums(x3[s], None, None), pieces)) / n
+    var = _added(map_chunks(lambda s: fast.channel_sums(x3[s], x3[s], mean), pieces)) / n
+    inv_std = 1.0 / np.sqrt(var + eps)
+    mu, k = mean.astype(x.dtype), inv_std.astype(x.dtype)
+    map_chunks(lambda s: fast.batch_norm_apply(x3[s], mu, k, gamma, beta, xh3[s], y3[s]), pieces)
+    return xhat, y, mean, var, inv_std
+
+
+def _fast_backward(fast, gy, xhat, scale, want_gx):
+    """The kernels' training backward: (gx or None, ggamma, gbeta), the sums (C,) float64."""
+    g3 = gy.reshape(gy.shape[0], gy.shape[1], -1)
+    xh3, pieces = xhat.reshape(g3.shape), _batch_pieces(g3)
+    parts = map_chunks(lambda s: fast.batch_norm_sums(g3[s], xh3[s]), pieces)
+    gbeta, ggamma = _added([p[0] for p in parts]), _added([p[1] for p in parts])
+    gx = None
+    if want_gx:
+        gx = np.empty_like(gy)
+        gx3, n = gx.reshape(g3.shape), g3.size // g3.shape[1]
+        mb, mg = (gbeta / n).astype(gy.dtype), (ggamma / n).astype(gy.dtype)
+        map_chunks(lambda s: fast.batch_norm_input_grad(g3[s], xh3[s], mb, mg, scale, gx3[s]), pieces)
+    return gx, ggamma, gbeta
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1, as one op.
 
@@ -90,10 +145,8 @@ class BatchNorm(Function):
                 )
             self.n = n
             fast = fast_module("functions._fast_pointwise") if fast_array(x, gamma, beta) else None
-            if fast is not None:  # the same in one kernel: see _fast_pointwise
-                xhat, y = np.empty_like(x), np.empty_like(x)
-                x3 = x.reshape(x.shape[0], C, -1)
-                mean, var, inv_std = fast.batch_norm_train(x3, gamma, beta, self.eps, xhat.reshape(x3.shape), y.reshape(x3.shape))
+            if fast is not None:  # the same in three passes: see _fast_pointwise
+                xhat, y, mean, var, inv_std = _fast_train(fast, x, gamma, beta, self.eps)
                 mean, var = mean.astype(x.dtype), var.astype(x.dtype)
                 inv_std = inv_std.astype(x.dtype).reshape(shape)
             else:
@@ -136,13 +189,8 @@ class BatchNorm(Function):
         shape, xhat = self.shape, self.xhat
         fast = fast_module("functions._fast_pointwise") if self.training and fast_array(gy, xhat) else None
         if fast is not None:  # the same sums and gx in two passes: see _fast_pointwise
-            g3 = gy.reshape(gy.shape[0], gy.shape[1], -1)
-            gbeta, ggamma = fast.batch_norm_sums(g3, xhat.reshape(g3.shape))
-            gx = None
-            if self.needs_grad(0):
-                gx = np.empty_like(gy)
-                scale = (self.gamma * self.inv_std).reshape(-1)
-                fast.batch_norm_input_grad(g3, xhat.reshape(g3.shape), gbeta, ggamma, scale, gx.reshape(g3.shape))
+            scale = (self.gamma * self.inv_std).reshape(-1)
+            gx, ggamma, gbeta = _fast_backward(fast, gy, xhat, scale, self.needs_grad(0))
             return gx, ggamma.astype(gy.dtype), gbeta.astype(gy.dtype)
         gbeta = _channel_sum(gy) if self.needs_grad(2) or self.training else None
         ggamma = _channel_sum(gy, xhat) if self.needs_grad(1) or self.training else None

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core import get_array_module, is_grad_enabled
 from . import winograd
-from ._util import fast_module, over_batch
+from ._util import contiguous, fast_module, over_batch
 from .winograd import Tiles, WinogradConv
 
 __all__ = ["applies", "StridedWinogradConv", "toom_cook"]
@@ -174,9 +174,14 @@ class StridedWinogradConv(WinogradConv):
         xp = get_array_module(g)
         out = xp.empty((self.N, self.C, self.H, self.W), dtype=g.dtype)
         gh = winograd.channels_last(g).reshape(self.N, self.H2, self.W2, 2, 2, self.C).transpose(0, 5, 1, 2, 3, 4)
-        for r, (y0, i0, ni) in enumerate(_phases(self.P[0], self.H2, self.H)):
-            for s, (x0, j0, nj) in enumerate(_phases(self.P[1], self.W2, self.W)):
-                out[:, :, y0:y0 + 2 * ni:2, x0:x0 + 2 * nj:2] = gh[:, :, i0:i0 + ni, j0:j0 + nj, r, s]
+        phases = [(r, s, y0, i0, ni, x0, j0, nj) for r, (y0, i0, ni) in enumerate(_phases(self.P[0], self.H2, self.H))
+                  for s, (x0, j0, nj) in enumerate(_phases(self.P[1], self.W2, self.W))]
+
+        def piece(n):  # NumPy's strided copies release the GIL: the batch's pieces go on the pool
+            for r, s, y0, i0, ni, x0, j0, nj in phases:
+                out[n, :, y0:y0 + 2 * ni:2, x0:x0 + 2 * nj:2] = gh[n, :, i0:i0 + ni, j0:j0 + nj, r, s]
+
+        over_batch(piece, out)
         return out
 
     def forward(self, x, W, b=None, keep=None):
@@ -185,7 +190,7 @@ class StridedWinogradConv(WinogradConv):
         recorded, or with ``keep``."""
         keep = self if (keep or (keep is None and is_grad_enabled())) else None
         y = self._correlate(self.space_to_depth(x), phase_transform(W, x.dtype), self.tiles, b, keep=keep)
-        return get_array_module(y).ascontiguousarray(y)
+        return contiguous(y)
 
     def keep_input(self, x):
         """Transform x's phase images into the kept V only (what ``weight_grad`` reads), no GEMMs."""
