@@ -573,3 +573,36 @@ def test_relu_rnn_and_time_major_lstm_match_pytorch_when_available():
     np.testing.assert_allclose(m(zd.tensor(x, dtype=np.float64)).data, tly.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(m.state[0].data, thT.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(m.state[1].data, tcT.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
+@pytest.mark.parametrize("zero_state", [True, False], ids=["zero-state", "given-state"])
+def test_lstm_in_row_pieces_matches_one_piece(monkeypatch, kernels, zero_state):
+    """The time loops over pieces of the batch rows (each row's recurrence is its own): the
+    values and every gradient those of the whole batch at once, 1 and 2 threads bitwise."""
+    from tests._threads import one_then_two_threads
+    from zerodl.functions import _recurrent_util, recurrent as recurrent_module
+
+    if not kernels:
+        monkeypatch.setattr(recurrent_module, "fast_module", lambda name: None)
+    rng = np.random.default_rng(5)
+    N, T, D, H = 13, 5, 3, 6
+    x = rng.standard_normal((N, T, D))
+    Wx, Wh, b = rng.standard_normal((D, 4 * H)) * 0.5, rng.standard_normal((H, 4 * H)) * 0.5, rng.standard_normal(4 * H)
+    h0 = np.zeros((N, H)) if zero_state else rng.standard_normal((N, H))
+    c0 = np.zeros((N, H)) if zero_state else rng.standard_normal((N, H))
+    R, RT = rng.standard_normal((N, T, H)), rng.standard_normal((N, H))
+
+    def run():
+        ts = [zd.tensor(a, requires_grad=True, dtype=np.float64) for a in (x, h0, c0, Wx, Wh, b)]
+        hs, hT, cT = F.lstm(*ts)
+        ((hs * zd.tensor(R)).sum() + (hT * zd.tensor(RT)).sum() + (cT * cT).sum()).backward()
+        return [hs.data, hT.data, cT.data] + [np.asarray(t.grad) for t in ts]
+
+    whole = run()
+    monkeypatch.setattr(_recurrent_util, "LSTM_PIECE_ELEMENTS", 8)
+    assert len(_recurrent_util.row_pieces(np.empty((T, N, 4, H)))) == 8
+    one, two = one_then_two_threads(run)
+    for a, b_, c in zip(whole, one, two):
+        np.testing.assert_allclose(b_, a, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(c, b_)

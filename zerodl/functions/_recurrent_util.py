@@ -10,7 +10,10 @@ its OUTPUT ``y`` (every one of them allows it), so backward needs no saved pre-a
     hard_sigmoid  y = clip(a / 6 + 1/2, 0, 1)     dy/da = [0 < y < 1] / 6   (Keras 3's)
     linear        y = a                           dy/da = 1
 """
+import numpy as np
+
 from ..core import get_array_module
+from ._util import fixed_pieces
 
 
 class Activation:
@@ -81,6 +84,19 @@ def check(op, x, h0, Wx, Wh, n_gates, extra=()):
                 f"hidden size {H}, got {tuple(arr.shape)}"
             )
     return N, T, F, H
+
+
+# The LSTM's time loops run in pieces of the batch's rows on the pool (_util.fixed_pieces)
+# with at least LSTM_PIECE_ELEMENTS gate values a step each: their GEMMs, tanh and kernels
+# release the GIL, so the pieces' steps run side by side.
+LSTM_PIECE_ELEMENTS = 1 << 15
+
+
+def row_pieces(G):
+    """Slices of the batch rows of G (T, N, 4, H) for the LSTM's time loops."""
+    if type(G) is not np.ndarray:
+        return [slice(None)]
+    return fixed_pieces(G.shape[1], G[0].size, LSTM_PIECE_ELEMENTS)
 
 
 def time_major(a):

@@ -36,6 +36,18 @@ def fast_module(name):
 POOL_MIN_ELEMENTS = 1 << 18
 
 
+def fixed_pieces(n, elements, min_elements, max_pieces=8):
+    """Slices of range(n) into p nearly equal pieces for an op whose n rows hold ``elements``
+    elements in all: p is the largest power of two <= min(n, max_pieces) with at least
+    ``min_elements`` elements a piece (a power of two, so that 2 or 4 threads share them
+    evenly). It depends on the shape only: ops that add up their pieces' partial results in
+    the pieces' order give the same bits with any thread count."""
+    p = 1
+    while 2 * p <= min(n, max_pieces) and elements // (2 * p) >= min_elements:
+        p *= 2
+    return [slice(i * n // p, (i + 1) * n // p) for i in range(p)]
+
+
 def contiguous(a):
     """a as a C-contiguous array (a itself when it is one); the copy of a large NumPy array in
     pieces of its first axis on zerodl's thread pool (see ``over_batch``)."""

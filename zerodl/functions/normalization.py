@@ -3,7 +3,7 @@ import numpy as np
 
 from ..core import Function, Tensor, as_tensor, get_array_module, get_rng
 from ..core.threads import map_chunks
-from ._util import fast_array, fast_module
+from ._util import fast_array, fast_module, fixed_pieces
 
 __all__ = ["dropout", "batch_norm", "layer_norm"]
 
@@ -52,20 +52,14 @@ def _channel_sum(a, b=None):
     return xp.einsum("nci,nci->c", a, b.reshape(a.shape))
 
 
-# Batch norm's kernels take the batch in pieces of at least BN_PIECE_ELEMENTS elements, at most
-# BN_MAX_PIECES of them (a power of two, so that 2 or 4 threads share them evenly). The split
-# depends on the shape only and the pieces' sums are added in their order: the results do not
-# depend on the thread count.
+# Batch norm's kernels take the batch in pieces of at least BN_PIECE_ELEMENTS elements
+# (_util.fixed_pieces); the pieces' sums are added in their order.
 BN_PIECE_ELEMENTS = 1 << 17
-BN_MAX_PIECES = 8
 
 
 def _batch_pieces(x3):
-    """Slices of x3's first axis (N, C, M) for the kernels (see BN_PIECE_ELEMENTS)."""
-    N, p = x3.shape[0], 1
-    while 2 * p <= min(N, BN_MAX_PIECES) and x3.size // (2 * p) >= BN_PIECE_ELEMENTS:
-        p *= 2
-    return [slice(i * N // p, (i + 1) * N // p) for i in range(p)]
+    """Slices of x3's first axis (N, C, M) for the kernels."""
+    return fixed_pieces(x3.shape[0], x3.size, BN_PIECE_ELEMENTS)
 
 
 def _added(parts):

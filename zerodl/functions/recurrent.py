@@ -33,10 +33,12 @@ from ..core import Function, get_array_module
 from ._recurrent_util import activation as _activation
 from ._recurrent_util import check as _check
 from ._recurrent_util import gate_scale as _gate_scale
+from ._recurrent_util import row_pieces as _row_pieces
 from ._recurrent_util import scaled as _scaled
 from ._recurrent_util import sequence_grads as _sequence_grads
 from ._recurrent_util import steps_before as _steps_before
 from ._recurrent_util import time_major as _time_major
+from ..core.threads import map_chunks
 from ._util import fast_module
 
 __all__ = ["rnn", "lstm", "gru"]
@@ -154,39 +156,46 @@ class LSTM(_Cell):
         cs = xp.empty((T, N, H), dtype=x.dtype)  # c_t
         tcs = xp.empty((T, N, H), dtype=x.dtype)  # act(c_t)
         tanh, mul = xp.tanh, xp.multiply
-        h, c = h0, c0
         # a zero initial state (the default, and an encoder's) adds nothing at t = 0: its
         # GEMM h0 @ Wh is skipped here and its rows of H_prev.T @ dA in backward
         self.h0_zero = h0_zero = not h0.any()
         kernels = self.kernels = _lstm_kernels(self, x)
-        for t in range(T):
-            a = G[t]
-            if t or not h0_zero:
-                a += (h @ Whm).reshape(N, 4, H)
-            if kernels is not None:  # the same arithmetic in one pass (_fast_recurrent)
-                a2 = a.reshape(N, 4 * H)
-                tanh(a2, out=a2)
-                kernels.lstm_gates_cell(a, m_row.reshape(4, H), k_row.reshape(4, H), c, cs[t])
-                c = cs[t]
-                h = mul(a[:, 3], tanh(c, out=tcs[t]), out=hs[t])
-                continue
-            if fast:
-                a2 = a.reshape(N, 4 * H)
-                tanh(a2, out=a2)
-                a2 *= m_row
-                a2 += k_row  # a[:, 0..3] = i, f, g, o
-            else:
-                ract(a[:, :2])
-                act(a[:, 2])
-                ract(a[:, 3])
-            c = mul(a[:, 1], c, out=cs[t])
-            c += a[:, 0] * a[:, 2]
-            if fast:
-                tc = tanh(c, out=tcs[t])
-            else:
-                tcs[t] = c
-                tc = act(tcs[t])
-            h = mul(a[:, 3], tc, out=hs[t])
+        m4, k4 = m_row.reshape(4, H), k_row.reshape(4, H)
+
+        def steps(rows):  # the recurrence of the batch rows ``rows`` (each row's is its own)
+            h, c = h0[rows], c0[rows]
+            for t in range(T):
+                a = G[t, rows]
+                n = len(a)
+                if t or not h0_zero:
+                    a += (h @ Whm).reshape(n, 4, H)
+                if kernels is not None:  # the same arithmetic in one pass (_fast_recurrent)
+                    a2 = a.reshape(n, 4 * H)
+                    tanh(a2, out=a2)
+                    kernels.lstm_gates_cell(a, m4, k4, c, cs[t, rows])
+                    c = cs[t, rows]
+                    h = mul(a[:, 3], tanh(c, out=tcs[t, rows]), out=hs[t, rows])
+                    continue
+                if fast:
+                    a2 = a.reshape(n, 4 * H)
+                    tanh(a2, out=a2)
+                    a2 *= m_row
+                    a2 += k_row  # a[:, 0..3] = i, f, g, o
+                else:
+                    ract(a[:, :2])
+                    act(a[:, 2])
+                    ract(a[:, 3])
+                c = mul(a[:, 1], c, out=cs[t, rows])
+                c += a[:, 0] * a[:, 2]
+                if fast:
+                    tc = tanh(c, out=tcs[t, rows])
+                else:
+                    tcs[t, rows] = c
+                    tc = act(tcs[t, rows])
+                h = mul(a[:, 3], tc, out=hs[t, rows])
+
+        map_chunks(steps, _row_pieces(G))
+        h, c = hs[T - 1], cs[T - 1]
         self.saved = (xs, h0, c0, Wx, Wh, G, hs, cs, tcs)
         return _time_major(hs), h.copy(), c.copy()
 
@@ -216,28 +225,35 @@ class LSTM(_Cell):
         dA = xp.empty((T, N, 4, H), dtype=G.dtype)
         WhT = xp.ascontiguousarray(Wh.T)  # see docs/benchmarks.md ("Hot-path choices")
         mul = xp.multiply
-        dh, dc = ghT, gcT
-        if kernels is not None:
-            dc = xp.array(gcT, dtype=G.dtype)  # the kernel updates it in place
-        for t in range(T - 1, -1, -1):
+        gh0 = xp.empty((N, H), dtype=G.dtype)  # dh and dc carried past the first step, row by row
+        gc0 = xp.empty((N, H), dtype=G.dtype)
+
+        def steps(rows):
+            dh, dc = ghT[rows], gcT[rows]
             if kernels is not None:
-                kernels.lstm_grad_step(ghs[t], dh, dc, Kc[t], Ko[t], Kh[t], f[t], dA[t])
-            else:
-                dh = ghs[t] + dh
-                dc = dc + dh * Kh[t]
-                mul(Kc[t], dc[:, None], out=dA[t, :, :3])
-                mul(Ko[t], dh, out=dA[t, :, 3])
-                dc *= f[t]
-            if t or self.needs_grad(1):
-                dh = dA[t].reshape(N, 4 * H) @ WhT
+                dc = xp.array(dc, dtype=G.dtype)  # the kernel updates it in place
+            for t in range(T - 1, -1, -1):
+                if kernels is not None:
+                    kernels.lstm_grad_step(ghs[t, rows], dh, dc, Kc[t, rows], Ko[t, rows], Kh[t, rows], f[t, rows], dA[t, rows])
+                else:
+                    dh = ghs[t, rows] + dh
+                    dc = dc + dh * Kh[t, rows]
+                    mul(Kc[t, rows], dc[:, None], out=dA[t, rows, :3])
+                    mul(Ko[t, rows], dh, out=dA[t, rows, 3])
+                    dc *= f[t, rows]
+                if t or self.needs_grad(1):
+                    dh = dA[t, rows].reshape(len(dh), 4 * H) @ WhT
+            gh0[rows], gc0[rows] = dh, dc
+
+        map_chunks(steps, _row_pieces(G))
         dA = dA.reshape(T, N, 4 * H)
         if self.h0_zero:  # step 0 saw h0 = 0: it adds nothing to dWh
             h_prev, dAh = hs[:-1], dA[1:]
         else:
             h_prev, dAh = _steps_before(xp, h0, hs), dA
         gx, gWx, gWh = _sequence_grads(self, xs, h_prev, Wx, dA, dAh, 3)
-        gh0 = dh if self.needs_grad(1) else None
-        gc0 = dc if self.needs_grad(2) else None
+        gh0 = gh0 if self.needs_grad(1) else None
+        gc0 = gc0 if self.needs_grad(2) else None
         gb = dA.sum(axis=(0, 1)) if self.needs_grad(5) else None
         return gx, gh0, gc0, gWx, gWh, gb
 
