@@ -52,3 +52,25 @@ def test_kernel_gives_the_numpy_bits(monkeypatch, dtype, make):
     for a, b in zip(*results):
         assert b.dtype == dtype
         np.testing.assert_array_equal(b, a)
+
+
+def test_kernel_on_the_pool_gives_the_numpy_bits(monkeypatch):
+    """A parameter large enough to be updated in pieces on two threads: still NumPy's bits."""
+    from tests._threads import one_then_two_threads
+
+    w0 = RNG.standard_normal((600, 700)).astype(np.float32)
+    grads = [RNG.standard_normal(w0.shape).astype(np.float32) for _ in range(3)]
+
+    def run(fast=_fast_adam):
+        monkeypatch.setattr(adam_module, "fast_module", lambda name: fast)
+        p = zd.tensor(w0.copy(), requires_grad=True)
+        opt = optim.Adam([p], lr=2e-3, betas=(0.5, 0.999))
+        for g in grads:
+            p.grad = g
+            opt.step()
+        return p.data, opt.state[p]["exp_avg_sq"]
+
+    reference = run(None)
+    for result in one_then_two_threads(run):
+        for a, b in zip(reference, result):
+            np.testing.assert_array_equal(b, a)

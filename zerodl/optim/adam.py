@@ -15,7 +15,7 @@ writes into an existing array (state or one scratch buffer), so a step allocates
 """
 import numpy as np
 
-from ..functions._util import fast_array, fast_module
+from ..functions._util import fast_array, fast_module, over_batch
 from .optimizer import Optimizer, _bias_corrections, zeros_like
 
 
@@ -63,8 +63,10 @@ class Adam(Optimizer):
                 if fast is not None:  # the same operations in one pass: see _fast_adam
                     bc1, sbc2 = _bias_corrections(b1, b2, t)
                     f = d.dtype.type
-                    fast.adam_update(d.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), (f(b1), f(1.0 - b1)),
-                                     (f(b2), f(1.0 - b2)), f(eps * sbc2), f(lr * sbc2 / bc1))
+                    flat = [a.reshape(-1) for a in (d, g, m, v)]
+                    coefficients = (f(b1), f(1.0 - b1)), (f(b2), f(1.0 - b2)), f(eps * sbc2), f(lr * sbc2 / bc1)
+                    # element by element, so any split gives the same bits: large ones on the pool
+                    over_batch(lambda s: fast.adam_update(*(a[s] for a in flat), *coefficients), flat[0])
                     continue
             tmp = buffer(d)
             # m = b1 * m + (1 - b1) * g
