@@ -54,7 +54,6 @@ with the generator's weights (``generator.safetensors``), so a run stopped early
 import argparse
 import contextlib
 import io
-import math
 import time
 
 import numpy as np
@@ -65,6 +64,8 @@ import zerodl.nn as nn
 import zerodl.optim as optim
 
 import _common as C
+from _gan_figures import image_grid, losses_figure, real_vs_generated, save_frame, save_gif
+from _gan_state import load_state, save_state
 
 NOISE_DIM = 100
 # The recipe's defaults (the full run in docs/results.md used these).
@@ -239,74 +240,6 @@ def quality(classifier, images01, threshold=0.9):
     return float((p.max(axis=1) >= threshold).mean()), float(0.0 - (q * np.log(q)).sum()), hist
 
 
-# ----------------------------------------------------------------------------- figures
-def image_grid(images, nrow=8, pad=2):
-    """(N, 1, H, W) images in [-1, 1] -> one uint8 (rows, cols) picture, white on black."""
-    n, _, h, w = images.shape
-    ncol = math.ceil(n / nrow)
-    grid = np.zeros((ncol * (h + pad) + pad, nrow * (w + pad) + pad), np.uint8)
-    pixels = np.clip((images[:, 0] + 1) * 127.5, 0, 255).round().astype(np.uint8)
-    for k in range(n):
-        r, c = divmod(k, nrow)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = pixels[k]
-    return grid
-
-
-def save_frame(args, grid, filename, scale=3):
-    plt = C.pyplot()
-    path = args.out / filename
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plt.imsave(path, np.kron(grid, np.ones((scale, scale), np.uint8)), cmap="gray", vmin=0, vmax=255)
-    return path
-
-
-def save_gif(args, frames, filename="samples.gif", scale=3):
-    """An animated GIF of the per-epoch grids (Pillow, imported here: the ``images`` extra)."""
-    try:
-        from PIL import Image
-    except ImportError:
-        print("figure: samples.gif skipped (Pillow is not installed: pip install zerodl[images])")
-        return None
-    images = [Image.fromarray(np.kron(f, np.ones((scale, scale), np.uint8))) for f in frames]
-    path = args.out / filename
-    images[0].save(path, save_all=True, append_images=images[1:] + images[-1:] * 3, duration=400, loop=0)
-    print(f"figure: {path}")
-    return path
-
-
-def losses_figure(args, losses_D, losses_G, per_epoch, real_share):
-    plt = C.pyplot()
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4))
-    it = np.arange(len(losses_D))
-    ax0.plot(it, losses_D, lw=0.3, alpha=0.3, color="tab:blue")
-    ax0.plot(it, losses_G, lw=0.3, alpha=0.3, color="tab:orange")
-    window = 101 if len(it) > 400 else 11
-    ax0.plot(C.smooth_curve(losses_D, window)[:len(it)], color="tab:blue", label="discriminator L_D")
-    ax0.plot(C.smooth_curve(losses_G, window)[:len(it)], color="tab:orange", label="generator L_G")
-    C.decorate(ax0, "iteration", "BCE loss", title="DCGAN losses (faint: per batch)")
-    ep = np.arange(1, len(per_epoch) + 1)
-    ax1.plot(ep, [q[0] for q in per_epoch], marker="o", label="generated: share with p >= 0.9")
-    ax1.plot(ep, [q[1] / math.log(10) for q in per_epoch], marker="s", ls="--",
-             label="generated: class entropy / ln 10")
-    if args.ema:
-        ax1.plot(ep, [q[2] for q in per_epoch], marker=".", color="tab:gray", lw=0.8,
-                 label="G itself (not averaged): share")
-    ax1.axhline(real_share, color="gray", ls=":", label=f"real test digits: share {real_share:.3f}")
-    C.decorate(ax1, "epoch", "share / normalised entropy", title="quality of 1,000 generated digits",
-               ylim=(0, 1.02), legend={"loc": "lower right"})
-    return C.save_figure(fig, args, "losses.png")
-
-
-def real_vs_generated(args, real, fake):
-    plt = C.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
-    for ax, imgs, title in ((axes[0], real, "real MNIST test digits"), (axes[1], fake, "generated (fixed noise)")):
-        ax.imshow(image_grid(imgs), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(title)
-        ax.axis("off")
-    return C.save_figure(fig, args, "real_vs_generated.png")
-
-
 # ----------------------------------------------------------------------------- main
 def fit_judge(x_train, t_train, epochs):
     """The judge: :func:`digit_classifier` trained ``epochs`` epochs on real labels (Adam 1e-3, batch 100)."""
@@ -349,6 +282,12 @@ def main(argv=None):
                        help="judge a second weight average of G with this decay too (reported, not sampled)")
         p.add_argument("--save-eval", default=None,
                        help="write the last epoch's 1,000 judged samples in [-1, 1] to this .npz file")
+        p.add_argument("--checkpoint", default=None,
+                       help="write the whole training state to this file after every epoch (for --resume; "
+                            "a {epoch} in the name, e.g. state_{epoch:02d}.safetensors, keeps one file per epoch)")
+        p.add_argument("--resume", default=None,
+                       help="go on from a --checkpoint file's epoch (same networks; later options, e.g. "
+                            "--lr-decay-from, may differ)")
         p.add_argument("--ema", type=float, default=EMA,
                        help=f"decay of the generator's weight average used for sampling (default {EMA}; 0: none)")
 
@@ -390,10 +329,16 @@ def main(argv=None):
           + f", batch {args.batch_size}, {steps} steps x {epochs} epochs on {len(real_all)} images; "
           + (f"samples from the EMA of G (decay {args.ema})" if G_ema else "samples from G"))
 
-    losses_D, losses_G, per_epoch, frames = [], [], [], []
-    first_ok = None
+    nets = {"G": G, "D": D, "G_ema": G_ema, "G_also": G_also}
+    optimizers = {"G": opt_G, "D": opt_D}
+    record = {"losses_D": [], "losses_G": [], "per_epoch": [], "frames": [], "first_ok": None}
+    done = 0
+    if args.resume:
+        done, record = load_state(args.resume, nets, optimizers, rng)
+        print(f"resumed from {args.resume} after epoch {done}")
+    losses_D, losses_G, per_epoch, frames = (record[k] for k in ("losses_D", "losses_G", "per_epoch", "frames"))
     with C.Timer("GAN training") as timer:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(done + 1, epochs + 1):
             order = rng.permutation(len(real_all))
             for s in range(steps):
                 if args.lr_decay_from and epoch >= args.lr_decay_from:
@@ -417,8 +362,8 @@ def main(argv=None):
             if args.save_eval:
                 np.savez(args.save_eval, samples=samples)
             per_epoch.append((share, entropy, raw_share, raw_entropy))
-            if first_ok is None and share >= 0.8 and entropy >= 2.1:
-                first_ok = epoch
+            if record["first_ok"] is None and share >= 0.8 and entropy >= 2.1:
+                record["first_ok"] = epoch
             frames.append(image_grid(generate(sampler, fixed_z)))
             save_frame(args, frames[-1], f"frames/epoch_{epoch:02d}.png")
             print(f"epoch {epoch:2d}: L_D {np.mean(losses_D[-steps:]):.3f}  L_G {np.mean(losses_G[-steps:]):.3f}  "
@@ -428,14 +373,16 @@ def main(argv=None):
             # Every epoch, so that a run stopped early still leaves its figures and weights.
             write_outputs(args, sampler, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z,
                           final=epoch == epochs)
+            if args.checkpoint:
+                save_state(args.checkpoint.format(epoch=epoch), epoch, nets, optimizers, rng, record)
 
     C.result("epochs", epochs)
-    C.result("seconds_per_epoch", timer.seconds / epochs, "{:.1f}")
+    C.result("seconds_per_epoch", timer.seconds / max(1, epochs - done), "{:.1f}")
     C.result("generated_share_p_ge_0.9", per_epoch[-1][0])
     C.result("generated_class_entropy_nats", per_epoch[-1][1])
     C.result("generator_itself_share_p_ge_0.9", per_epoch[-1][2])
     C.result("generator_itself_class_entropy_nats", per_epoch[-1][3])
-    C.result("first_epoch_meeting_target", first_ok if first_ok else "not reached")
+    C.result("first_epoch_meeting_target", record["first_ok"] or "not reached")
 
 
 def write_outputs(args, G, frames, losses_D, losses_G, per_epoch, real_share, x_test, fixed_z, final):

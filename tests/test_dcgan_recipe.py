@@ -78,3 +78,20 @@ def test_one_sided_label_smoothing_in_the_discriminators_loss():
     assert np.isclose(l_d, want, rtol=1e-5)
     unsmoothed = -_log_sigmoid(a).mean() - _log_sigmoid(-b).mean()
     assert not np.isclose(l_d, unsmoothed, rtol=1e-3)
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_three_layer_discriminator_goes_to_4x4(batch_norm):
+    zd.manual_seed(0)
+    D = dcgan.discriminator(8, batch_norm=batch_norm, depth=3)
+    shapes = _shapes(D, np.zeros((2, 1, 28, 28), np.float32))
+    convs = [s for name, s in shapes if name == "Conv2d"]
+    assert convs == [(2, 8, 14, 14), (2, 16, 7, 7), (2, 32, 4, 4)]
+    assert [name for name, _ in shapes].count("BatchNorm2d") == (2 if batch_norm else 0)
+    assert shapes[-1] == ("Linear", (2, 1))
+
+
+def test_linear_decay_falls_from_the_rate_to_zero_over_the_last_epochs():
+    lr = [dcgan.linear_decay(e, s, 4, 3, 5, lr=1.0) for e in (3, 4, 5) for s in range(4)]
+    np.testing.assert_allclose(lr, 1 - np.arange(12) / 12)  # 12 steps in epochs 3-5
+    assert dcgan.linear_decay(5, 3, 4, 3, 5, lr=2e-4) == pytest.approx(2e-4 / 12)

@@ -1,11 +1,13 @@
 """The generative and transfer-learning examples with --quick: each runs in seconds on the
 stand-in digits, prints its figures of merit and writes its figures (in-process, so the
 imports are paid once; tests/test_examples.py also runs every script as a subprocess)."""
+import json
 import math
 import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -42,6 +44,41 @@ def test_dcgan_quick(tmp_path, monkeypatch, capsys):
     PIL = pytest.importorskip("PIL.Image")
     with PIL.open(out / "samples.gif") as gif:
         assert gif.n_frames >= 2 and gif.size == ((8 * 30 + 2) * 3,) * 2
+
+
+def test_dcgan_resumed_from_a_checkpoint_gives_the_uninterrupted_run(tmp_path, monkeypatch, capsys):
+    """Three epochs straight, against one epoch, a checkpoint, and two more resumed from it
+    (with the learning-rate decay starting in the resumed part in both): the same weights,
+    optimizer state, losses and per-epoch quality, to the bit."""
+    import zerodl as zd
+
+    common = ("--steps", "3", "--lr-decay-from", "2", "--judge-epochs", "1")
+    for sub in "abc":
+        (tmp_path / sub).mkdir()
+    straight, r_straight = _run("dcgan", tmp_path / "a", monkeypatch, capsys, "--epochs", "3",
+                                "--checkpoint", str(tmp_path / "a.ckpt"), *common)
+    _run("dcgan", tmp_path / "b", monkeypatch, capsys, "--epochs", "1", "--checkpoint", str(tmp_path / "b_{epoch}.ckpt"), *common)
+    resumed, r_resumed = _run("dcgan", tmp_path / "c", monkeypatch, capsys, "--epochs", "3",
+                              "--resume", str(tmp_path / "b_1.ckpt"), "--checkpoint", str(tmp_path / "c.ckpt"), *common)
+    a, meta_a = zd.load(tmp_path / "a.ckpt", with_metadata=True)
+    c, meta_c = zd.load(tmp_path / "c.ckpt", with_metadata=True)
+    assert sorted(a) == sorted(c) and meta_a["epoch"] == meta_c["epoch"] == "3"
+    assert any(k.startswith("opt.G.state.") for k in a) and a["record.frames"].shape[0] == 3
+    for k in a:
+        np.testing.assert_array_equal(c[k], a[k], err_msg=k)
+    for key in ("rng", "opt.G", "opt.D"):
+        assert json.loads(meta_a[key]) == json.loads(meta_c[key]), key
+    for key in ("generated_share_p_ge_0.9", "generator_itself_share_p_ge_0.9"):
+        assert r_resumed[key] == r_straight[key]
+
+
+def test_dcgan_resume_refuses_another_file(tmp_path, monkeypatch, capsys):
+    import zerodl as zd
+
+    zd.save({"w": np.zeros(2, np.float32)}, tmp_path / "weights.safetensors")
+    with pytest.raises(SystemExit, match="not a GAN training state"):
+        _run("dcgan", tmp_path, monkeypatch, capsys, "--epochs", "1", "--steps", "1",
+             "--resume", str(tmp_path / "weights.safetensors"))
 
 
 def test_autoencoder_quick(tmp_path, monkeypatch, capsys):
