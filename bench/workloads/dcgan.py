@@ -32,6 +32,7 @@ BATCH, NOISE = 64, 100
 # examples/dcgan.py's defaults: widths, the stride-1 layer's kernel, D's BatchNorm / dropout /
 # kernel, D's target for real images
 G_WIDTH, D_WIDTH, DEEP_KERNEL, D_BATCH_NORM, D_DROPOUT, D_KERNEL, REAL_LABEL = 128, 64, 3, True, 0.0, 4, 0.9
+D_DEPTH = 2  # D's strided convolutions (3: a 3x3 one to 4x4, 4 * D_WIDTH channels)
 STEPS = 10
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -45,8 +46,9 @@ def _g_forward(b):
 
 
 def _d_forward(b):
+    third = [conv_flops(b, 2 * D_WIDTH, 4 * D_WIDTH, 3, 4, 4)] if D_DEPTH == 3 else []
     return [conv_flops(b, 1, D_WIDTH, D_KERNEL, 14, 14), conv_flops(b, D_WIDTH, 2 * D_WIDTH, D_KERNEL, 7, 7),
-            linear_flops(b, 2 * D_WIDTH * 49, 1)]
+            *third, linear_flops(b, 4 * D_WIDTH * 16 if third else 2 * D_WIDTH * 49, 1)]
 
 
 def step_flops(b=BATCH):
@@ -74,7 +76,8 @@ def _build_zerodl(data, opts):
     real, z = data
     zd.manual_seed(opts.seed)
     G = dcgan.dcgan_init(dcgan.generator(G_WIDTH, deep_kernel=DEEP_KERNEL))
-    D = dcgan.dcgan_init(dcgan.discriminator(D_WIDTH, batch_norm=D_BATCH_NORM, dropout=D_DROPOUT, kernel=D_KERNEL))
+    D = dcgan.dcgan_init(dcgan.discriminator(D_WIDTH, batch_norm=D_BATCH_NORM, dropout=D_DROPOUT, kernel=D_KERNEL,
+                                             depth=D_DEPTH))
     opt_G, opt_D = dcgan.adam(G), dcgan.adam(D)
     slices = batch_slices(len(real), BATCH)
     counter = iter(range(10 ** 9))
@@ -103,10 +106,14 @@ def _torch_models():
     def act():
         return [nn.LeakyReLU(0.2)] + ([nn.Dropout(D_DROPOUT)] if D_DROPOUT else [])
 
+    def norm(channels):
+        return [nn.BatchNorm2d(channels)] if D_BATCH_NORM else []
+
+    third = [nn.Conv2d(2 * D_WIDTH, 4 * D_WIDTH, 3, 2, 1), *norm(4 * D_WIDTH), *act()] if D_DEPTH == 3 else []
     D = nn.Sequential(
         nn.Conv2d(1, D_WIDTH, D_KERNEL, 2, pad), *act(),
-        nn.Conv2d(D_WIDTH, 2 * D_WIDTH, D_KERNEL, 2, pad), *([nn.BatchNorm2d(2 * D_WIDTH)] if D_BATCH_NORM else []),
-        *act(), nn.Flatten(), nn.Linear(2 * D_WIDTH * 49, 1))
+        nn.Conv2d(D_WIDTH, 2 * D_WIDTH, D_KERNEL, 2, pad), *norm(2 * D_WIDTH), *act(), *third,
+        nn.Flatten(), nn.Linear(4 * D_WIDTH * 16 if third else 2 * D_WIDTH * 49, 1))
     for m in list(G.modules()) + list(D.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
