@@ -52,6 +52,7 @@ def test_toom_cook_gives_back_f43_and_a_correct_f42():
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_conv2d_equals_im2col(transforms, monkeypatch, shape, chunk_bytes):
     monkeypatch.setattr(wg, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(wg, "MIN_CHUNK_TILES", 1)
     monkeypatch.setattr(sw.StridedWinogradConv, "weight_grad_chunk_bytes", chunk_bytes)
     N, C, C_out, H, W_, p = shape
     x, W, b = RNG.standard_normal((N, C, H, W_)), RNG.standard_normal((C_out, C, 4, 4)), RNG.standard_normal(C_out)
@@ -181,6 +182,7 @@ def test_no_grad_forward_keeps_no_transformed_tiles():
 def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch):
     pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(wg, "_CHUNK_BYTES", 20000)
+    monkeypatch.setattr(wg, "MIN_CHUNK_TILES", 1)
     monkeypatch.setattr(sw.StridedWinogradConv, "weight_grad_chunk_bytes", 20000)
     monkeypatch.setattr(util, "POOL_MIN_ELEMENTS", 1000)  # phase images, depth-to-space and copies in pieces
     x = RNG.standard_normal((12, 16, 14, 14)).astype(np.float32)

@@ -45,6 +45,7 @@ def _im2col_reference(x, W, b, padding, gy):
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_winograd_equals_im2col(transforms, monkeypatch, shape, chunk_bytes):
     monkeypatch.setattr(wg, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(wg, "MIN_CHUNK_TILES", 1)
     N, C, C_out, H, W_, p = shape
     x, W, b = RNG.standard_normal((N, C, H, W_)), RNG.standard_normal((C_out, C, 3, 3)), RNG.standard_normal(C_out)
     gy = RNG.standard_normal((N, C_out, H + 2 * p - 2, W_ + 2 * p - 2))
@@ -154,6 +155,7 @@ def test_two_threads_give_the_one_thread_result_bitwise(monkeypatch, kernel, str
     """Chunks on zerodl's thread pool (core.threads.map_chunks) change who computes, not what."""
     pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(wg, "_CHUNK_BYTES", 20000)
+    monkeypatch.setattr(wg, "MIN_CHUNK_TILES", 1)
     from zerodl.functions import windows
     monkeypatch.setattr(windows, "_CHUNK_BYTES", 20000)
     monkeypatch.setattr(windows, "_CHUNK_BYTES_PHASED", 20000)
@@ -268,3 +270,14 @@ def test_large_im2col_columns_are_split_for_the_pool_whatever_the_threads():
     one, two = one_then_two_threads(run)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_chunks_hold_at_least_min_chunk_tiles_tiles():
+    """Small images of many channels: chunks of at least MIN_CHUNK_TILES tiles (the GEMMs' rows),
+    whatever the byte budget says; still equal, an even number, covering the batch."""
+    t = wg.Tiles((64, 512, 4, 4), (1, 1), None, 4, 6)  # one tile per sample
+    chunks = list(t.chunks(512, 4))
+    assert [(c[0], c[1]) for c in chunks] == [(0, 64)]
+    t = wg.Tiles((256, 512, 4, 4), (1, 1), None, 4, 6)
+    chunks = list(t.chunks(512, 4))
+    assert [(c[0], c[1]) for c in chunks] == [(0, 64), (64, 128), (128, 192), (192, 256)]

@@ -54,6 +54,9 @@ AT = np.array([[1, 1, 1, 1, 1, 0],
 
 # Transformed tiles per chunk of samples (see Tiles.chunks).
 _CHUNK_BYTES = 1 << 20
+# ... but at least this many tiles (the GEMMs' rows): a chunk of a few tiles of many channels
+# (a small image, a stride-2 layer's phase images) would run GEMMs too thin to be efficient.
+MIN_CHUNK_TILES = 64
 # Below this many input channels im2col's single GEMM (K = 9 * C) is the faster one.
 MIN_CHANNELS = 8
 enabled = os.environ.get("ZERODL_WINOGRAD", "1") != "0"
@@ -87,11 +90,12 @@ class Tiles:
     def chunks(self, channels, itemsize, nbytes=None):
         """(sample range, its tile range, the Tiles of that many samples): about _CHUNK_BYTES of
         transformed tiles each, so that a chunk's V and M stay in cache between the transforms
-        and the GEMMs (a batch's V is several times the cache). The chunks are of equal size
+        and the GEMMs (a batch's V is several times the cache), and at least MIN_CHUNK_TILES
+        tiles. The chunks are of equal size
         (to a sample) and, when more than one, an even number of them, so that two or four
         threads share them evenly; the split does not depend on the thread count."""
         per = self.TH * self.TW
-        step = max(1, (nbytes or _CHUNK_BYTES) // (per * self.alpha ** 2 * channels * itemsize))
+        step = max(1, (nbytes or _CHUNK_BYTES) // (per * self.alpha ** 2 * channels * itemsize), -(-MIN_CHUNK_TILES // per))
         n = -(-self.N // step)
         n = min(self.N, n + n % 2) if n > 1 else 1
         step = -(-self.N // n)
