@@ -12,10 +12,12 @@ Discriminator D (image -> one logit, "real")::
 
     Conv2d(1, 64, 4, stride 2, pad 1) -> LeakyReLU(0.2)                         #  64 x 14 x 14
     -> Conv2d(64, 128, 4, stride 2, pad 1) -> BatchNorm2d -> LeakyReLU(0.2)     # 128 x  7 x  7
-    -> Flatten -> Linear(128*7*7, 1)
+    -> Conv2d(128, 256, 3, stride 2, pad 1) -> BatchNorm2d -> LeakyReLU(0.2)    # 256 x  4 x  4
+    -> Flatten -> Linear(256*4*4, 1)
 
-(``--no-d-batch-norm``, ``--d-dropout P`` and ``--d-kernel 5`` give the TensorFlow tutorial's
-discriminator.) ``--g-width`` / ``--d-width`` scale the channels (128 and 64 above).
+(``--d-depth 2`` drops the third convolution: Linear(128*7*7, 1) after the second, the
+discriminator of the earlier runs in docs/results.md. ``--no-d-batch-norm``, ``--d-dropout P``
+and ``--d-kernel 5`` give the TensorFlow tutorial's discriminator.) ``--g-width`` / ``--d-width`` scale the channels (128 and 64 above).
 Weights start as in the DCGAN paper: N(0, 0.02) for convolutions and linear maps, BatchNorm's
 gamma N(1, 0.02).
 
@@ -28,7 +30,8 @@ the stable ``max(a, 0) - a*t + log(1 + exp(-|a|))``)::
 One step: draw z, update D on a real batch and a fake one (``G(z).detach()``: no gradient into
 G), then update G through D with D frozen (``D.requires_grad_(False)``: D's weight gradients are
 not computed at all, only the gradient flowing back to the image). Adam(2e-4, betas (0.5,
-0.999)) for each, batch 64, as in the paper. One-sided label smoothing: D's target for real
+0.999)) for each, batch 64, as in the paper (``--lr-decay-from E``: both rates then fall
+linearly to 0 over epochs E to the last). One-sided label smoothing: D's target for real
 images is ``--real-label`` 0.9 (fakes stay 0, G's target stays 1).
 
 Sampling: from an exponential moving average of G's weights (``--ema 0.9995``, updated after
@@ -37,17 +40,18 @@ before sampling its BatchNorm layers get "standing" statistics: the mean of thei
 statistics over 20 fixed noise batches of 64 (``standing_statistics``), then it runs in eval
 mode like any network.
 
-Quality is measured, not eyeballed: a CNN classifier trained on the real MNIST labels
-classifies 1,000 generated digits (the EMA generator; G itself is reported next to it). Reported after every epoch: the
-share classified with probability >= 0.9 ("confident") and the entropy of the histogram of
-predicted classes (2.30 nats when uniform; low when the generator collapses to a few digits);
-the same numbers for 1,000 real test digits are the reference.
+Quality is measured, not eyeballed: a CNN trained on the real labels classifies 1,000 generated
+digits (the EMA generator; G itself next to it) after every epoch: the share with probability
+>= 0.9 ("confident") and the entropy of the predicted-class histogram (2.30 nats when uniform;
+low when G collapses to a few digits); 1,000 real test digits give the reference.
 
 Figures (under ``--out``): ``samples.png`` (the 8x8 grid from fixed noise after the last
 epoch), ``frames/epoch_NN.png`` (the same grid after every epoch), ``samples.gif`` (those frames
 animated; needs Pillow: ``pip install zerodl[images]``), ``losses.png`` (both losses per
 iteration and the quality per epoch), ``real_vs_generated.png``; all rewritten after every epoch,
 with the generator's weights (``generator.safetensors``), so a run stopped early keeps them.
+``--checkpoint FILE`` also writes the whole training state after every epoch and ``--resume
+FILE`` goes on from it exactly (``_gan_state.py``).
 
     python examples/dcgan.py [--data-dir DIR] [--quick] [--out DIR] [--epochs N]
 """
@@ -71,7 +75,7 @@ NOISE_DIM = 100
 # The recipe's defaults (the full run in docs/results.md used these).
 JUDGE_EPOCHS = 8  # trained to convergence (test accuracy flat from about 6 epochs): the measuring instrument
 DEEP_KERNEL, D_BATCH_NORM, D_DROPOUT, D_KERNEL, REAL_LABEL, EMA = 3, True, 0.0, 4, 0.9, 0.9995
-D_DEPTH, LR_DECAY_FROM = 2, 0
+D_DEPTH, LR_DECAY_FROM = 3, 0
 LR = 2e-4
 
 
@@ -266,16 +270,15 @@ def main(argv=None):
         p.add_argument("--deep-kernel", type=int, default=DEEP_KERNEL,
                        help=f"G: kernel of a stride-1 ConvTranspose2d at 7x7 (default {DEEP_KERNEL}; 0: none)")
         p.add_argument("--d-batch-norm", action=argparse.BooleanOptionalAction, default=D_BATCH_NORM,
-                       help=f"D: BatchNorm2d after its second convolution (default {D_BATCH_NORM})")
+                       help=f"D: BatchNorm2d after its second (and third) convolution (default {D_BATCH_NORM})")
         p.add_argument("--d-dropout", type=float, default=D_DROPOUT,
                        help=f"D: Dropout after each LeakyReLU (default {D_DROPOUT}; 0: none)")
         p.add_argument("--d-kernel", type=int, default=D_KERNEL, choices=(4, 5),
-                       help=f"D: kernel of its two strided convolutions (default {D_KERNEL})")
+                       help=f"D: kernel of its first two strided convolutions (default {D_KERNEL})")
         p.add_argument("--d-depth", type=int, default=D_DEPTH, choices=(2, 3),
                        help=f"D: strided convolutions (default {D_DEPTH}; 3 adds a 3x3 one to 4x4, 4x the width)")
         p.add_argument("--lr-decay-from", type=int, default=LR_DECAY_FROM,
-                       help="both learning rates fall linearly, step by step, from 2e-4 at the start of this "
-                            f"epoch to 0 at the end of the last (default {LR_DECAY_FROM}; 0: constant)")
+                       help=f"both learning rates fall linearly to 0 from this epoch on (default {LR_DECAY_FROM}: constant)")
         p.add_argument("--real-label", type=float, default=REAL_LABEL,
                        help=f"D's target for real images (default {REAL_LABEL}; < 1: one-sided label smoothing)")
         p.add_argument("--also-ema", type=float, default=None,
@@ -285,9 +288,7 @@ def main(argv=None):
         p.add_argument("--checkpoint", default=None,
                        help="write the whole training state to this file after every epoch (for --resume; "
                             "a {epoch} in the name, e.g. state_{epoch:02d}.safetensors, keeps one file per epoch)")
-        p.add_argument("--resume", default=None,
-                       help="go on from a --checkpoint file's epoch (same networks; later options, e.g. "
-                            "--lr-decay-from, may differ)")
+        p.add_argument("--resume", default=None, help="go on from a --checkpoint file (same networks; later options may differ)")
         p.add_argument("--ema", type=float, default=EMA,
                        help=f"decay of the generator's weight average used for sampling (default {EMA}; 0: none)")
 

@@ -9,7 +9,8 @@ PyTorch::
        - ConvTranspose2d(128, 64, 4, s2, p1) - BatchNorm2d - ReLU           # 14x14
        - ConvTranspose2d(64, 1, 4, s2, p1) - Tanh                           # 28x28
     D: Conv2d(1, 64, 4, s2, p1) - LeakyReLU(0.2) - Conv2d(64, 128, 4, s2, p1) - BatchNorm2d
-       - LeakyReLU(0.2) - Flatten - Linear(6272, 1)
+       - LeakyReLU(0.2) - Conv2d(128, 256, 3, s2, p1) - BatchNorm2d - LeakyReLU(0.2)      # 4x4
+       - Flatten - Linear(4096, 1)
 
 One step: D on a real batch (target 0.9, one-sided label smoothing) and on G(z).detach()
 (target 0), BCE with logits, Adam(2e-4, (0.5, 0.999)); then G through D with D frozen
@@ -32,7 +33,7 @@ BATCH, NOISE = 64, 100
 # examples/dcgan.py's defaults: widths, the stride-1 layer's kernel, D's BatchNorm / dropout /
 # kernel, D's target for real images
 G_WIDTH, D_WIDTH, DEEP_KERNEL, D_BATCH_NORM, D_DROPOUT, D_KERNEL, REAL_LABEL = 128, 64, 3, True, 0.0, 4, 0.9
-D_DEPTH = 2  # D's strided convolutions (3: a 3x3 one to 4x4, 4 * D_WIDTH channels)
+D_DEPTH = 3  # D's strided convolutions (3: a 3x3 one to 4x4, 4 * D_WIDTH channels)
 STEPS = 10
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
