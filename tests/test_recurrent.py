@@ -578,8 +578,8 @@ def test_relu_rnn_and_time_major_lstm_match_pytorch_when_available():
 @pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "numpy"])
 @pytest.mark.parametrize("zero_state", [True, False], ids=["zero-state", "given-state"])
 def test_lstm_in_row_pieces_matches_one_piece(monkeypatch, kernels, zero_state):
-    """The time loops over pieces of the batch rows (each row's recurrence is its own): the
-    values and every gradient those of the whole batch at once, 1 and 2 threads bitwise."""
+    """The time loops over pieces of the batch rows at two threads (each row's recurrence is its
+    own): the values and every gradient those of the whole batch at once (one thread)."""
     from tests._threads import one_then_two_threads
     from zerodl.functions import _recurrent_util, recurrent as recurrent_module
 
@@ -601,8 +601,11 @@ def test_lstm_in_row_pieces_matches_one_piece(monkeypatch, kernels, zero_state):
 
     whole = run()
     monkeypatch.setattr(_recurrent_util, "LSTM_PIECE_ELEMENTS", 8)
+    one, two = one_then_two_threads(run)  # one thread: the whole batch; two: 8 pieces
+    monkeypatch.setattr(_recurrent_util, "get_num_threads", lambda: 2)
     assert len(_recurrent_util.row_pieces(np.empty((T, N, 4, H)))) == 8
-    one, two = one_then_two_threads(run)
+    monkeypatch.setattr(_recurrent_util, "get_num_threads", lambda: 1)
+    assert _recurrent_util.row_pieces(np.empty((T, N, 4, H))) == [slice(None)]
     for a, b_, c in zip(whole, one, two):
-        np.testing.assert_allclose(b_, a, rtol=1e-12, atol=1e-12)
-        np.testing.assert_array_equal(c, b_)
+        np.testing.assert_array_equal(b_, a)
+        np.testing.assert_allclose(c, a, rtol=1e-12, atol=1e-12)

@@ -13,6 +13,7 @@ its OUTPUT ``y`` (every one of them allows it), so backward needs no saved pre-a
 import numpy as np
 
 from ..core import get_array_module
+from ..core.threads import get_num_threads
 from ._util import fixed_pieces
 
 
@@ -86,15 +87,16 @@ def check(op, x, h0, Wx, Wh, n_gates, extra=()):
     return N, T, F, H
 
 
-# The LSTM's time loops run in pieces of the batch's rows on the pool (_util.fixed_pieces)
-# with at least LSTM_PIECE_ELEMENTS gate values a step each: their GEMMs, tanh and kernels
-# release the GIL, so the pieces' steps run side by side.
+# With more than one thread the LSTM's time loops run in pieces of the batch's rows on the pool
+# (_util.fixed_pieces) with at least LSTM_PIECE_ELEMENTS gate values a step each: their GEMMs,
+# tanh and kernels release the GIL, so the pieces' steps run side by side. One thread keeps
+# the whole batch (the pieces' extra calls cost it; docs/benchmarks.md).
 LSTM_PIECE_ELEMENTS = 1 << 15
 
 
 def row_pieces(G):
     """Slices of the batch rows of G (T, N, 4, H) for the LSTM's time loops."""
-    if type(G) is not np.ndarray:
+    if type(G) is not np.ndarray or get_num_threads() < 2:
         return [slice(None)]
     return fixed_pieces(G.shape[1], G[0].size, LSTM_PIECE_ELEMENTS)
 
