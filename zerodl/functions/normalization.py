@@ -57,17 +57,14 @@ def _channel_sum(a, b=None):
 BN_PIECE_ELEMENTS = 1 << 17
 
 
+def _in_order(parts):
+    """The sum of the (C,) float64 arrays ``parts``, added in their order."""
+    return sum(parts[1:], parts[0])
+
+
 def _batch_pieces(x3):
     """Slices of x3's first axis (N, C, M) for the kernels."""
     return fixed_pieces(x3.shape[0], x3.size, BN_PIECE_ELEMENTS)
-
-
-def _added(parts):
-    """The sum of the (C,) float64 arrays ``parts``, in their order."""
-    total = parts[0].copy()
-    for part in parts[1:]:
-        total += part
-    return total
 
 
 def _fast_train(fast, x, gamma, beta, eps):
@@ -77,8 +74,8 @@ def _fast_train(fast, x, gamma, beta, eps):
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
     xh3, y3 = xhat.reshape(x3.shape), y.reshape(x3.shape)
     n, pieces = x3.size // x3.shape[1], _batch_pieces(x3)
-    mean = _added(map_chunks(lambda s: fast.channel_sums(x3[s], None, None), pieces)) / n
-    var = _added(map_chunks(lambda s: fast.channel_sums(x3[s], x3[s], mean), pieces)) / n
+    mean = _in_order(map_chunks(lambda s: fast.channel_sums(x3[s], None, None), pieces)) / n
+    var = _in_order(map_chunks(lambda s: fast.channel_sums(x3[s], x3[s], mean), pieces)) / n
     inv_std = 1.0 / np.sqrt(var + eps)
     mu, k = mean.astype(x.dtype), inv_std.astype(x.dtype)
     map_chunks(lambda s: fast.batch_norm_apply(x3[s], mu, k, gamma, beta, xh3[s], y3[s]), pieces)
@@ -90,7 +87,7 @@ def _fast_backward(fast, gy, xhat, scale, want_gx):
     g3 = gy.reshape(gy.shape[0], gy.shape[1], -1)
     xh3, pieces = xhat.reshape(g3.shape), _batch_pieces(g3)
     parts = map_chunks(lambda s: fast.batch_norm_sums(g3[s], xh3[s]), pieces)
-    gbeta, ggamma = _added([p[0] for p in parts]), _added([p[1] for p in parts])
+    gbeta, ggamma = _in_order([p[0] for p in parts]), _in_order([p[1] for p in parts])
     gx = None
     if want_gx:
         gx = np.empty_like(gy)

@@ -15,7 +15,7 @@ writes into an existing array (state or one scratch buffer), so a step allocates
 """
 import numpy as np
 
-from ..functions._util import POOL_MIN_ELEMENTS, fast_array, fast_module, over_batch
+from ..functions._util import fast_array, fast_module, over_batch
 from .optimizer import Optimizer, _bias_corrections, zeros_like
 
 
@@ -65,10 +65,8 @@ class Adam(Optimizer):
                     f = d.dtype.type
                     flat = [a.reshape(-1) for a in (d, g, m, v)]
                     coefficients = (f(b1), f(1.0 - b1)), (f(b2), f(1.0 - b2)), f(eps * sbc2), f(lr * sbc2 / bc1)
-                    if d.size < POOL_MIN_ELEMENTS:  # the usual case: one call, no slicing
-                        fast.adam_update(*flat, *coefficients)
-                    else:  # element by element, so any split gives the same bits: on the pool
-                        over_batch(lambda s: fast.adam_update(*(a[s] for a in flat), *coefficients), flat[0])
+                    # element by element, so any split gives the same bits: large ones on the pool
+                    over_batch(lambda s: fast.adam_update(*(a[s] for a in flat), *coefficients), flat[0])
                     continue
             tmp = buffer(d)
             # m = b1 * m + (1 - b1) * g
