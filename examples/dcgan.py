@@ -314,8 +314,8 @@ def main(argv=None):
     D = dcgan_init(discriminator(args.d_width, batch_norm=args.d_batch_norm, dropout=args.d_dropout,
                                  kernel=args.d_kernel, depth=args.d_depth))
     opt_G, opt_D = adam(G), adam(D)
-    if not 0.0 <= args.ema < 1.0:
-        raise SystemExit(f"dcgan.py: --ema must be in [0, 1), got {args.ema}")
+    if not 0.0 <= args.ema < 1.0 or args.lr_decay_from < 0:
+        raise SystemExit(f"dcgan.py: --ema must be in [0, 1) and --lr-decay-from >= 0, got {args.ema}, {args.lr_decay_from}")
     G_ema = G.copy() if args.ema else None
     G_also = G.copy() if args.also_ema else None
     real_all = x_train * 2 - 1  # the generator's range: [-1, 1]

@@ -81,6 +81,11 @@ def test_dcgan_resume_refuses_another_file(tmp_path, monkeypatch, capsys):
              "--resume", str(tmp_path / "weights.safetensors"))
 
 
+def test_dcgan_refuses_a_negative_decay_epoch(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit, match=r"--lr-decay-from >= 0, got 0.9995, -1"):
+        _run("dcgan", tmp_path, monkeypatch, capsys, "--epochs", "2", "--steps", "1", "--lr-decay-from", "-1")
+
+
 def test_autoencoder_quick(tmp_path, monkeypatch, capsys):
     out, r = _run("autoencoder", tmp_path, monkeypatch, capsys)
     for key in ("dense_test_mse", "conv_test_mse", "denoising_test_mse_vs_clean"):
