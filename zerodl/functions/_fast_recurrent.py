@@ -11,7 +11,7 @@ stays float32.
 """
 import numba
 
-__all__ = ["lstm_gates_cell", "lstm_grad_factors", "lstm_grad_step"]
+__all__ = ["lstm_gates_cell", "lstm_grad_step"]
 
 _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
@@ -32,41 +32,23 @@ def lstm_gates_cell(a, m, k, c_prev, c):
 
 
 @_jit
-def lstm_grad_factors(G, c0, cs, tcs, Kc, Ko, Kh):
-    """What backward multiplies the carried gradients by, for every step: from the gates
-    G (T, N, 4, H), the cells c_t (cs, (T, N, H); c0 before the first) and tanh(c_t) (tcs)::
-
-        Kc = [g i(1-i), c_prev f(1-f), i (1-g^2)]  (T, N, 3, H)
-        Ko = o(1-o) tanh(c)                        (T, N, H)
-        Kh = (1 - tanh(c)^2) o                     (T, N, H)
-    """
-    T, N, _, H = G.shape
-    one = G.dtype.type(1)
-    for t in range(T):
-        for n in range(N):
-            for j in range(H):
-                i, f, g, o = G[t, n, 0, j], G[t, n, 1, j], G[t, n, 2, j], G[t, n, 3, j]
-                c_prev = c0[n, j] if t == 0 else cs[t - 1, n, j]
-                tc = tcs[t, n, j]
-                Kc[t, n, 0, j] = g * (i * (one - i))
-                Kc[t, n, 1, j] = c_prev * (f * (one - f))
-                Kc[t, n, 2, j] = i * (one - g * g)
-                Ko[t, n, j] = (o * (one - o)) * tc
-                Kh[t, n, j] = (one - tc * tc) * o
-
-
-@_jit
-def lstm_grad_step(ghs_t, dh, dc, Kc_t, Ko_t, Kh_t, f_t, dA_t):
-    """One backward step: with d = ghs_t + dh and dc <- dc + d * Kh_t (all (N, H)),
-    dA_t (N, 4, H) = [Kc_t * dc, Ko_t * d]; then dc <- dc * f_t, in place (the cell gradient
-    carried to the step before)."""
+def lstm_grad_step(ghs_t, dh, dc, gates_t, c_prev, tc_t, dA_t):
+    """One backward step, from the step's gates gates_t (N, 4, H) (i, f, g, o), the cell
+    before it c_prev and tanh(c_t) tc_t (both (N, H)): with d = ghs_t + dh and
+    dc <- dc + d * (1 - tc^2) o (all (N, H)), dA_t (N, 4, H) =
+    [dc g i(1-i), dc c_prev f(1-f), dc i(1-g^2), d o(1-o) tc]; then dc <- dc * f, in place
+    (the cell gradient carried to the step before). Each factor is formed as the NumPy path's
+    ``Kc``, ``Ko``, ``Kh`` (recurrent.LSTM.backward), so the bits are the same."""
     N, H = dh.shape
+    one = dh.dtype.type(1)
     for n in range(N):
         for j in range(H):
+            i, f, g, o = gates_t[n, 0, j], gates_t[n, 1, j], gates_t[n, 2, j], gates_t[n, 3, j]
+            tc = tc_t[n, j]
             d = ghs_t[n, j] + dh[n, j]
-            c = dc[n, j] + d * Kh_t[n, j]
-            dA_t[n, 0, j] = Kc_t[n, 0, j] * c
-            dA_t[n, 1, j] = Kc_t[n, 1, j] * c
-            dA_t[n, 2, j] = Kc_t[n, 2, j] * c
-            dA_t[n, 3, j] = Ko_t[n, j] * d
-            dc[n, j] = c * f_t[n, j]
+            c = dc[n, j] + d * ((one - tc * tc) * o)
+            dA_t[n, 0, j] = (g * (i * (one - i))) * c
+            dA_t[n, 1, j] = (c_prev[n, j] * (f * (one - f))) * c
+            dA_t[n, 2, j] = (i * (one - g * g)) * c
+            dA_t[n, 3, j] = ((o * (one - o)) * tc) * d
+            dc[n, j] = c * f

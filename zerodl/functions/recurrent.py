@@ -207,13 +207,11 @@ class LSTM(_Cell):
         # Everything the carried gradients get multiplied by, for all steps at once:
         #   dA[t, :, :3] = dc * Kc[t]  (i, f, g)    dA[t, :, 3] = dh * Ko[t]  (o)
         #   dc += dh * Kh[t]                         dc carried to step t-1: dc * f[t]
+        # (the kernels form these factors inside each step instead, in the row pieces)
         dact, dract = self.act.grad, self.ract.grad
         kernels = self.kernels
-        Kc = xp.empty((T, N, 3, H), dtype=G.dtype)
-        if kernels is not None:
-            Ko, Kh = xp.empty((T, N, H), dtype=G.dtype), xp.empty((T, N, H), dtype=G.dtype)
-            kernels.lstm_grad_factors(G, c0, cs, tcs, Kc, Ko, Kh)
-        else:
+        if kernels is None:
+            Kc = xp.empty((T, N, 3, H), dtype=G.dtype)
             xp.multiply(g, dract(i), out=Kc[:, :, 0])
             xp.multiply(_steps_before(xp, c0, cs), dract(f), out=Kc[:, :, 1])
             xp.multiply(i, dact(g), out=Kc[:, :, 2])
@@ -234,7 +232,8 @@ class LSTM(_Cell):
                 dc = xp.array(dc, dtype=G.dtype)  # the kernel updates it in place
             for t in range(T - 1, -1, -1):
                 if kernels is not None:
-                    kernels.lstm_grad_step(ghs[t, rows], dh, dc, Kc[t, rows], Ko[t, rows], Kh[t, rows], f[t, rows], dA[t, rows])
+                    c_prev = cs[t - 1, rows] if t else c0[rows]
+                    kernels.lstm_grad_step(ghs[t, rows], dh, dc, G[t, rows], c_prev, tcs[t, rows], dA[t, rows])
                 else:
                     dh = ghs[t, rows] + dh
                     dc = dc + dh * Kh[t, rows]
