@@ -275,9 +275,12 @@ def test_large_im2col_columns_are_split_for_the_pool_whatever_the_threads():
 def test_chunks_hold_at_least_min_chunk_tiles_tiles():
     """Small images of many channels: chunks of at least MIN_CHUNK_TILES tiles (the GEMMs' rows),
     whatever the byte budget says; still equal, an even number, covering the batch."""
-    t = wg.Tiles((64, 512, 4, 4), (1, 1), None, 4, 6)  # one tile per sample
+    m = wg.MIN_CHUNK_TILES
+    t = wg.Tiles((m, 512, 4, 4), (1, 1), None, 4, 6)  # one tile per sample
     chunks = list(t.chunks(512, 4))
-    assert [(c[0], c[1]) for c in chunks] == [(0, 64)]
-    t = wg.Tiles((256, 512, 4, 4), (1, 1), None, 4, 6)
+    assert [(c[0], c[1]) for c in chunks] == [(0, m)]
+    t = wg.Tiles((4 * m, 512, 4, 4), (1, 1), None, 4, 6)
     chunks = list(t.chunks(512, 4))
-    assert [(c[0], c[1]) for c in chunks] == [(0, 64), (64, 128), (128, 192), (192, 256)]
+    assert [(c[0], c[1]) for c in chunks] == [(k * m, (k + 1) * m) for k in range(4)]
+    t = wg.Tiles((m, 512, 8, 8), (1, 1), None, 4, 6)  # four tiles per sample: m // 4 samples a chunk
+    assert [(c[0], c[1]) for c in t.chunks(512, 4)] == [(k * m // 4, (k + 1) * m // 4) for k in range(4)]

@@ -56,7 +56,7 @@ AT = np.array([[1, 1, 1, 1, 1, 0],
 _CHUNK_BYTES = 1 << 20
 # ... but at least this many tiles (the GEMMs' rows): a chunk of a few tiles of many channels
 # (a small image, a stride-2 layer's phase images) would run GEMMs too thin to be efficient.
-MIN_CHUNK_TILES = 64
+MIN_CHUNK_TILES = 128
 # Below this many input channels im2col's single GEMM (K = 9 * C) is the faster one.
 MIN_CHANNELS = 8
 enabled = os.environ.get("ZERODL_WINOGRAD", "1") != "0"
