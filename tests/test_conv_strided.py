@@ -1,4 +1,5 @@
-"""The strided conv path on phase images (``Windows.phased``), on the NumPy code and on the
+"""The strided conv path on phase images (``Windows.phased``) and, for the same convs, the narrow
+sweep that small outputs take (``Windows.narrow``), on the NumPy code and on the
 Numba kernels of ``_fast_conv`` (where numba is installed): the layers of examples/dcgan.py and
 odd strides against naive float64 loops, chunked or not, and against PyTorch in float32 at the
 DCGAN's shapes (skipped without torch); BatchNorm at those shapes against PyTorch too."""
@@ -26,6 +27,13 @@ def kernels(request, monkeypatch):
         monkeypatch.setattr(windows_module, "fast_kernels", lambda: None)
     return request.param
 
+
+@pytest.fixture(params=["phased", "narrow"], autouse=True)
+def sweep(request, monkeypatch):
+    """... and with every strided sweep phased, then with every one narrow (whatever its size)."""
+    monkeypatch.setattr(windows_module, "NARROW_MAX_PIXELS", 0 if request.param == "phased" else 10 ** 9)
+    return request.param
+
 # x shape, W shape (conv2d), stride, padding: all with C*KH*KW > C_out, so phased
 PHASED = [
     ((2, 2, 8, 8), (3, 2, 4, 4), 2, 1),          # DCGAN's discriminator layer, small
@@ -41,10 +49,11 @@ def _t(a, requires_grad=True):
 
 
 @pytest.mark.parametrize("xs, ws, stride, padding", PHASED)
-def test_phased_conv2d_matches_naive_values_and_grads(xs, ws, stride, padding):
+def test_phased_conv2d_matches_naive_values_and_grads(sweep, xs, ws, stride, padding):
     x, W, b = RNG.standard_normal(xs), RNG.standard_normal(ws), RNG.standard_normal(ws[0])
-    assert windows_module.Windows("conv2d", xs, ws[2:], windows_module.pair(stride, "", "", 1),
-                               windows_module.pair(padding, "", "", 0), c_out=ws[0]).phased
+    w = windows_module.Windows("conv2d", xs, ws[2:], windows_module.pair(stride, "", "", 1),
+                               windows_module.pair(padding, "", "", 0), c_out=ws[0])
+    assert (w.phased, w.narrow) == ((True, False) if sweep == "phased" else (False, True))
     y = F.conv2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)
     np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
     check_grads(lambda x, W, b: F.conv2d(x, W, b, stride=stride, padding=padding), [x, W, b])

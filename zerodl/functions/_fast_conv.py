@@ -13,12 +13,16 @@ Shapes (T = KH*KW kernel taps, P = SH*SW phases, S = the flattened size of a pha
     cols   (C, T, n, L)    the chunk's columns in the layout of ``im2col(per_sample=False)``
     phase, offset (T,)     the phase image each tap reads and where its run starts
 
+Narrow sweeps (strided, few output pixels: ``Windows.narrow``) read the unpadded chunk x
+(n, C, H, W) straight into columns (C, KH, KW, n, OH, OW) and add them back (``gather_windows``,
+``scatter_windows``), window by window: runs of OW values, too short for NumPy.
+
 This module imports numba at import time; ``windows.py`` imports it lazily (and not at all with
 ``ZERODL_NUMBA=0``).
 """
 import numba
 
-__all__ = ["add_taps", "copy_taps", "widen", "unwiden"]
+__all__ = ["add_taps", "copy_taps", "widen", "unwiden", "gather_windows", "scatter_windows"]
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -78,3 +82,36 @@ def unwiden(out, b, y, Q):
                 dst = y[m, c, r]
                 for s in range(OW):
                     dst[s] = src[r * Q + s] + bc
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def gather_windows(xp, cols, SH, SW):
+    """im2col of a narrow sweep: ``cols[c, i, j, m, r, s] = xp[m, c, r*SH + i, s*SW + j]``;
+    xp (n, C, Hp, Wp) the padded chunk (``Windows.pad``), cols (C, KH, KW, n, OH, OW)."""
+    C, KH, KW, n, OH, OW = cols.shape
+    for c in range(C):
+        for i in range(KH):
+            for j in range(KW):
+                for m in range(n):
+                    for r in range(OH):
+                        src = xp[m, c, r * SH + i]
+                        dst = cols[c, i, j, m, r]
+                        for s in range(OW):
+                            dst[s] = src[s * SW + j]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def scatter_windows(cols, buf, SH, SW):
+    """col2im of a narrow sweep, the adjoint of ``gather_windows``: adds every window's column
+    values into the padded buffer buf (n, C, Hp, Wp) at the pixels it read, the taps in the
+    order (i, j) as ``Windows.col2im_add`` adds them, so the bits are its own."""
+    C, KH, KW, n, OH, OW = cols.shape
+    for m in range(n):
+        for c in range(C):
+            for i in range(KH):
+                for j in range(KW):
+                    for r in range(OH):
+                        src = cols[c, i, j, m, r]
+                        dst = buf[m, c, r * SH + i]
+                        for s in range(OW):
+                            dst[s * SW + j] += src[s]

@@ -29,6 +29,11 @@ The book's picture, made fast:
   phase images (rows a, a + SH, ..., columns b, b + SW, ...); kernel tap (i, j) reads phase
   (i % SH, j % SW) at the window start plus (i // SH, j // SW), a stride-1 sweep, so wide rows
   apply there (rows of Wq = ceil(Wp / SW) columns), and ``merge`` puts a gradient's phases back.
+- **Narrow sweeps** (strides > 1, at most ``NARROW_MAX_PIXELS`` output pixels, e.g. 7x7 -> 4x4):
+  the phase images' wide rows would waste a large share of a small output (5 columns for 4),
+  so these take the exact columns (C*KH*KW, n*OH*OW), one GEMM per chunk; with Numba the
+  columns are gathered from the padded chunk and added back by ``_fast_conv``'s
+  ``gather_windows`` / ``scatter_windows`` (runs of OW values, too short for NumPy).
 
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
@@ -52,6 +57,9 @@ _CHUNK_BYTES_PHASED = 1 << 20
 # Columns at least this big go in at least _MIN_CHUNKS chunks, for the pool's threads (smaller:
 # the hand-off would cost more than it saves).
 _POOL_MIN_BYTES, _MIN_CHUNKS = 1 << 20, 4
+# Strided sweeps with at most this many output pixels are narrow (module docstring; the
+# measurements that set it are in docs/benchmarks.md).
+NARROW_MAX_PIXELS = 16
 # Temporaries up to this size that never leave this module live in reused scratch buffers.
 _SCRATCH_MAX = 64 << 20
 _scratch_bufs = threading.local()
@@ -118,8 +126,12 @@ class Windows:
         # Wide rows (for a conv with c_out output channels) pay when each output row has more
         # window rows to pack (C*KH*KW) than output rows to trim (c_out): measured, not guessed.
         self.wide = c_out is not None and self.CKK > c_out
+        strided = self.SH > 1 or self.SW > 1
+        self.narrow = self.wide and strided and self.OH * self.OW <= NARROW_MAX_PIXELS
+        if self.narrow:
+            self.wide = False
         # A strided sweep is wide on the phase images (see ``split``): SH*SW of them, Hq x Wq each.
-        self.phased = self.wide and (self.SH > 1 or self.SW > 1)
+        self.phased = self.wide and strided
         self.Hq, self.Wq = -(-self.Hp // self.SH), -(-self.Wp // self.SW)
         self.Q = self.Wq if self.wide else self.OW
         self.L = self.OH * self.Q  # columns per sample
@@ -261,6 +273,10 @@ class Windows:
             col.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q)[...] = win
         else:  # the same OH*Q-long runs, only written to other places
             col = _scratch(xp, "col", (self.CKK, n * self.L), x.dtype)
+            fast = fast_kernels() if self.narrow and xp.__name__ == "numpy" else None
+            if fast is not None:  # runs of OW values: too short for NumPy's copies
+                fast.gather_windows(buf, col.reshape(self.C, self.KH, self.KW, n, self.OH, self.OW), self.SH, self.SW)
+                return col
             col.reshape(self.C, self.KH, self.KW, n, self.OH, self.Q)[...] = win.transpose(1, 2, 3, 0, 4, 5)
         return col
 
@@ -300,7 +316,7 @@ class Windows:
         if W2 is not None:
             C_out = W2.shape[0]
             y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
-        per_sample = self.Q == self.OW
+        per_sample = self.Q == self.OW and not self.narrow
         G = None if gy is None else gy.shape[1]
 
         def chunk(n0_n1):  # on zerodl's thread pool: fills y[n0:n1], returns the chunk's gW.T
@@ -352,7 +368,7 @@ class Windows:
         def chunk(n0_n1):  # on zerodl's thread pool: fills gx[n0:n1]
             n0, n1 = n0_n1
             n = n1 - n0
-            if self.Q == self.OW:  # one GEMM per sample
+            if self.Q == self.OW and not self.narrow:  # one GEMM per sample
                 gcol = _scratch(xp, "col", (n, self.CKK, self.L), gy.dtype)
                 xp.matmul(W2.T, self.widen(gy[n0:n1]), out=gcol)
                 gcol = gcol.reshape(n, self.C, self.KH, self.KW, self.OH, self.Q)
@@ -367,8 +383,10 @@ class Windows:
             else:
                 buf = _scratch(xp, "pad", (n, self.C, self.Hp + self.wide, self.Wp), gy.dtype)
             buf.fill(0)
-            fast = fast_kernels() if self.phased and self.Q != self.OW and xp.__name__ == "numpy" else None
-            if fast is not None:
+            fast = fast_kernels() if ((self.phased and self.Q != self.OW) or self.narrow) and xp.__name__ == "numpy" else None
+            if fast is not None and self.narrow:
+                fast.scatter_windows(cols.reshape(self.C, self.KH, self.KW, n, self.OH, self.OW), buf, self.SH, self.SW)
+            elif fast is not None:
                 fast.add_taps(cols.reshape(self.C, self.KH * self.KW, n, self.L),
                               buf.reshape(n, self.C, self.SH * self.SW, -1), *self.tap_table())
             else:
