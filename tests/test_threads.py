@@ -116,7 +116,18 @@ def test_zerodl_train_threads(tmp_path, capsys):
 
 
 # --- the chunk pool (map_chunks) -----------------------------------------------------------
-def test_map_chunks_keeps_order_and_shares_the_items_over_threads():
+@pytest.fixture(params=["spin", "executor"])
+def pool(request, monkeypatch):
+    """map_chunks's workers: the spinning pool (with numba) and the ThreadPoolExecutor."""
+    if request.param == "spin":
+        pytest.importorskip("numba")
+        assert threads.fast_module("core._fast_spin") is not None
+    else:
+        monkeypatch.setattr(threads, "_spin_pool", lambda workers: None)
+    return request.param
+
+
+def test_map_chunks_keeps_order_and_shares_the_items_over_threads(pool):
     import threading
     from zerodl.core import threads as th
 
@@ -155,7 +166,7 @@ def test_map_chunks_keeps_order_and_shares_the_items_over_threads():
         zd.set_num_threads(before_n)
 
 
-def test_map_chunks_passes_errors_through():
+def test_map_chunks_passes_errors_through(pool):
     from zerodl.core import threads as th
 
     before = th.get_num_threads()
@@ -171,6 +182,70 @@ def test_map_chunks_passes_errors_through():
             th.map_chunks(boom, range(4))
     finally:
         zd.set_num_threads(before)
+
+
+def test_map_chunks_from_two_threads_at_once(pool):
+    """A second caller while the workers are busy runs its items itself: both get their results."""
+    import threading
+
+    pytest.importorskip("threadpoolctl")
+    before = threads.get_num_threads()
+    out, errors = {}, []
+
+    def caller(k):
+        try:
+            for r in range(20):
+                got = threads.map_chunks(lambda i: (time.sleep(0.0005), k * 100 + i + r)[1], range(6))
+                assert got == [k * 100 + i + r for i in range(6)]
+            out[k] = True
+        except BaseException as e:  # noqa: BLE001  (reported below)
+            errors.append(e)
+
+    try:
+        zd.set_num_threads(2)
+        ts = [threading.Thread(target=caller, args=(k,)) for k in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        assert not errors and out == {0: True, 1: True, 2: True}
+    finally:
+        zd.set_num_threads(before)
+
+
+def test_spin_pool_in_a_forked_child_and_after_growing(pool):
+    """A forked child has none of its parent's worker threads: it makes its own pool; asking for
+    more threads than the pool has grows it."""
+    import multiprocessing
+
+    pytest.importorskip("threadpoolctl")
+    before = threads.get_num_threads()
+    try:
+        zd.set_num_threads(2)
+        assert threads.map_chunks(lambda i: i + 1, range(4)) == [1, 2, 3, 4]
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as p:
+            assert p.apply_async(_square_chunks, (5,)).get(timeout=60) == [i * i for i in range(5)]
+        zd.set_num_threads(4)
+        assert threads.map_chunks(lambda i: -i, range(9)) == [-i for i in range(9)]
+    finally:
+        zd.set_num_threads(before)
+
+
+def _square_chunks(n):
+    zd.set_num_threads(2)
+    return threads.map_chunks(lambda i: i * i, range(n))
+
+
+def test_wait_while_kernel():
+    pytest.importorskip("numba")
+    from zerodl.core import _fast_spin
+
+    flags, scratch = np.zeros(2, dtype=np.int64), np.zeros(8, dtype=np.int64)
+    assert not _fast_spin.wait_while(flags, 1, 0, scratch, 1000)  # unchanged: gives up after its rounds
+    flags[1] = 3
+    assert _fast_spin.wait_while(flags, 1, 0, scratch, 1000)
+    assert _fast_spin.wait_while(flags, 1, 2, scratch, 0)  # zero rounds: one look
 
 
 def test_zerodl_sets_the_openblas_idle_timeout_before_numpy_loads():

@@ -31,6 +31,9 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+from .kernels import fast_module
+from .spin_pool import SpinPool
+
 __all__ = ["set_num_threads", "get_num_threads", "available_cores", "thread_info", "map_chunks"]
 
 ENV_VARS = ("ZERODL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -182,6 +185,22 @@ def _blas_one_thread_each(controllers):
                     c.set_num_threads(n)
 
 
+def _spin_pool(workers):
+    """The spinning pool (``spin_pool``) with at least ``workers`` workers, made or grown now;
+    None without Numba (or with ``ZERODL_NUMBA=0``): the executor's workers serve then."""
+    kernels = fast_module("core._fast_spin")
+    if kernels is None:
+        return None
+    with _pool_lock:
+        pool = _pool.get("spin")
+        if pool is None or pool.size < workers or _pool.get("spin_pid") != os.getpid():
+            if pool is not None and _pool.get("spin_pid") == os.getpid():
+                pool.close()
+            pool = _pool["spin"] = SpinPool(workers, kernels, _POOL_PREFIX)
+            _pool["spin_pid"] = os.getpid()  # a forked child has none of its parent's threads
+    return pool
+
+
 def map_chunks(fn, items):
     """``[fn(item) for item in items]``, the items shared out over ``get_num_threads()`` threads.
 
@@ -189,6 +208,9 @@ def map_chunks(fn, items):
     kernels) releases the GIL: every core then works on the whole op, not only inside its GEMMs.
     The calling thread works too: it and n - 1 pool workers take the items in turn from one
     counter (one hand-off per worker, not per item). Meanwhile BLAS runs one thread per worker.
+    With Numba the workers are a ``spin_pool.SpinPool`` (they spin, without the GIL, a short
+    while before sleeping, so back-to-back ops do not wait for a thread to wake), else a
+    ``ThreadPoolExecutor``; a second thread calling map_chunks while one runs works alone.
     Each item's result is what the serial loop gives, in the items' order. Runs in the calling
     thread alone when one thread is asked for, for a single item, inside a worker (no nesting),
     or when the BLAS pool cannot be controlled (no threadpoolctl: its own threads would then
@@ -201,13 +223,18 @@ def map_chunks(fn, items):
     controllers = _blas_controllers()
     if not controllers:
         return [fn(item) for item in items]
-    with _pool_lock:
-        if _pool["size"] < n - 1:
-            if _pool["executor"] is not None:
-                _pool["executor"].shutdown(wait=False)
-            _pool["executor"] = ThreadPoolExecutor(n - 1, thread_name_prefix=_POOL_PREFIX)
-            _pool["size"] = n - 1
-        executor = _pool["executor"]
+    spin = _spin_pool(n - 1)
+    if spin is None:
+        with _pool_lock:
+            forked = _pool.get("pid") != os.getpid()  # a forked child has none of its parent's threads
+            if _pool["size"] < n - 1 or forked:
+                if _pool["executor"] is not None and not forked:
+                    _pool["executor"].shutdown(wait=False)
+                _pool["executor"] = ThreadPoolExecutor(n - 1, thread_name_prefix=_POOL_PREFIX)
+                _pool["size"], _pool["pid"] = n - 1, os.getpid()
+            executor = _pool["executor"]
+    elif not spin.try_acquire():  # another thread's map_chunks has the workers: this one runs here
+        return [fn(item) for item in items]
     results = [None] * len(items)
     taken = itertools.count()  # next() on it is atomic under the GIL: each index goes to one thread
 
@@ -219,6 +246,13 @@ def map_chunks(fn, items):
         finally:
             _working.active = False
 
+    if spin is not None:
+        try:
+            with _blas_one_thread_each(controllers):
+                spin.run(work, n - 1)
+        finally:
+            spin.release()
+        return results
     with _blas_one_thread_each(controllers):
         futures = [executor.submit(work) for _ in range(n - 1)]
         try:

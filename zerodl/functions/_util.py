@@ -1,35 +1,22 @@
 """Raw-array helpers shared by the ops (no graph here): modules of ``functions`` import these
 from here, never each other's private names."""
-import importlib
 import math
-import os
 
 import numpy as np
 from numpy.exceptions import AxisError
 
 from ..core import Config, get_array_module
+from ..core.kernels import fast_module as _fast_module
 from ..core.threads import get_num_threads, map_chunks
-
-_fast_modules = {}
-
 
 def fast_module(name):
     """The Numba kernel module ``name`` when numba is installed and the environment variable
     ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy code then does the same work).
 
     ``name`` is a module of ``zerodl.functions`` (``"_fast_winograd"``) or a path under zerodl
-    (``"optim._fast_adam"``). Imported lazily, once: numba is optional (zerodl[fast]).
+    (``"optim._fast_adam"``); see ``core.kernels``.
     """
-    if name not in _fast_modules:
-        module = None
-        if os.environ.get("ZERODL_NUMBA", "1") != "0":
-            path = f"{__package__}.{name}" if "." not in name else f"{__package__.partition('.')[0]}.{name}"
-            try:
-                module = importlib.import_module(path)
-            except ImportError:
-                module = None
-        _fast_modules[name] = module
-    return _fast_modules[name]
+    return _fast_module(name if "." in name else f"functions.{name}")
 
 
 # Below this many elements an op runs in one piece: the pool's hand-off would cost more.
