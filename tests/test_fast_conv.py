@@ -25,6 +25,12 @@ def test_kernels_match_numpy(monkeypatch, dtype, shape, kernel, stride, padding,
     monkeypatch.setattr(windows_module, "NARROW_MAX_PIXELS", 0)  # the wide path, whatever the output size
     w = windows_module.Windows("t", shape, kernel, stride, padding, c_out=c_out)
     assert w.wide and w.Q != w.OW and w.phased == (stride != (1, 1))
+    _numpy_and_numba_agree(monkeypatch, w, shape, c_out, dtype)
+
+
+def _numpy_and_numba_agree(monkeypatch, w, shape, c_out, dtype):
+    """im2col, forward (with the weight gradient, with a bias) and fold of the sweep ``w`` on
+    the NumPy code and on the kernels: the same bits. Returns (x, W2, gy, the kernels' results)."""
     x = RNG.standard_normal(shape).astype(dtype)
     W2 = RNG.standard_normal((c_out, w.CKK)).astype(dtype)
     b = RNG.standard_normal(c_out).astype(dtype)
@@ -35,9 +41,10 @@ def test_kernels_match_numpy(monkeypatch, dtype, shape, kernel, stride, padding,
         col = w.im2col(x, per_sample=False).copy()
         y, gW = w.correlate(x, W2, gy=gy)
         out[name] = (col, y, gW, w.fold(gy, W2), w.correlate(x, W2, b))
-    for a, b in zip(out["numpy"], out["numba"]):
-        assert a.dtype == b.dtype == dtype
-        np.testing.assert_array_equal(a, b)  # the same sums in the same order
+    for a, b_ in zip(out["numpy"], out["numba"]):
+        assert a.dtype == b_.dtype == dtype
+        np.testing.assert_array_equal(a, b_)  # the same sums in the same order
+    return x, W2, gy, out["numba"]
 
 
 # narrow sweeps (strided, at most NARROW_MAX_PIXELS output pixels): DCGAN's third D layer, odd sizes
@@ -63,26 +70,13 @@ def _conv_reference(x, W, stride, padding):
 def test_narrow_kernels_match_numpy_and_the_wide_path(monkeypatch, dtype, shape, kernel, stride, padding, c_out):
     w = windows_module.Windows("t", shape, kernel, stride, padding, c_out=c_out)
     assert w.narrow and not w.wide and not w.phased and w.Q == w.OW and w.OH * w.OW <= windows_module.NARROW_MAX_PIXELS
-    x = RNG.standard_normal(shape).astype(dtype)
-    W2 = RNG.standard_normal((c_out, w.CKK)).astype(dtype)
-    b = RNG.standard_normal(c_out).astype(dtype)
-    gy = RNG.standard_normal((shape[0], c_out, w.OH, w.OW)).astype(dtype)
-    out = {}
-    for name, fast in (("numpy", None), ("numba", _fast_conv)):
-        monkeypatch.setattr(windows_module, "fast_kernels", lambda: fast)
-        col = w.im2col(x, per_sample=False).copy()
-        y, gW = w.correlate(x, W2, gy=gy)
-        out[name] = (col, y, gW, w.fold(gy, W2), w.correlate(x, W2, b))
-    for a, b_ in zip(out["numpy"], out["numba"]):
-        assert a.dtype == b_.dtype == dtype
-        np.testing.assert_array_equal(a, b_)  # the same sums in the same order
+    x, W2, gy, (_, y, gW, gx, _) = _numpy_and_numba_agree(monkeypatch, w, shape, c_out, dtype)
     # against the wide (phased) sweep of the same conv and the definition
     monkeypatch.setattr(windows_module, "NARROW_MAX_PIXELS", 0)
     wide = windows_module.Windows("t", shape, kernel, stride, padding, c_out=c_out)
     assert wide.phased
     y_wide, gW_wide = wide.correlate(x, W2, gy=gy)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-    _, y, gW, gx, _ = out["numba"]
     np.testing.assert_allclose(y, y_wide, **tol)
     np.testing.assert_allclose(gW, gW_wide, **tol)
     np.testing.assert_allclose(gx, wide.fold(gy, W2), **tol)
