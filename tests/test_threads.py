@@ -121,7 +121,8 @@ def pool(request, monkeypatch):
     """map_chunks's workers: the spinning pool (with numba) and the ThreadPoolExecutor."""
     if request.param == "spin":
         pytest.importorskip("numba")
-        assert threads.fast_module("core._fast_spin") is not None
+        if threads.fast_module("core._fast_spin") is None:
+            pytest.skip("ZERODL_NUMBA=0: the executor serves")
     else:
         monkeypatch.setattr(threads, "_spin_pool", lambda workers: None)
     return request.param
