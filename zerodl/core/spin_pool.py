@@ -14,14 +14,18 @@ import numpy as np
 
 __all__ = ["SpinPool", "SPIN_ROUNDS"]
 
-# A worker's spin before it sleeps, in rounds of ``_fast_spin.wait_while`` (about 1 ns each):
-# long enough to span the gap between two ops of a training step, short enough not to keep a
-# core from BLAS's own threads for long (docs/benchmarks.md, "The chunk pool's hand-off").
+# A worker's spin before it sleeps, in rounds of ``_fast_spin.wait_while`` (well under 1 ns
+# each): long enough to span the gap between two ops of a training step, short enough not to
+# keep a core from BLAS's own threads for long (docs/benchmarks.md, "Issue 15, the morning
+# session": a three times longer spin slowed the GEMM after a pool op).
 SPIN_ROUNDS = 100_000
 _WAIT_ROUNDS = 100_000  # the caller's rounds between looks at signals (Ctrl-C)
 
 
 class SpinPool:
+    """``size`` daemon worker threads named ``name-<w>``; ``run`` hands them a job (see the
+    module docstring), ``close`` lets them end."""
+
     def __init__(self, size, kernels, name="zerodl-chunks"):
         self.size, self.kernels = size, kernels
         # flags[0]: the number of the job posted; flags[1 + w]: the last job worker w finished

@@ -13,9 +13,10 @@ Shapes (T = KH*KW kernel taps, P = SH*SW phases, S = the flattened size of a pha
     cols   (C, T, n, L)    the chunk's columns in the layout of ``im2col(per_sample=False)``
     phase, offset (T,)     the phase image each tap reads and where its run starts
 
-Narrow sweeps (strided, few output pixels: ``Windows.narrow``) read the unpadded chunk x
-(n, C, H, W) straight into columns (C, KH, KW, n, OH, OW) and add them back (``gather_windows``,
-``scatter_windows``), window by window: runs of OW values, too short for NumPy.
+Narrow sweeps (strided, few output pixels: ``Windows.narrow``) read the padded chunk
+(n, C, Hp, Wp) straight into columns (C, KH, KW, n, OH, OW) and add them back
+(``gather_windows``, ``scatter_windows``), window by window: runs of OW values, too short for
+NumPy's copies.
 
 This module imports numba at import time; ``windows.py`` imports it lazily (and not at all with
 ``ZERODL_NUMBA=0``).

@@ -9,6 +9,7 @@ from ..core import Config, get_array_module
 from ..core.kernels import fast_module as _fast_module
 from ..core.threads import get_num_threads, map_chunks
 
+
 def fast_module(name):
     """The Numba kernel module ``name`` when numba is installed and the environment variable
     ``ZERODL_NUMBA`` is not ``0``, else None (the NumPy code then does the same work).
