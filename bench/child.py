@@ -245,9 +245,11 @@ def measure(args) -> dict:
 
 
 def sgemm(threads: int) -> dict:
-    """numpy's SGEMM rate with this process's BLAS (core type and malloc as for the runs)."""
+    """numpy's SGEMM rate with this process's BLAS (core type and malloc as for the runs), the
+    host's pure-Python speed and the chunk pool's hand-off at ``threads`` (bench.machine)."""
     from bench import machine
-    return {"ok": True, "gflops": machine.sgemm_gflops(threads), "blas": machine.numpy_blas()}
+    return {"ok": True, "gflops": machine.sgemm_gflops(threads), "blas": machine.numpy_blas(),
+            "python_loop_s": machine.python_loop_seconds(), "handoff_us": machine.handoff_us(threads)}
 
 
 def main(argv=None) -> int:

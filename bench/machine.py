@@ -72,6 +72,52 @@ def sgemm_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:
     return 2.0 * n**3 / best / 1e9
 
 
+def python_loop_seconds(repeats: int = 3, n: int = 3_000_000) -> float:
+    """Best-of-``repeats`` seconds of a pure-Python loop of ``n`` additions: how fast this host
+    runs the interpreter right now (the per-op Python cost every framework's loop pays), so
+    matrices from different hosts or hours can be told apart."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0, s = time.perf_counter(), 0
+        for i in range(n):
+            s += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def handoff_us(threads: int, calls: int = 300) -> float | None:
+    """Median microseconds of an empty two-item ``zerodl`` ``map_chunks`` at ``threads``
+    threads: what handing an op's pieces to the chunk pool's worker and back costs on this host
+    (the floor under every op that zerodl shares out over threads). None for one thread, where
+    nothing is handed off."""
+    if threads < 2:
+        return None
+    import zerodl as zd
+    from zerodl.core.threads import map_chunks
+
+    zd.set_num_threads(threads)
+    times = []
+    for _ in range(calls + 20):
+        t0 = time.perf_counter()
+        map_chunks(lambda item: None, (0, 1))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times[20:]) * 1e6)
+
+
+def host_rows(probes: dict) -> list[tuple[str, str]]:
+    """Report rows from the SGEMM children's readings (thread count -> ``child.sgemm`` result)."""
+    loops = [r["python_loop_s"] for r in probes.values() if r.get("python_loop_s")]
+    handoffs = {k: r["handoff_us"] for k, r in probes.items() if r.get("handoff_us") is not None}
+    rows = []
+    if loops:
+        rows.append(("Pure-Python loop, 3,000,000 additions (best of 3, in each SGEMM child)",
+                     ", ".join(f"{t:.3f} s" for t in loops)))
+    if handoffs:
+        rows.append(("zerodl chunk pool, an empty two-item map_chunks (median of 300)",
+                     "; ".join(f"{us:.0f} µs with {k} threads" for k, us in handoffs.items())))
+    return rows
+
+
 def load_average() -> str:
     try:
         return ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -523,6 +523,7 @@ def main(argv=None, prog="python bench/run.py") -> int:
     rows = summarize(runs, workloads, args.threads, active + list(skipped), opts)
     machine_rows = machine.describe(infos, blas=blas)
     machine_rows += describe_env(args.blas_coretype, args.malloc)
+    machine_rows += machine.host_rows(sgemm_runs)
     body = render(rows, runs, args, opts, machine_rows, sgemm_rate, skipped, command,
                   started, load_before, load_after)
     print(body)
@@ -531,6 +532,8 @@ def main(argv=None, prog="python bench/run.py") -> int:
         log(f"wrote {args.markdown}")
     if args.json:
         args.json.write_text(json.dumps({"command": command, "sgemm_gflops": sgemm_rate,
+                                         "host": {k: {f: r.get(f) for f in ("python_loop_s", "handoff_us")}
+                                                  for k, r in sgemm_runs.items()},
                                          "runs": runs}, indent=1))
     return 0
 
