@@ -2,6 +2,7 @@
 the fallback without threadpoolctl, bad values, and ``zerodl train --threads``."""
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -247,6 +248,33 @@ def test_wait_while_kernel():
     flags[1] = 3
     assert _fast_spin.wait_while(flags, 1, 0, scratch, 1000)
     assert _fast_spin.wait_while(flags, 1, 2, scratch, 0)  # zero rounds: one look
+
+
+def test_store_and_wait_kernel():
+    pytest.importorskip("numba")
+    from zerodl.core import _fast_spin
+
+    flags, scratch = np.zeros(3, dtype=np.int64), np.zeros(8, dtype=np.int64)
+    assert not _fast_spin.store_and_wait(flags, 2, 7, 0, 0, scratch, 1000)  # stored, then gave up
+    assert flags.tolist() == [0, 0, 7]
+    flags[0] = 1
+    assert _fast_spin.store_and_wait(flags, 1, 5, 0, 0, scratch, 1000)  # the watched flag moved
+    assert flags.tolist() == [1, 5, 7]
+
+
+def test_spin_pool_reports_each_job_done_before_run_returns():
+    pytest.importorskip("numba")
+    from zerodl.core import _fast_spin
+    from zerodl.core.spin_pool import SpinPool
+
+    pool, seen = SpinPool(2, _fast_spin, "test-spin"), []
+    try:
+        for job in range(1, 40):
+            pool.run(lambda: seen.append(threading.current_thread().name), 2)
+            assert pool.flags.tolist() == [job, job, job]  # both workers' stores landed
+        assert {"test-spin-0", "test-spin-1"} <= set(seen)
+    finally:
+        pool.close()
 
 
 def test_zerodl_sets_the_openblas_idle_timeout_before_numpy_loads():

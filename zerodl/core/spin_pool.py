@@ -47,10 +47,14 @@ class SpinPool:
         self._caller.release()
 
     def _loop(self, w):
-        flags, scratch, seen = self.flags, np.zeros(8, dtype=np.int64), 0
-        wait_while = self.kernels.wait_while
+        flags, scratch, seen, done = self.flags, np.zeros(8, dtype=np.int64), 0, None
+        wait_while, store_and_wait = self.kernels.wait_while, self.kernels.store_and_wait
         while True:
-            if not wait_while(flags, 0, seen, scratch, SPIN_ROUNDS):
+            if done is None:
+                changed = wait_while(flags, 0, seen, scratch, SPIN_ROUNDS)
+            else:  # the job finished is reported from inside the compiled wait (see store_and_wait)
+                changed, done = store_and_wait(flags, 1 + w, done, 0, seen, scratch, SPIN_ROUNDS), None
+            if not changed:
                 with self.cond:
                     self.sleepers += 1
                     while flags[0] == seen and not self.closing:
@@ -67,7 +71,7 @@ class SpinPool:
                     self.job()
                 except BaseException as e:  # handed to the caller, which raises it
                     self.errors[w] = e
-            flags[1 + w] = job
+            done = job
 
     def run(self, work, active):
         """``work()`` here and in workers 0 .. active - 1; returns when every worker is done."""
