@@ -47,3 +47,15 @@ def test_host_rows_name_each_reading():
     pool = next(v for k, v in rows.items() if k.startswith("zerodl chunk pool"))
     assert loop == "0.250 s, 0.260 s" and pool == "118 µs with 2 threads"
     assert machine.host_rows({1: {"ok": True, "gflops": 90.0}}) == []  # an older child's reading
+
+
+def test_pool_handoff_bench_times_every_pool_and_job(restore_threads):
+    from bench import pool_handoff
+
+    results = pool_handoff.measure(rounds=1, calls=3)
+    pools = {p for p, _ in results}
+    assert {"executor", "one thread"} <= pools and {j for _, j in results} == {"empty", "exp, 2 x 1 MiB"}
+    assert all(len(v) == 1 and v[0] > 0 for v in results.values())
+    from zerodl.core import threads
+
+    assert threads._spin_pool.__name__ == "_spin_pool"  # put back afterwards

@@ -1,7 +1,11 @@
 """The chunk pool's workers when Numba is installed: they wait for the next job spinning
 without the GIL for a short while (``SPIN_ROUNDS``) before they sleep, and the caller waits
-for them the same way, so that an op shared by two threads pays about a microsecond for the
-hand-off instead of the tens a sleeping thread takes to wake (OpenMP runtimes spin likewise).
+for them the same way, so that an op shared by two threads does not also pay for a sleeping
+thread to wake (OpenMP runtimes spin likewise). What is left of a hand-off is the GIL: a worker
+that sees a job must take the GIL from the caller, which lets go of it in its first NumPy call
+or kernel, and waking a thread that waits for the GIL took some 25-30 µs on the VMs measured
+(docs/benchmarks.md, "Issue 15 on an Intel host"). A finished job is reported from inside the
+compiled wait (``_fast_spin.store_and_wait``), so the caller never waits for the GIL there.
 
 ``SpinPool(size, kernels).run(work, active)`` runs ``work()`` in the calling thread and in
 ``active`` of the ``size`` workers and returns when they are all done, raising a worker's
