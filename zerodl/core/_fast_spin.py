@@ -34,8 +34,4 @@ def store_and_wait(flags, j, done, i, value, scratch, rounds):
     held the GIL, and the caller would sleep on the GIL until the worker let it go, a wake of
     tens of microseconds (docs/benchmarks.md, "the chunk pool's hand-off")."""
     flags[j] = done
-    for k in range(rounds):
-        if flags[i] != value:
-            return True
-        scratch[k & 7] = k
-    return flags[i] != value
+    return wait_while(flags, i, value, scratch, rounds)

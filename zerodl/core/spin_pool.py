@@ -39,6 +39,9 @@ class SpinPool:
         self.cond = threading.Condition()
         self.sleepers, self.closing = 0, False
         self._caller = threading.Lock()
+        # compiled (or loaded from Numba's cache) here, before the workers start: a worker
+        # compiling on its first wait would leave the first jobs to the caller alone
+        kernels.store_and_wait(np.zeros(2, dtype=np.int64), 1, 0, 0, 1, self.scratch, 0)
         self.threads = [threading.Thread(target=self._loop, args=(w,), name=f"{name}-{w}", daemon=True)
                         for w in range(size)]
         for t in self.threads:
@@ -51,14 +54,12 @@ class SpinPool:
         self._caller.release()
 
     def _loop(self, w):
-        flags, scratch, seen, done = self.flags, np.zeros(8, dtype=np.int64), 0, None
-        wait_while, store_and_wait = self.kernels.wait_while, self.kernels.store_and_wait
+        flags, scratch, seen = self.flags, np.zeros(8, dtype=np.int64), 0
+        store_and_wait = self.kernels.store_and_wait
         while True:
-            if done is None:
-                changed = wait_while(flags, 0, seen, scratch, SPIN_ROUNDS)
-            else:  # the job finished is reported from inside the compiled wait (see store_and_wait)
-                changed, done = store_and_wait(flags, 1 + w, done, 0, seen, scratch, SPIN_ROUNDS), None
-            if not changed:
+            # reports job ``seen`` done (again, harmlessly, after a wake with no new job) from
+            # inside the compiled wait, the GIL let go (see store_and_wait), then waits for the next
+            if not store_and_wait(flags, 1 + w, seen, 0, seen, scratch, SPIN_ROUNDS):
                 with self.cond:
                     self.sleepers += 1
                     while flags[0] == seen and not self.closing:
@@ -75,7 +76,6 @@ class SpinPool:
                     self.job()
                 except BaseException as e:  # handed to the caller, which raises it
                     self.errors[w] = e
-            done = job
 
     def run(self, work, active):
         """``work()`` here and in workers 0 .. active - 1; returns when every worker is done."""
