@@ -73,7 +73,7 @@ def test_winograd_float32_error_is_small(transforms):
 def test_compiled_transforms_equal_the_numpy_reference():
     fast = _fast_or_skip()
     for dtype in (np.float64, np.float32):
-        for N, C, H, W_, p in [(2, 8, 7, 7, 1), (3, 5, 14, 13, 2), (1, 3, 3, 3, 0), (2, 3, 6, 9, 1)]:
+        for N, C, H, W_, p in [(2, 8, 7, 7, 1), (3, 5, 14, 13, 2), (1, 3, 3, 3, 0), (2, 3, 6, 9, 1), (2, 16, 10, 11, 2)]:
             t = wg.Tiles((N, C, H, W_), (p, p))
             xh = RNG.standard_normal((N, H, W_, C)).astype(dtype)
             m = RNG.standard_normal((t.T, 36, 4)).astype(dtype)

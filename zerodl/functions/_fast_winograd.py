@@ -28,22 +28,37 @@ def _pad(xh, PH, PW, Hp, Wp):
 
 
 @_jit
-def _input(buf, TH, TW, v):
-    """buf (N, 4*TH+2, 4*TW+2, C) padded -> v (T, 36, C) = B^T d B per tile."""
-    N, C = buf.shape[0], buf.shape[3]
-    dt = buf.dtype.type
+def _input(xh, PH, PW, TH, TW, v):
+    """xh (N, H, W, C), unpadded -> v (T, 36, C) = B^T d B per tile of the image zero-padded by
+    (PH, PW) (and beyond its far edges). The padding is never built: a row outside the image is
+    read as row 0 times 0 (so the channel loops stay branch-free), a column outside it is zero."""
+    N, H, W, C = xh.shape
+    dt = xh.dtype.type
     two, four, five = dt(2), dt(4), dt(5)
+    rows = np.empty((6, 6, C), dtype=xh.dtype)
+    r = np.empty(6, dtype=np.int64)
+    mask = np.empty(6, dtype=xh.dtype)
     for nt in range(N * TH):
         n, th = nt // TH, nt % TH
-        rows = np.empty((6, 6, C), dtype=buf.dtype)
+        y0 = 4 * th - PH
+        for i in range(6):
+            inside = 0 <= y0 + i < H
+            r[i] = y0 + i if inside else 0
+            mask[i] = 1 if inside else 0
+        r0, r1, r2, r3, r4, r5 = r[0], r[1], r[2], r[3], r[4], r[5]
+        m0, m1, m2, m3, m4, m5 = mask[0], mask[1], mask[2], mask[3], mask[4], mask[5]
+        img = xh[n]
         for tw in range(TW):
             t = nt * TW + tw
-            y0, x0 = 4 * th, 4 * tw
+            x0 = 4 * tw - PW
             for j in range(6):
                 x = x0 + j
+                if x < 0 or x >= W:
+                    rows[:, j, :] = 0
+                    continue
                 for c in range(C):
-                    d0, d1, d2 = buf[n, y0, x, c], buf[n, y0 + 1, x, c], buf[n, y0 + 2, x, c]
-                    d3, d4, d5 = buf[n, y0 + 3, x, c], buf[n, y0 + 4, x, c], buf[n, y0 + 5, x, c]
+                    d0, d1, d2 = m0 * img[r0, x, c], m1 * img[r1, x, c], m2 * img[r2, x, c]
+                    d3, d4, d5 = m3 * img[r3, x, c], m4 * img[r4, x, c], m5 * img[r5, x, c]
                     rows[0, j, c] = four * d0 - five * d2 + d4
                     rows[1, j, c] = d3 + d4 - four * (d1 + d2)
                     rows[2, j, c] = four * (d1 - d2) - d3 + d4
@@ -158,7 +173,7 @@ def _grad_output(gy, TH, TW, g):
 # The same signatures as ``winograd.NumpyTransforms`` (the constant matrices are built in).
 def transform_input(xh, t, bt, out):
     """xh (N, H, W, C) -> out (T, 36, C)."""
-    _input(_pad(xh, t.PH, t.PW, 4 * t.TH + 2, 4 * t.TW + 2), t.TH, t.TW, out)
+    _input(np.ascontiguousarray(xh), t.PH, t.PW, t.TH, t.TW, out)
 
 
 def transform_output(m, t, at, bias, out):
