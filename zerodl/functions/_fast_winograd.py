@@ -18,15 +18,6 @@ from numba import njit
 _jit = njit(cache=True, fastmath=True, nogil=True)
 
 
-@njit(cache=True, fastmath=True, nogil=True)
-def _pad(xh, PH, PW, Hp, Wp):
-    """xh (N, H, W, C) zero-padded to (N, Hp, Wp, C)."""
-    N, H, W, C = xh.shape
-    buf = np.zeros((N, Hp, Wp, C), dtype=xh.dtype)
-    buf[:, PH:PH + H, PW:PW + W, :] = xh
-    return buf
-
-
 @_jit
 def _input(xh, PH, PW, TH, TW, v):
     """xh (N, H, W, C), unpadded -> v (T, 36, C) = B^T d B per tile of the image zero-padded by
@@ -191,10 +182,11 @@ def transform_grad_output(gyh, t, at, out):
 # Any tiling (alpha x alpha tiles stepping by m) and matrices: the loops run over the
 # matrices' entries, zeros skipped, the channels innermost as above (F(4x4, 2x2) uses these).
 @_jit
-def _sandwich_any(src, TH, TW, m, L, out):
+def _sandwich_any(src, PH, PW, TH, TW, m, L, out):
     """src (N, H, W, C) -> out (T, alpha^2, C) = L d L^T per tile, L (alpha, k): the k x k tile
-    at (m * tile row, m * tile column), zero beyond H, W. The input transform is L = B^T on the
-    padded image (k = alpha), the output gradient's L = A on gy (k = m)."""
+    at (m * tile row - PH, m * tile column - PW) of src, zero outside it (the padding is never
+    built). The input transform is L = B^T (k = alpha), the output gradient's L = A on gy
+    (k = m, no padding)."""
     N, H, W, C = src.shape
     A, K = L.shape
     rows = np.empty((A, K, C), dtype=src.dtype)
@@ -202,20 +194,21 @@ def _sandwich_any(src, TH, TW, m, L, out):
         n, th = nt // TH, nt % TH
         for tw in range(TW):
             t = nt * TW + tw
-            y0, x0 = m * th, m * tw
-            ni, nj = min(K, H - y0), min(K, W - x0)
+            y0, x0 = m * th - PH, m * tw - PW
+            i0, i1 = max(0, -y0), min(K, H - y0)
+            j0, j1 = max(0, -x0), min(K, W - x0)
             rows[:] = 0
             for a in range(A):
-                for i in range(ni):
+                for i in range(i0, i1):
                     w = L[a, i]
                     if w != 0:
-                        for j in range(nj):
+                        for j in range(j0, j1):
                             for c in range(C):
                                 rows[a, j, c] += w * src[n, y0 + i, x0 + j, c]
             out[t] = 0
             for a in range(A):
                 for b in range(A):
-                    for j in range(nj):
+                    for j in range(j0, j1):
                         w = L[b, j]
                         if w != 0:
                             for c in range(C):
@@ -262,8 +255,7 @@ class AnyTiles:
 
     @staticmethod
     def transform_input(xh, t, bt, out):
-        halo = t.alpha - t.m
-        _sandwich_any(_pad(xh, t.PH, t.PW, t.m * t.TH + halo, t.m * t.TW + halo), t.TH, t.TW, t.m, bt, out)
+        _sandwich_any(np.ascontiguousarray(xh), t.PH, t.PW, t.TH, t.TW, t.m, bt, out)
 
     @staticmethod
     def transform_output(m, t, at, bias, out):
@@ -273,7 +265,7 @@ class AnyTiles:
 
     @staticmethod
     def transform_grad_output(gyh, t, at, out):
-        _sandwich_any(np.ascontiguousarray(gyh), t.TH, t.TW, t.m, np.ascontiguousarray(at.T), out)
+        _sandwich_any(np.ascontiguousarray(gyh), 0, 0, t.TH, t.TW, t.m, np.ascontiguousarray(at.T), out)
 
 
 @_jit
