@@ -124,6 +124,8 @@ CONV_CASES = [
     ((3, 4, 6, 6), (2, 4, 1, 1), 1, 0),
     ((2, 2, 8, 8), (3, 2, 3, 3), 3, 0),
     ((2, 1, 6, 7), (2, 1, 2, 3), 1, 2),
+    ((2, 1, 7, 6), (10, 1, 3, 3), 1, 1),  # the channels-last output (conv.nhwc_output)
+    ((2, 1, 9, 8), (10, 1, 3, 3), 2, 1),
 ]
 
 
@@ -135,6 +137,27 @@ def test_conv2d_values_and_grads_vs_naive(xs, ws, stride, padding):
     assert y.shape == ref.shape
     np.testing.assert_allclose(y.data, ref, rtol=1e-10, atol=1e-12)
     check_grads(lambda x_, W_, b_: F.conv2d(x_, W_, b_, stride=stride, padding=padding), [x, W, b])
+
+
+def test_first_3x3_layer_gives_channels_last_output_and_takes_either_gradient_layout(monkeypatch):
+    """A 3x3 im2col conv with >= 8 output channels (one input channel: no Winograd) returns
+    channels-last memory; its weight gradient is the same from a channels-last gy (what a
+    Winograd layer after it sends back) as from a C-contiguous one, and as with the option off."""
+    x, W, b = RNG.standard_normal((3, 1, 9, 8)), RNG.standard_normal((12, 1, 3, 3)), RNG.standard_normal(12)
+    gy = RNG.standard_normal((3, 12, 9, 8))
+    grads = []
+    for nhwc, gy_layout in [(True, "nhwc"), (True, "nchw"), (False, "nchw")]:
+        monkeypatch.setattr(conv_module, "nhwc_output", lambda W_, x_, on=nhwc: on)
+        Wt, bt = _t(W), _t(b)
+        y = F.conv2d(_t(x, requires_grad=False), Wt, bt, padding=1)
+        assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous == nhwc and y.data.flags.c_contiguous != nhwc
+        np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, 1, 1), rtol=1e-10, atol=1e-12)
+        g = np.ascontiguousarray(gy.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if gy_layout == "nhwc" else gy
+        y.backward(zd.tensor(g))
+        grads.append((Wt.grad.copy(), bt.grad.copy()))
+    for gW, gb in grads[1:]:
+        np.testing.assert_allclose(gW, grads[0][0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(gb, grads[0][1], rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_without_bias_and_first_layer_skips_input_grad(monkeypatch):

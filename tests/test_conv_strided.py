@@ -9,6 +9,7 @@ import pytest
 import zerodl as zd
 import zerodl.functions as F
 from zerodl.functions import windows as windows_module
+from zerodl.functions._util import pair
 
 from test_conv import check_grads, naive_conv2d, naive_conv_transpose2d
 
@@ -51,8 +52,8 @@ def _t(a, requires_grad=True):
 @pytest.mark.parametrize("xs, ws, stride, padding", PHASED)
 def test_phased_conv2d_matches_naive_values_and_grads(sweep, xs, ws, stride, padding):
     x, W, b = RNG.standard_normal(xs), RNG.standard_normal(ws), RNG.standard_normal(ws[0])
-    w = windows_module.Windows("conv2d", xs, ws[2:], windows_module.pair(stride, "", "", 1),
-                               windows_module.pair(padding, "", "", 0), c_out=ws[0])
+    w = windows_module.Windows("conv2d", xs, ws[2:], pair(stride, "", "", 1),
+                               pair(padding, "", "", 0), c_out=ws[0])
     assert (w.phased, w.narrow) == ((True, False) if sweep == "phased" else (False, True))
     y = F.conv2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)
     np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, stride, padding), rtol=1e-10, atol=1e-12)
@@ -62,8 +63,8 @@ def test_phased_conv2d_matches_naive_values_and_grads(sweep, xs, ws, stride, pad
 @pytest.mark.parametrize("xs, ws, stride, padding", PHASED)
 def test_phased_conv_transpose2d_matches_naive_values_and_grads(xs, ws, stride, padding):
     # the transposed conv whose output has xs's shape: input of the conv's output shape
-    SH, SW = windows_module.pair(stride, "", "", 1)
-    PH, PW = windows_module.pair(padding, "", "", 0)
+    SH, SW = pair(stride, "", "", 1)
+    PH, PW = pair(padding, "", "", 0)
     OH, OW = (xs[2] + 2 * PH - ws[2]) // SH + 1, (xs[3] + 2 * PW - ws[3]) // SW + 1
     x, W, b = RNG.standard_normal((xs[0], ws[0], OH, OW)), RNG.standard_normal(ws), RNG.standard_normal(ws[1])
     y = F.conv_transpose2d(_t(x), _t(W), _t(b), stride=stride, padding=padding)

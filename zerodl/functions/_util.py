@@ -20,6 +20,19 @@ def fast_module(name):
     return _fast_module(name if "." in name else f"functions.{name}")
 
 
+def pair(v, name, op, minimum):
+    """``v`` (an int or an (h, w) pair) as a pair of ints ``>= minimum``."""
+    both = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(both) != 2 or not all(isinstance(p, int) and p >= minimum for p in both):
+        raise ValueError(f"{op}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
+    return both
+
+
+def check_image(op, x, what="input"):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got {tuple(x.shape)}")
+
+
 # Below this many elements an op runs in one piece: the pool's hand-off would cost more.
 POOL_MIN_ELEMENTS = 1 << 18
 

@@ -9,9 +9,12 @@ conv2d's adjoint on the same windows, its backward packing gy's columns once for
 
 Everything goes through ``xp`` (NumPy or CuPy) and keeps the input's dtype.
 """
+import numpy as np
+
 from ..core import Function, get_array_module
 from . import strided_winograd, winograd
-from .windows import Windows, check_image, pair
+from ._util import check_image, pair
+from .windows import Windows
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
@@ -38,6 +41,13 @@ def _input_grad(w, gy, W):
         full = Windows("conv2d", gy.shape, (w.KH, w.KW), (1, 1), padding, c_out=w.C)
         return full.correlate(gy, winograd.flipped(W).reshape(w.C, -1))
     return w.fold(gy, W.reshape(W.shape[0], -1))
+
+
+def nhwc_output(W, x):
+    """Whether an im2col conv2d gives its output channels-last (``Windows.correlate``): a 3x3
+    kernel with enough output channels for a Winograd layer (which reads channels-last without
+    a copy, and whose input gradient comes back channels-last) to be the likely next one."""
+    return W.shape[2:] == (3, 3) and W.shape[0] >= winograd.MIN_CHANNELS and get_array_module(x) is np
 
 
 class Conv2d(Function):
@@ -70,7 +80,7 @@ class Conv2d(Function):
             self.w = strided_winograd.StridedWinogradConv(x.shape, self.padding)
             return self.w.forward(x, W, b)
         self.w = Windows("conv2d", x.shape, W.shape[2:], self.stride, self.padding, c_out=W.shape[0])
-        return self.w.correlate(x, W.reshape(W.shape[0], -1), b)
+        return self.w.correlate(x, W.reshape(W.shape[0], -1), b, channels_last=nhwc_output(W, x))
 
     def backward(self, gy):
         w, W = self.w, self.W

@@ -71,19 +71,6 @@ def fast_kernels():
 
 
 # ----------------------------------------------------------------------------- helpers
-def pair(v, name, op, minimum):
-    """``v`` (an int or an (h, w) pair) as a pair of ints ``>= minimum``."""
-    both = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(both) != 2 or not all(isinstance(p, int) and p >= minimum for p in both):
-        raise ValueError(f"{op}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
-    return both
-
-
-def check_image(op, x, what="input"):
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got {tuple(x.shape)}")
-
-
 def _scratch(xp, slot, shape, dtype):
     """An uninitialised array for a temporary that does not outlive the call, reused between calls.
 
@@ -295,43 +282,56 @@ class Windows:
                 win[:, :, i, j] += gcol[:, :, i, j]
 
     # --- conv2d on raw arrays ------------------------------------------------------------
-    def correlate(self, x, W2, b=None, gy=None):
+    def correlate(self, x, W2, b=None, gy=None, channels_last=False):
         """conv2d's forward: W2 (C_out, C*KH*KW) @ im2col(x) (+ b) -> y (N, C_out, OH, OW).
 
         With ``gy`` (N, G, OH, OW) also the weight gradient of ``weight_grad(x, gy)`` from the
-        same columns (packed once): returns ``(y, gW)``.
+        same columns (packed once): returns ``(y, gW)``. With ``channels_last`` (honoured where
+        ``nhwc_out`` allows) y's memory is (N, OH, OW, C_out), each sample's GEMM turned round
+        (im2col(x).T @ W2.T): what a Winograd layer after it reads without a copy.
         """
-        y, gW = self._sweep(x, W2, b, gy)
+        y, gW = self._sweep(x, W2, b, gy, channels_last and self.nhwc_out)
         return y if gy is None else (y, gW)
+
+    @property
+    def nhwc_out(self):
+        """Whether ``correlate`` can give a channels-last y: the per-sample GEMM path."""
+        return self.Q == self.OW and not self.narrow
 
     def weight_grad(self, x, gy):
         """conv2d's weight gradient: sum over samples of gy @ im2col(x).T -> (G, C*KH*KW)."""
         return self._sweep(x, None, None, gy)[1]
 
-    def _sweep(self, x, W2, b, gy):
-        """One pass over chunks of im2col(x): ``W2 @ col (+ b)`` when W2 is given, and the sum of
-        ``gy @ col.T`` when gy is; returns (y or None, gW or None)."""
+    def _sweep(self, x, W2, b, gy, nhwc=False):
+        """One pass over chunks of im2col(x): ``W2 @ col (+ b)`` when W2 is given (channels-last
+        with ``nhwc``), and the sum of ``gy @ col.T`` when gy is; returns (y or None, gW or None)."""
         xp = get_array_module(x)
         y = None
         if W2 is not None:
             C_out = W2.shape[0]
-            y = xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
-        per_sample = self.Q == self.OW and not self.narrow
+            y_nhwc = xp.empty((self.N, self.OH, self.OW, C_out), dtype=x.dtype) if nhwc else None
+            y = y_nhwc.transpose(0, 3, 1, 2) if nhwc else xp.empty((self.N, C_out, self.OH, self.OW), dtype=x.dtype)
+        per_sample = self.nhwc_out
         G = None if gy is None else gy.shape[1]
+        gy_nhwc = None  # a channels-last gy (from a Winograd layer's input gradient), as such
+        if gy is not None and per_sample and not gy.flags.c_contiguous and gy.transpose(0, 2, 3, 1).flags.c_contiguous:
+            gy_nhwc = gy.transpose(0, 2, 3, 1)
 
         def chunk(n0_n1):  # on zerodl's thread pool: fills y[n0:n1], returns the chunk's gW.T
             n0, n1 = n0_n1
             n = n1 - n0
             gW_T = None  # transposed: a faster GEMM shape
             col = self.im2col(x[n0:n1], per_sample=per_sample)
-            if per_sample:  # one GEMM per sample, straight into y
+            if per_sample:  # one GEMM per sample, straight into y (turned round for a channels-last y)
                 if W2 is not None:
-                    out = y[n0:n1].reshape(n, C_out, self.L)
-                    xp.matmul(W2, col, out=out)
+                    out = y_nhwc[n0:n1].reshape(n, self.L, C_out) if nhwc else y[n0:n1].reshape(n, C_out, self.L)
+                    xp.matmul(*((col.transpose(0, 2, 1), W2.T) if nhwc else (W2, col)), out=out)
                     if b is not None:
-                        out += b[:, None]
+                        out += b if nhwc else b[:, None]
                 if gy is not None:
-                    gW_T = (col @ gy[n0:n1].reshape(n, G, self.L).transpose(0, 2, 1)).sum(axis=0)
+                    g = (gy[n0:n1].reshape(n, G, self.L).transpose(0, 2, 1) if gy_nhwc is None
+                         else gy_nhwc[n0:n1].reshape(n, self.L, G))
+                    gW_T = (col @ g).sum(axis=0)
                 return gW_T
             # Wide rows: the output is copied out anyway (dropping the extra columns, adding
             # the bias), so it can also be put back in sample order: then the whole chunk is
