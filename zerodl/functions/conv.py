@@ -86,10 +86,8 @@ class Conv2d(Function):
         w, W = self.w, self.W
         gW = gb = None
         wants_gb = len(self.inputs) > 2 and self.needs_grad(2)
-        if isinstance(w, winograd.WinogradConv):
-            gx = w.input_grad(gy, W) if self.needs_grad(0) else None
-            if self.needs_grad(1):  # the bias gradient from the same chunks of gy
-                gW, gb = w.weight_grad(gy, bias=wants_gb)
+        if isinstance(w, winograd.WinogradConv):  # both in one pass; gb from the same chunks of gy
+            gx, gW, gb = w.gradients(gy, W, self.needs_grad(0), self.needs_grad(1), wants_gb)
         else:
             gx = _input_grad(w, gy, W) if self.needs_grad(0) else None
             gW = w.weight_grad(self.x, gy).reshape(W.shape) if self.needs_grad(1) else None
@@ -160,9 +158,8 @@ class ConvTranspose2d(Function):
             if self.needs_grad(1):
                 gW, _ = w.weight_grad(self.x)
         elif isinstance(w, winograd.WinogradConv):  # the equivalent conv2d's gradients
-            gx = w.input_grad(gy, winograd.flipped(W)) if self.needs_grad(0) else None
-            if self.needs_grad(1):
-                gWc, gb = w.weight_grad(gy, bias=wants_gb)
+            gx, gWc, gb = w.gradients(gy, winograd.flipped(W), self.needs_grad(0), self.needs_grad(1), wants_gb)
+            if gWc is not None:
                 gW = get_array_module(gy).ascontiguousarray(winograd.flipped(gWc))
         elif self.needs_grad(0) and self.needs_grad(1):  # both from the same columns of gy
             gx, gW = w.correlate(gy, W.reshape(W.shape[0], -1), gy=self.x)

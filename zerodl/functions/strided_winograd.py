@@ -196,12 +196,12 @@ class StridedWinogradConv(WinogradConv):
         """Transform x's phase images into the kept V only (what ``weight_grad`` reads), no GEMMs."""
         self._correlate(self.space_to_depth(x), None, self.tiles, keep=self)
 
-    def input_grad(self, gy, W):
-        """gy (N, C_out, H2 - 1, W2 - 1) -> gx (N, C, H, W)."""
+    def _input_grad_work(self, gy, W):
+        """``input_grad``: gy (N, C_out, H2 - 1, W2 - 1) -> gx (N, C, H, W)."""
         tiles = Tiles(gy.shape, (1, 1), (self.H2, self.W2), 4, 5)
-        return self.depth_to_space(self._correlate(gy, phase_transform(W, gy.dtype, flip=True), tiles))
+        chunk, chunks, finish = self._correlate_work(gy, phase_transform(W, gy.dtype, flip=True), tiles)
+        return chunk, chunks, lambda parts: self.depth_to_space(finish(parts))
 
-    def weight_grad(self, gy, bias=False):
-        """-> (gW (C_out, C, 4, 4) from the kept V, gb (C_out,) or None)."""
-        mu, gb = self._transformed_weight_grad(gy, bias)
-        return phase_grad_transform(mu, self.C, gy.dtype), gb
+    def _weight_from_transformed(self, mu, dtype):
+        """dL/dU -> gW (C_out, C, 4, 4)."""
+        return phase_grad_transform(mu, self.C, dtype)

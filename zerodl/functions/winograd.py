@@ -246,6 +246,10 @@ class WinogradConv:
         """conv2d(x, W) + bias, chunk by chunk (on zerodl's thread pool), from W's transform
         u (alpha^2, C, C_out); with ``keep`` its V is kept as ``keep.v``. With u None only that
         V is made (what ``weight_grad`` reads): no GEMMs, no output (None)."""
+        return run_together(self._correlate_work(x, u, tiles, bias, keep))[0]
+
+    def _correlate_work(self, x, u, tiles, bias=None, keep=None):
+        """``_correlate``'s work for ``run_together``: (chunk function, chunks, finish)."""
         xp = get_array_module(x)
         dtype = x.dtype
         tr, bt, at = self._scheme(xp, dtype)
@@ -265,8 +269,8 @@ class WinogradConv:
             xp.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
             tr.transform_output(m, part, at, bias, yh[n0:n1])
 
-        map_chunks(chunk, tiles.chunks(max(c_in, c_out), dtype.itemsize))
-        return None if yh is None else yh.transpose(0, 3, 1, 2)
+        return chunk, list(tiles.chunks(max(c_in, c_out), dtype.itemsize)), lambda parts: (
+            None if yh is None else yh.transpose(0, 3, 1, 2))
 
     def forward(self, x, W, b=None):
         """-> y (N, C_out, OH, OW). V is kept only while the graph is recorded (no_grad: no
@@ -276,17 +280,42 @@ class WinogradConv:
 
     def input_grad(self, gy, W):
         """-> gx (N, C, H, W): the forward of gy with the flipped, channel-swapped kernel."""
+        return run_together(self._input_grad_work(gy, W))[0]
+
+    def _input_grad_work(self, gy, W):
         t = self.tiles
-        return self._correlate(gy, weight_transform(flipped(W), gy.dtype), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
+        return self._correlate_work(gy, weight_transform(flipped(W), gy.dtype), Tiles(gy.shape, (2 - t.PH, 2 - t.PW)))
 
     def weight_grad(self, gy, bias=False):
         """-> (gW (C_out, C, 3, 3) from the kept V, gb (C_out,) or None): with ``bias`` the bias
         gradient too, summed chunk by chunk from the same reads of gy."""
         mu, gb = self._transformed_weight_grad(gy, bias)
-        return weight_grad_transform(mu, gy.dtype), gb
+        return self._weight_from_transformed(mu, gy.dtype), gb
+
+    @staticmethod
+    def _weight_from_transformed(mu, dtype):
+        """dL/dU -> dL/dW (here G^T mu G)."""
+        return weight_grad_transform(mu, dtype)
+
+    def gradients(self, gy, W, input_grad=True, weight_grad=True, bias=False):
+        """-> (gx or None, gW or None, gb or None): ``input_grad`` and ``weight_grad`` (with
+        ``bias``) in one pass of the thread pool, their chunks side by side (one hand-off and
+        one uneven end instead of two)."""
+        works = ([self._input_grad_work(gy, W)] if input_grad else []) + (
+            [self._weight_grad_work(gy, bias)] if weight_grad else [])
+        results = run_together(*works)
+        gx = results.pop(0) if input_grad else None
+        if not weight_grad:
+            return gx, None, None
+        mu, gb = results[0]
+        return gx, self._weight_from_transformed(mu, gy.dtype), gb
 
     def _transformed_weight_grad(self, gy, bias):
         """-> (dL/dU (36, C, C_out), gb (C_out,) or None) from the kept V and gy."""
+        return run_together(self._weight_grad_work(gy, bias))[0]
+
+    def _weight_grad_work(self, gy, bias):
+        """``_transformed_weight_grad``'s work for ``run_together``."""
         xp = get_array_module(gy)
         tr, _, at = self._scheme(xp, gy.dtype)
         (_, points, c_in), c_out = self.v.shape, gy.shape[1]
@@ -299,5 +328,19 @@ class WinogradConv:
             mu = xp.matmul(self.v[t0:t1].transpose(1, 2, 0), g.transpose(1, 0, 2))  # (P, C, t) @ (P, t, C_out)
             return mu, (gyh.reshape(-1, c_out).sum(axis=0) if bias else None)
 
-        parts = map_chunks(chunk, self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize, self.weight_grad_chunk_bytes))
-        return sum(p[0] for p in parts), (sum(p[1] for p in parts) if bias else None)
+        def finish(parts):  # added up in the chunks' order: the same bits with any thread count
+            return sum(p[0] for p in parts), (sum(p[1] for p in parts) if bias else None)
+
+        return chunk, list(self.tiles.chunks(max(c_in, c_out), gy.dtype.itemsize, self.weight_grad_chunk_bytes)), finish
+
+
+def run_together(*works):
+    """Run several (chunk function, chunks, finish) works in one ``map_chunks`` call, their
+    chunks in order; -> [finish(that work's chunk results) for each work]."""
+    items = [(k, c) for k, (_, chunks, _) in enumerate(works) for c in chunks]
+    results = map_chunks(lambda kc: works[kc[0]][0](kc[1]), items)
+    out, i = [], 0
+    for _, chunks, finish in works:
+        out.append(finish(results[i:i + len(chunks)]))
+        i += len(chunks)
+    return out
