@@ -90,6 +90,20 @@ def test_compiled_transforms_equal_the_numpy_reference():
                 np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"{name} {dtype.__name__}")
 
 
+def test_compiled_input_transform_keeps_an_inf_in_the_tiles_that_read_it():
+    """The padding rows are selected as 0, not multiplied by 0: an inf in image row 0 must not
+    turn the bottom tiles (whose rows past the image are stand-ins for row 0) into NaN."""
+    fast = _fast_or_skip()
+    t = wg.Tiles((1, 16, 8, 8), (1, 1))  # tile row 0 reads image rows -1..4, tile row 1 rows 3..8
+    xh = RNG.standard_normal((1, 8, 8, 16)).astype(np.float32)
+    xh[0, 0, 3, 0] = np.inf
+    v = np.empty((t.T, 36, 16), np.float32)
+    fast.transform_input(xh, t, wg.BT.astype(np.float32), v)
+    v = v.reshape(t.TH, t.TW, 36, 16)
+    assert np.isfinite(v[1]).all()
+    assert not np.isfinite(v[0]).all()
+
+
 def test_conv2d_takes_the_winograd_path_only_where_it_applies(monkeypatch):
     x = zd.Tensor(RNG.standard_normal((2, 8, 6, 6)), requires_grad=True)
     W = zd.Tensor(RNG.standard_normal((4, 8, 3, 3)), requires_grad=True)

@@ -21,23 +21,24 @@ _jit = njit(cache=True, fastmath=True, nogil=True)
 @_jit
 def _input(xh, PH, PW, TH, TW, v):
     """xh (N, H, W, C), unpadded -> v (T, 36, C) = B^T d B per tile of the image zero-padded by
-    (PH, PW) (and beyond its far edges). The padding is never built: a row outside the image is
-    read as row 0 times 0 (so the channel loops stay branch-free), a column outside it is zero."""
+    (PH, PW) (and beyond its far edges). The padding is never built: a row outside the image
+    loads row 0 and selects 0 in its place (a select, not a product with 0, so that an inf or NaN
+    in row 0 stays where it is; the channel loops stay branch-free), a column outside it is zero."""
     N, H, W, C = xh.shape
     dt = xh.dtype.type
     two, four, five = dt(2), dt(4), dt(5)
     rows = np.empty((6, 6, C), dtype=xh.dtype)
+    zero = dt(0)
     r = np.empty(6, dtype=np.int64)
-    mask = np.empty(6, dtype=xh.dtype)
+    inside = np.empty(6, dtype=np.bool_)
     for nt in range(N * TH):
         n, th = nt // TH, nt % TH
         y0 = 4 * th - PH
         for i in range(6):
-            inside = 0 <= y0 + i < H
-            r[i] = y0 + i if inside else 0
-            mask[i] = 1 if inside else 0
+            inside[i] = 0 <= y0 + i < H
+            r[i] = y0 + i if inside[i] else 0
         r0, r1, r2, r3, r4, r5 = r[0], r[1], r[2], r[3], r[4], r[5]
-        m0, m1, m2, m3, m4, m5 = mask[0], mask[1], mask[2], mask[3], mask[4], mask[5]
+        k0, k1, k2, k3, k4, k5 = inside[0], inside[1], inside[2], inside[3], inside[4], inside[5]
         img = xh[n]
         for tw in range(TW):
             t = nt * TW + tw
@@ -48,8 +49,12 @@ def _input(xh, PH, PW, TH, TW, v):
                     rows[:, j, :] = 0
                     continue
                 for c in range(C):
-                    d0, d1, d2 = m0 * img[r0, x, c], m1 * img[r1, x, c], m2 * img[r2, x, c]
-                    d3, d4, d5 = m3 * img[r3, x, c], m4 * img[r4, x, c], m5 * img[r5, x, c]
+                    d0 = img[r0, x, c] if k0 else zero
+                    d1 = img[r1, x, c] if k1 else zero
+                    d2 = img[r2, x, c] if k2 else zero
+                    d3 = img[r3, x, c] if k3 else zero
+                    d4 = img[r4, x, c] if k4 else zero
+                    d5 = img[r5, x, c] if k5 else zero
                     rows[0, j, c] = four * d0 - five * d2 + d4
                     rows[1, j, c] = d3 + d4 - four * (d1 + d2)
                     rows[2, j, c] = four * (d1 - d2) - d3 + d4

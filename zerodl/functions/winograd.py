@@ -280,7 +280,7 @@ class WinogradConv:
 
     def input_grad(self, gy, W):
         """-> gx (N, C, H, W): the forward of gy with the flipped, channel-swapped kernel."""
-        return run_together(self._input_grad_work(gy, W))[0]
+        return self.gradients(gy, W, weight_grad=False)[0]
 
     def _input_grad_work(self, gy, W):
         t = self.tiles
@@ -289,8 +289,7 @@ class WinogradConv:
     def weight_grad(self, gy, bias=False):
         """-> (gW (C_out, C, 3, 3) from the kept V, gb (C_out,) or None): with ``bias`` the bias
         gradient too, summed chunk by chunk from the same reads of gy."""
-        mu, gb = self._transformed_weight_grad(gy, bias)
-        return self._weight_from_transformed(mu, gy.dtype), gb
+        return self.gradients(gy, None, input_grad=False, bias=bias)[1:]
 
     @staticmethod
     def _weight_from_transformed(mu, dtype):
@@ -304,18 +303,14 @@ class WinogradConv:
         works = ([self._input_grad_work(gy, W)] if input_grad else []) + (
             [self._weight_grad_work(gy, bias)] if weight_grad else [])
         results = run_together(*works)
-        gx = results.pop(0) if input_grad else None
+        gx = results[0] if input_grad else None
         if not weight_grad:
             return gx, None, None
-        mu, gb = results[0]
+        mu, gb = results[-1]
         return gx, self._weight_from_transformed(mu, gy.dtype), gb
 
-    def _transformed_weight_grad(self, gy, bias):
-        """-> (dL/dU (36, C, C_out), gb (C_out,) or None) from the kept V and gy."""
-        return run_together(self._weight_grad_work(gy, bias))[0]
-
     def _weight_grad_work(self, gy, bias):
-        """``_transformed_weight_grad``'s work for ``run_together``."""
+        """``run_together`` work: (dL/dU (36, C, C_out), gb (C_out,) or None) from the kept V and gy."""
         xp = get_array_module(gy)
         tr, _, at = self._scheme(xp, gy.dtype)
         (_, points, c_in), c_out = self.v.shape, gy.shape[1]
